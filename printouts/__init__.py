@@ -1,0 +1,1 @@
+"""Printouts (reportlab): receipts, notices, ledgers, postings (issue: printouts). Builds on station.services."""

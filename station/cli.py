@@ -1,0 +1,459 @@
+"""The ``station`` command: a thin, scriptable layer over the services.
+
+Every command takes ``--data-dir`` (default: ``$STATION_HOME`` or the per-user data folder)
+and ``--json``. Passphrases come from a hidden prompt, or from ``STATION_PASSPHRASE`` (user
+from ``STATION_USER``) when a script runs it. Errors print their Chinese title and details
+(or a JSON object with ``--json``) and exit non-zero; never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import click
+import platformdirs
+
+from station.core.cases import RATING_LABELS, EventType
+from station.core.masking import mask_id, mask_phone
+from station.core.models import Role
+from station.errors import StationError, ValidationFailed, FieldError
+from station.services import audit, calendar as calendar_service, cases, search as search_service, users
+from station.services.session import Session, StationHome
+
+CASE_JSON_HELP = """\b
+收件 JSON 格式(从文件或标准输入读取):
+{
+  "resident": {"id_number": "18位身份证号", "name": "姓名",
+               "phone": "手机号(可选)", "address": "住址(可选)", "village_group": "村民小组(可选)"},
+  "item": "事项编码,如 MZ-001",
+  "materials_received": ["已收材料名称", "..."],
+  "accept_with_gaps": {"promised_date": "2026-12-01"},   (可选,容缺受理)
+  "proxy": {"name": "受托人", "relation": "关系", "id_number": "...", "phone": "..."},  (可选,委托代办)
+  "home_visit": false,                                    (可选,上门服务)
+  "received_on": "2026-11-20",                             (可选,补录纸质件时的收件日期)
+  "note": "备注(可选)"
+}"""
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("STATION_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("village-station", appauthor=False))
+
+
+class Out:
+    """Where a command's result goes: human text, or one JSON document."""
+
+    def __init__(self, as_json: bool):
+        self.json = as_json
+
+    def emit(self, data, human=None) -> None:
+        if self.json:
+            click.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+        elif human is not None:
+            click.echo(human(data) if callable(human) else human)
+
+
+def common(fn=None, *, subdir: str | None = None):
+    """--data-dir and --json on every command; StationError → clean message and exit code."""
+    if fn is None:
+        return functools.partial(common, subdir=subdir)
+    @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出,供脚本使用")
+    @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                  help="服务站数据目录(默认:环境变量 STATION_HOME 或用户数据目录)")
+    @functools.wraps(fn)
+    def wrapper(*args, as_json: bool, data_dir: Path | None, **kwargs):
+        out = Out(as_json)
+        home = StationHome(data_dir or (default_data_dir() / subdir if subdir else default_data_dir()))
+        try:
+            return fn(*args, out=out, home=home, **kwargs)
+        except StationError as exc:
+            if as_json:
+                click.echo(json.dumps(exc.as_dict(), ensure_ascii=False, indent=1))
+            else:
+                click.echo(f"错误:{exc}", err=True)
+            sys.exit(exc.exit_code)
+    return wrapper
+
+
+def _passphrase(prompt: str, confirm: bool = False) -> str:
+    env = os.environ.get("STATION_PASSPHRASE")
+    if env is not None:
+        return env
+    if not sys.stdin.isatty():
+        raise StationError("需要密码:请在终端中运行,或设置环境变量 STATION_PASSPHRASE")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt="请再输入一次" if confirm else False)
+
+
+def _username(home: StationHome, given: str | None = None) -> str:
+    name = given or os.environ.get("STATION_USER")
+    if name:
+        return name
+    known = home._keys().users()
+    if len(known) == 1:
+        return known[0]
+    if not sys.stdin.isatty():
+        raise StationError("请用环境变量 STATION_USER 指定用户,可用:" + "、".join(known))
+    return click.prompt("用户名(" + "、".join(known) + ")")
+
+
+def unlock(home: StationHome, user: str | None = None) -> Session:
+    return unlock_with_passphrase(home, user)[0]
+
+
+def unlock_with_passphrase(home: StationHome, user: str | None = None) -> tuple[Session, str]:
+    username = _username(home, user)
+    passphrase = _passphrase(f"{username} 的密码")
+    return home.unlock(username, passphrase), passphrase
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """村便民服务站代办系统。"""
+    if ctx.invoked_subcommand is None:
+        click.echo("终端界面尚在开发中;目前请使用下列命令。\n")
+        click.echo(ctx.get_help())
+
+
+# --- station set-up ---------------------------------------------------------------------
+@main.command()
+@click.option("--code", required=True, help="服务站编码(2-12位大写字母或数字)")
+@click.option("--name", required=True, help="服务站名称,如 旧州镇石板村便民服务站")
+@click.option("--user", "username", required=True, help="站长登录名(小写字母开头)")
+@click.option("--display-name", required=True, help="站长姓名")
+@common
+def init(code, name, username, display_name, out: Out, home: StationHome):
+    """建立新的服务站(首位站长在此创建)。恢复码只显示这一次。"""
+    session, recovery = home.init(code, name, username, display_name, _passphrase("站长密码(至少8位)", confirm=True))
+    session.close()
+    out.emit({"data_dir": str(home.dir), "station_code": code.upper(), "supervisor": username, "recovery_code": recovery},
+             lambda d: f"服务站已建立:{d['data_dir']}\n\n恢复码(只显示这一次,请抄写后交乡镇保险柜保管):\n\n    {recovery}\n\n"
+                       "忘记站长密码时,用 station recover 和此恢复码设置新密码。")
+
+
+@main.command()
+@click.option("--no-tui", is_flag=True, help="只建立演示服务站,不打开界面")
+@click.option("--cases", "cases_count", default=160, show_default=True, help="演示代办件数量")
+@common(subdir="demo")
+def demo(no_tui, cases_count, out: Out, home: StationHome):
+    """建立(或打开已有的)演示服务站,里面有各种状态的群众和代办件。"""
+    from station.services import demo as demo_data
+    created = False
+    if not home.exists():
+        demo_data.build(home.dir, cases_count=cases_count).close()
+        created = True
+    info = {"data_dir": str(home.dir), "created": created, "station_code": demo_data.DEMO_CODE,
+            "users": {demo_data.DEMO_SUPERVISOR[0]: "站长", demo_data.DEMO_CLERK[0]: "代办员"},
+            "passphrase": demo_data.DEMO_PASSPHRASE}
+    out.emit(info, lambda d: (f"演示服务站{'已建立' if created else '已存在'}:{d['data_dir']}\n"
+                              f"登录:站长 {demo_data.DEMO_SUPERVISOR[0]} 或 代办员 {demo_data.DEMO_CLERK[0]},"
+                              f"密码 {demo_data.DEMO_PASSPHRASE}\n\n试一试:\n"
+                              f"  export STATION_HOME={d['data_dir']} STATION_USER={demo_data.DEMO_CLERK[0]} "
+                              f"STATION_PASSPHRASE={demo_data.DEMO_PASSPHRASE}\n"
+                              "  station case list --overdue\n  station search 秀英\n  station audit verify"))
+    if not no_tui and not out.json:
+        click.echo("\n(终端界面尚未完成:目前可用上面的命令操作演示服务站。)")
+
+
+@main.command()
+@click.option("--user", "username", required=True, help="要重设密码的站长登录名")
+@common
+def recover(username, out: Out, home: StationHome):
+    """用恢复码为站长设置新密码。"""
+    code = os.environ.get("STATION_RECOVERY_CODE") or (click.prompt("恢复码") if sys.stdin.isatty() else None)
+    if not code:
+        raise StationError("需要恢复码:请在终端中运行,或设置环境变量 STATION_RECOVERY_CODE")
+    session = home.recover(code, username, _passphrase("新密码(至少8位)", confirm=True))
+    session.close()
+    out.emit({"user": username, "recovered": True}, f"已为站长 {username} 设置新密码。")
+
+
+# --- users ------------------------------------------------------------------------------
+@main.group("user")
+def user_group():
+    """用户(代办员、站长)。"""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="姓名")
+@click.option("--role", type=click.Choice(["clerk", "supervisor"]), default="clerk", show_default=True,
+              help="clerk=代办员,supervisor=站长")
+@common
+def user_add(username, display_name, role, out: Out, home: StationHome):
+    """添加用户(站长操作)。新用户的密码从 STATION_NEW_PASSPHRASE 或提示输入。"""
+    with unlock(home) as session:
+        new = os.environ.get("STATION_NEW_PASSPHRASE") or _prompt_new(f"{username} 的密码(至少8位)")
+        row = users.add(session, username, display_name, Role(role), new)
+    out.emit({"username": row["username"], "role": row["role"]}, f"已添加{Role(role).label} {display_name}({username})")
+
+
+def _prompt_new(label: str) -> str:
+    if not sys.stdin.isatty():
+        raise StationError("需要新密码:请在终端中运行,或设置环境变量 STATION_NEW_PASSPHRASE")
+    return click.prompt(label, hide_input=True, confirmation_prompt="请再输入一次")
+
+
+@user_group.command("list")
+@common
+def user_list(out: Out, home: StationHome):
+    """列出用户。"""
+    with unlock(home) as session:
+        rows = users.list_users(session)
+    out.emit(rows, lambda rs: "\n".join(f"{r['username']:<16}{r['display_name']:<8}{r['role_label']}"
+                                        f"{'' if r['active'] else '(已停用)'}" for r in rs))
+
+
+@user_group.command("passwd")
+@click.argument("username", required=False)
+@common
+def user_passwd(username, out: Out, home: StationHome):
+    """修改自己的密码,或(站长)重设他人的密码。新密码从 STATION_NEW_PASSPHRASE 或提示输入。"""
+    session, current = unlock_with_passphrase(home)
+    with session:
+        target = username or session.user.username
+        new = os.environ.get("STATION_NEW_PASSPHRASE") or _prompt_new("新密码(至少8位)")
+        users.change_passphrase(session, target, new, old_passphrase=current)
+    out.emit({"username": target, "changed": True}, f"{target} 的密码已修改。")
+
+
+@main.group("recovery")
+def recovery_group():
+    """恢复码。"""
+
+
+@recovery_group.command("show")
+@common
+def recovery_show(out: Out, home: StationHome):
+    """再次显示恢复码以便打印交乡镇保管(站长操作,记入审计)。"""
+    with unlock(home) as session:
+        code = users.recovery_code(session)
+    out.emit({"recovery_code": code}, f"恢复码:{code}")
+
+
+# --- cases ------------------------------------------------------------------------------
+@main.group("case", help="代办件。\n\n" + CASE_JSON_HELP)
+def case_group():
+    pass
+
+
+def _read_json(source: str) -> dict:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8-sig")
+    except OSError as exc:
+        raise StationError(f"无法读取文件 {source}:{exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed("JSON 格式错误", [FieldError("document", "bad_json", f"第 {exc.lineno} 行第 {exc.colno} 列:{exc.msg}")]) from None
+
+
+@case_group.command("new", help="收件登记:从文件或标准输入(-)读取 JSON。\n\n" + CASE_JSON_HELP)
+@click.argument("source", default="-")
+@common
+def case_new(source, out: Out, home: StationHome):
+    doc = _read_json(source)
+    with unlock(home) as session:
+        result = cases.intake(session, doc)
+
+    def human(r):
+        lines = [f"已收件:{r['number']}  状态:{r['status_label']}"]
+        lines.append(f"办结期限:{r['due_on']}" if r["due_on"] else "办结期限:材料补齐后开始计算")
+        if r["missing"]:
+            lines.append("一次性告知:尚缺 " + "、".join(r["missing"]))
+        lines += [f"注意:{w}" for w in r["warnings"]]
+        return "\n".join(lines)
+    out.emit(result, human)
+
+
+def pad(text: str, width: int) -> str:
+    """Cut or pad to a terminal width, counting a Chinese character as two columns."""
+    out, used = "", 0
+    for ch in text or "":
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width:
+            break
+        out, used = out + ch, used + w
+    return out + " " * (width - used)
+
+
+def _status_text(r: dict) -> str:
+    flag = "  [超期]" if r.get("overdue") else ""
+    return (f"{r['number']}  {r['received_on']}  {pad(r['item_name'], 32)}  {pad(r['status_label'], 12)}"
+            f"期限 {r['due_on'] or '待补齐':<10}  {r['owner']}{flag}")
+
+
+@case_group.command("list")
+@click.option("--status", type=click.Choice([s.value for s in cases.Status]), help="按状态筛选")
+@click.option("--item", help="按事项编码筛选")
+@click.option("--owner", help="按首问代办员筛选")
+@click.option("--overdue", is_flag=True, help="只看已超期")
+@click.option("--due-soon", is_flag=True, help=f"只看 {cases.DUE_SOON_WORKDAYS} 个工作日内到期")
+@click.option("--follow-up", is_flag=True, help="只看待整改回访的差评件")
+@click.option("--from", "received_from", type=click.DateTime(["%Y-%m-%d"]), help="收件日期起")
+@click.option("--to", "received_to", type=click.DateTime(["%Y-%m-%d"]), help="收件日期止")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--offset", default=0)
+@common
+def case_list(status, item, owner, overdue, due_soon, follow_up, received_from, received_to, limit, offset,
+              out: Out, home: StationHome):
+    """代办件列表(新收件在前)。"""
+    with unlock(home) as session:
+        rows = cases.list_cases(session, status=status, item=item, owner=owner, overdue=overdue, due_soon=due_soon,
+                                follow_up_open=follow_up, received_from=received_from and received_from.date(),
+                                received_to=received_to and received_to.date(), limit=limit, offset=offset)
+    out.emit(rows, lambda rs: "\n".join(map(_status_text, rs)) or "没有符合条件的代办件")
+
+
+@case_group.command("show")
+@click.argument("ref")
+@common
+def case_show(ref, out: Out, home: StationHome):
+    """一件的详情与完整时间线。REF 为件号。"""
+    from station.services import residents
+    with unlock(home) as session:
+        state, events = cases.load(session, ref)
+        person = residents.masked(residents.get(session, state.resident_id))
+    data = {"case": json.loads(state.model_dump_json()), "status_label": state.status.label,
+            "missing": state.missing, "resident": person, "timeline": cases.timeline(events)}
+    if data["case"].get("proxy", None) and data["case"]["proxy"].get("id_number"):
+        data["case"]["proxy"]["id_number"] = mask_id(data["case"]["proxy"]["id_number"])
+    if data["case"].get("proxy", None) and data["case"]["proxy"].get("phone"):
+        data["case"]["proxy"]["phone"] = mask_phone(data["case"]["proxy"]["phone"])
+
+    def human(d):
+        c = d["case"]
+        lines = [f"件号:{c['number']}    事项:{c['item_name']}({c['item_code']})",
+                 f"群众:{person['name']}  身份证 {person['id_number']}  电话 {person['phone'] or '—'}",
+                 f"状态:{d['status_label']}    首问代办员:{c['owner']}    收件:{c['received_on']}    "
+                 f"期限:{c['due_on'] or '材料补齐后计算'}{'(估算)' if c['due_estimated'] else ''}"]
+        if d["missing"]:
+            lines.append("尚缺材料:" + "、".join(d["missing"]))
+        if c.get("gap_promise"):
+            lines.append(f"容缺受理:承诺 {c['gap_promise']} 前补交")
+        if c.get("follow_up") == "open":
+            lines.append("差评待整改回访")
+        lines.append("时间线:")
+        for e in d["timeline"]:
+            extra = {k: v for k, v in e["payload"].items() if k in ("reason", "summary", "method", "text")}
+            if e["type"] == "rated":
+                extra = {"评价": RATING_LABELS[e["payload"]["level"]]}
+            lines.append(f"  {e['on']}  {e['label']:<10} {e['user'] or e['node']}  "
+                         + " ".join(str(v) for v in extra.values()))
+        for conflict in c["conflicts"]:
+            lines.append(f"  冲突(未生效):{conflict['type']} — {conflict['reason']}")
+        return "\n".join(lines)
+    out.emit(data, human)
+
+
+EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventType
+                                      if e not in (EventType.RECEIVED, EventType.DUE_CORRECTED)))
+
+
+@case_group.command("event", help="为一件记录一个事件。\n\n" + EVENT_HELP)
+@click.argument("ref")
+@click.argument("event_type")
+@click.option("--data", "data_json", help="事件内容 JSON,例如 '{\"outcome\": \"approved\", \"summary\": \"准予\"}'")
+@click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="发生日期(默认今天)")
+@click.option("--reason", help="退回或撤回原因")
+@click.option("--outcome", type=click.Choice(["approved", "rejected"]), help="办理结果:准予/不予")
+@click.option("--summary", help="办理结果说明")
+@click.option("--method", help="送达方式:当面领取、电话告知、上门送达、邮寄")
+@click.option("--level", type=click.IntRange(1, 5), help="评价:5=非常满意 … 1=非常不满意")
+@click.option("--material", "materials", multiple=True, help="补交的材料(可多次)")
+@click.option("--text", help="备注内容")
+@click.option("--verification", help="差评核实情况")
+@click.option("--rectification", help="差评整改情况")
+@click.option("--revisit", help="回访结果")
+@common
+def case_event(ref, event_type, data_json, on, out: Out, home: StationHome, **fields):
+    payload = {}
+    if data_json:
+        try:
+            payload = json.loads(data_json)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed("--data 不是有效的 JSON", [FieldError("data", "bad_json", exc.msg)]) from None
+    payload.update({k: v for k, v in fields.items() if v not in (None, ())})
+    if "materials" in payload:
+        payload["materials"] = list(payload["materials"])
+    if on:
+        payload["on"] = on.date().isoformat()
+    with unlock(home) as session:
+        state = cases.add_event(session, ref, event_type, payload)
+    out.emit({"number": state.number, "status": state.status.value, "status_label": state.status.label,
+              "due_on": state.due_on, "follow_up": state.follow_up},
+             lambda d: f"{d['number']}:{EventType(event_type).label}已记录,当前状态:{d['status_label']}"
+                       + ("(差评,须整改回访)" if d["follow_up"] == "open" else ""))
+
+
+# --- search, audit, calendar ------------------------------------------------------------
+@main.command()
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True)
+@common
+def search(query, limit, out: Out, home: StationHome):
+    """查找群众和代办件:姓名片段(两个字即可)、身份证或电话后几位、件号。"""
+    with unlock(home) as session:
+        found = search_service.search(session, query, limit)
+
+    def human(d):
+        lines = [f"群众 {len(d['residents'])} 人:"]
+        lines += [f"  {pad(r['name'], 8)} {r['id_number']}  {r['phone'] or '—':<12} {r['village_group'] or ''}" for r in d["residents"]]
+        lines.append(f"代办件 {len(d['cases'])} 件:")
+        lines += ["  " + _status_text({**c, "status_label": cases.Status(c["status"]).label}) for c in d["cases"]]
+        return "\n".join(lines)
+    out.emit(found, human)
+
+
+@main.group("audit")
+def audit_group():
+    """审计日志。"""
+
+
+@audit_group.command("verify")
+@common
+def audit_verify(out: Out, home: StationHome):
+    """校验审计链:发现被改动、删除或调换顺序的记录。"""
+    with unlock(home) as session:
+        count, problems = audit.verify(session.store.db)
+    data = {"entries": count, "ok": not problems, "problems": [{"seq": p.seq, "message": p.message} for p in problems]}
+    out.emit(data, lambda d: f"审计链完好:共 {count} 条记录" if d["ok"]
+             else "审计链有问题:\n" + "\n".join(f"  - {p['message']}" for p in d["problems"]))
+    if problems:
+        sys.exit(9)
+
+
+@main.group("calendar")
+def calendar_group():
+    """节假日安排(计算办结期限用)。"""
+
+
+@calendar_group.command("show")
+@common
+def calendar_show(out: Out, home: StationHome):
+    """显示已知的节假日年份和提醒。"""
+    with unlock(home) as session:
+        data = calendar_service.status(session)
+    out.emit(data, lambda d: f"已知年份:{'、'.join(map(str, d['known_years']))}(乡镇下发:{'、'.join(map(str, d['township_years'])) or '无'})"
+             + (f"\n提醒:{d['warning']}" if d["warning"] else ""))
+
+
+@calendar_group.command("import")
+@click.argument("source")
+@common
+def calendar_import(source, out: Out, home: StationHome):
+    """导入乡镇下发的某年节假日安排(JSON:year、holidays、workdays),并更正估算的期限。"""
+    doc = _read_json(source)
+    with unlock(home) as session:
+        result = calendar_service.import_year(session, doc, f"文件 {Path(source).name}")
+    out.emit(result, lambda d: f"已导入 {d['year']} 年节假日安排:假日 {d['holidays']} 天,调休上班 {d['workdays']} 天;"
+                               f"更正办结期限 {d['deadlines_corrected']} 件")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""Cases (代办件), event-sourced: a case is the fold of its events in (stamp, id) order.
+
+The state machine:
+
+    received ──submit──▶ submitted ──accept──▶ accepted ──decide──▶ decided
+       │                   │   ▲                  │                   │ deliver
+       │                   ▼   │ resubmit         │ return            ▼
+       │                 returned ◀───────────────┘               delivered ──rate──▶ rated
+       └── withdraw (from received / submitted / returned / accepted) ──▶ withdrawn
+
+A bad rating (不满意 / 非常不满意) opens a follow-up (核实、整改、回访) that must be closed.
+``check`` says whether a new event is allowed now (used before writing); ``fold`` replays
+events from any source and sets aside, as a recorded conflict, any event the state does not
+allow at its place in the order — so station and township converge on the same state.
+"""
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from station.errors import FieldError
+
+
+class Status(str, Enum):
+    RECEIVED = "received"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+    DECIDED = "decided"
+    DELIVERED = "delivered"
+    RATED = "rated"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {
+    Status.RECEIVED: "已收件", Status.SUBMITTED: "已上报乡镇", Status.ACCEPTED: "乡镇已受理",
+    Status.RETURNED: "退回补正", Status.DECIDED: "已办结待送达", Status.DELIVERED: "结果已送达",
+    Status.RATED: "已评价", Status.WITHDRAWN: "已撤回",
+}
+# Cases still running against their deadline (限时办结).
+OPEN_STATUSES = (Status.RECEIVED, Status.SUBMITTED, Status.ACCEPTED, Status.RETURNED)
+
+
+class EventType(str, Enum):
+    RECEIVED = "received"
+    NOTICE_ISSUED = "notice_issued"
+    MATERIALS_ADDED = "materials_added"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted_by_township"
+    RETURNED = "returned_for_correction"
+    DECIDED = "decided"
+    DELIVERED = "result_delivered"
+    RATED = "rated"
+    FOLLOW_UP_CLOSED = "follow_up_closed"
+    WITHDRAWN = "withdrawn"
+    NOTE = "note_added"
+    DUE_CORRECTED = "due_corrected"
+
+    @property
+    def label(self) -> str:
+        return EVENT_LABELS[self]
+
+
+EVENT_LABELS = {
+    EventType.RECEIVED: "收件登记", EventType.NOTICE_ISSUED: "出具一次性告知书",
+    EventType.MATERIALS_ADDED: "补交材料", EventType.SUBMITTED: "上报乡镇",
+    EventType.ACCEPTED: "乡镇受理", EventType.RETURNED: "退回补正", EventType.DECIDED: "办理结果",
+    EventType.DELIVERED: "结果送达", EventType.RATED: "群众评价",
+    EventType.FOLLOW_UP_CLOSED: "差评整改回访完成", EventType.WITHDRAWN: "撤回", EventType.NOTE: "备注",
+    EventType.DUE_CORRECTED: "办结期限更正",
+}
+
+RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+BAD_RATING_MAX = 2
+
+# event type -> statuses it may follow, and the status it leads to (None: unchanged)
+_MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
+    EventType.SUBMITTED: ((Status.RECEIVED, Status.RETURNED), Status.SUBMITTED),
+    EventType.ACCEPTED: ((Status.SUBMITTED,), Status.ACCEPTED),
+    EventType.RETURNED: ((Status.SUBMITTED, Status.ACCEPTED), Status.RETURNED),
+    EventType.DECIDED: ((Status.SUBMITTED, Status.ACCEPTED), Status.DECIDED),
+    EventType.DELIVERED: ((Status.DECIDED,), Status.DELIVERED),
+    EventType.RATED: ((Status.DELIVERED,), Status.RATED),
+    EventType.WITHDRAWN: (OPEN_STATUSES, Status.WITHDRAWN),
+    EventType.MATERIALS_ADDED: ((Status.RECEIVED, Status.RETURNED), None),
+    EventType.NOTICE_ISSUED: ((Status.RECEIVED, Status.RETURNED), None),
+    EventType.FOLLOW_UP_CLOSED: ((Status.RATED,), None),
+    EventType.NOTE: (tuple(Status), None),
+    EventType.DUE_CORRECTED: (OPEN_STATUSES, None),
+}
+
+
+class CaseEvent(BaseModel):
+    """One fact about a case. Never changed after it is written."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    case_id: str
+    type: EventType
+    stamp: str  # hybrid logical clock, see station.core.clock
+    node: str  # station code or hub id that wrote it
+    user: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseState(BaseModel):
+    """What the fold of a case's events says now."""
+
+    id: str
+    number: str | None = None
+    status: Status | None = None
+    resident_id: str | None = None
+    item_code: str | None = None
+    item_name: str | None = None
+    catalog_version: str | None = None
+    owner: str | None = None
+    received_on: date | None = None
+    due_on: date | None = None
+    due_estimated: bool = False
+    due_from: date | None = None  # the day the deadline started running
+    materials_required: list[str] = Field(default_factory=list)
+    materials_received: list[str] = Field(default_factory=list)
+    gap_allowed: list[str] = Field(default_factory=list)
+    gap_promise: date | None = None
+    proxy: dict | None = None
+    home_visit: bool = False
+    decision: str | None = None  # "approved" | "rejected"
+    decision_summary: str | None = None
+    rating: int | None = None
+    follow_up: str | None = None  # None | "open" | "closed"
+    returned_reason: str | None = None
+    withdrawn_reason: str | None = None
+    updated_stamp: str | None = None
+    event_count: int = 0
+    conflicts: list[dict] = Field(default_factory=list)
+
+    @property
+    def missing(self) -> list[str]:
+        return [m for m in self.materials_required if m not in self.materials_received]
+
+    @property
+    def missing_essential(self) -> list[str]:
+        return [m for m in self.missing if m not in self.gap_allowed or self.gap_promise is None]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+def check(state: CaseState | None, etype: EventType, payload: dict) -> list[FieldError]:
+    """Why this event may not be added now; empty if it may. Pure."""
+    if etype == EventType.RECEIVED:
+        return [FieldError("type", "already_received", "该件已登记")] if state and state.status else []
+    if state is None or state.status is None:
+        return [FieldError("case", "not_received", "该件尚未登记")]
+    allowed_from, _ = _MOVES[etype]
+    if state.status not in allowed_from:
+        return [FieldError("type", "illegal_transition",
+                           f"当前状态“{state.status.label}”下不能进行“{etype.label}”")]
+    return _check_payload(state, etype, payload)
+
+
+def _require_text(payload: dict, key: str, message: str) -> list[FieldError]:
+    value = payload.get(key)
+    return [] if isinstance(value, str) and value.strip() else [FieldError(key, "required", message)]
+
+
+def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldError]:
+    if etype == EventType.SUBMITTED and state.missing_essential:
+        return [FieldError("materials", "materials_missing",
+                           "材料未齐,不能上报:" + "、".join(state.missing_essential))]
+    if etype == EventType.MATERIALS_ADDED:
+        names = p.get("materials") or []
+        unknown = [n for n in names if n not in state.materials_required]
+        if not names:
+            return [FieldError("materials", "required", "请选择补交的材料")]
+        if unknown:
+            return [FieldError("materials", "unknown_material", "该事项不需要这些材料:" + "、".join(unknown))]
+    if etype == EventType.DECIDED:
+        errors = []
+        if p.get("outcome") not in ("approved", "rejected"):
+            errors.append(FieldError("outcome", "bad_outcome", "办理结果应为“准予”或“不予”"))
+        return errors + _require_text(p, "summary", "请填写办理结果说明")
+    if etype == EventType.RETURNED:
+        return _require_text(p, "reason", "请填写退回原因")
+    if etype == EventType.WITHDRAWN:
+        return _require_text(p, "reason", "请填写撤回原因")
+    if etype == EventType.DELIVERED:
+        if p.get("method") not in DELIVERY_METHODS:
+            return [FieldError("method", "bad_method", "送达方式应为:" + "、".join(DELIVERY_METHODS))]
+    if etype == EventType.RATED:
+        if p.get("level") not in RATING_LABELS:
+            return [FieldError("level", "bad_rating", "评价应为1至5级(5=非常满意,1=非常不满意)")]
+    if etype == EventType.FOLLOW_UP_CLOSED:
+        if state.follow_up != "open":
+            return [FieldError("follow_up", "no_follow_up", "该件没有待处理的差评回访")]
+        return (_require_text(p, "verification", "请填写核实情况") + _require_text(p, "rectification", "请填写整改情况")
+                + _require_text(p, "revisit", "请填写回访结果"))
+    if etype == EventType.NOTE:
+        return _require_text(p, "text", "备注不能为空")
+    if etype == EventType.DUE_CORRECTED:
+        try:
+            date.fromisoformat(str(p.get("due_on")))
+        except ValueError:
+            return [FieldError("due_on", "bad_date", "更正后的期限格式不正确")]
+        return _require_text(p, "reason", "请填写期限更正原因")
+    return []
+
+
+DELIVERY_METHODS = ("当面领取", "电话告知", "上门送达", "邮寄")
+
+
+def apply(state: CaseState, event: CaseEvent) -> CaseState:
+    """The state after one event; an event the state does not allow is set aside as a conflict."""
+    s = state.model_copy(deep=True)
+    s.event_count += 1
+    s.updated_stamp = event.stamp
+    p = event.payload
+    problems = check(state if state.status else None, event.type, p)
+    if problems:
+        s.conflicts.append({"event_id": event.id, "type": event.type.value,
+                            "reason": "; ".join(e.message for e in problems)})
+        return s
+    if event.type == EventType.RECEIVED:
+        s.status = Status.RECEIVED
+        s.number = p["number"]
+        s.resident_id = p["resident_id"]
+        s.item_code, s.item_name = p["item_code"], p.get("item_name")
+        s.catalog_version = p.get("catalog_version")
+        s.owner = p["owner"]
+        s.received_on = date.fromisoformat(p["received_on"])
+        s.due_on = date.fromisoformat(p["due_on"]) if p.get("due_on") else None
+        s.due_estimated = bool(p.get("due_estimated"))
+        s.due_from = s.received_on if s.due_on else None
+        s.materials_required = list(p.get("materials_required", []))
+        s.materials_received = list(p.get("materials_received", []))
+        s.gap_allowed = list(p.get("gap_allowed", []))
+        s.gap_promise = date.fromisoformat(p["gap_promise"]) if p.get("gap_promise") else None
+        s.proxy = p.get("proxy")
+        s.home_visit = bool(p.get("home_visit"))
+        return s
+    _, to = _MOVES[event.type]
+    if to is not None:
+        s.status = to
+    if event.type == EventType.MATERIALS_ADDED:
+        s.materials_received += [m for m in p["materials"] if m not in s.materials_received]
+        if p.get("due_on"):  # the case became complete: the deadline runs from that day
+            s.due_on = date.fromisoformat(p["due_on"])
+            s.due_estimated = bool(p.get("due_estimated"))
+            s.due_from = date.fromisoformat(p["on"])
+    elif event.type == EventType.DUE_CORRECTED:
+        s.due_on = date.fromisoformat(p["due_on"])
+        s.due_estimated = bool(p.get("due_estimated"))
+    elif event.type == EventType.RETURNED:
+        s.returned_reason = p["reason"]
+    elif event.type == EventType.DECIDED:
+        s.decision, s.decision_summary = p["outcome"], p["summary"]
+    elif event.type == EventType.RATED:
+        s.rating = p["level"]
+        s.follow_up = "open" if p["level"] <= BAD_RATING_MAX else None
+    elif event.type == EventType.FOLLOW_UP_CLOSED:
+        s.follow_up = "closed"
+    elif event.type == EventType.WITHDRAWN:
+        s.withdrawn_reason = p["reason"]
+    return s
+
+
+def sort_key(event: CaseEvent) -> tuple[str, str]:
+    return (event.stamp, event.id)
+
+
+def fold(case_id: str, events: list[CaseEvent]) -> CaseState:
+    state = CaseState(id=case_id)
+    for event in sorted(events, key=sort_key):
+        state = apply(state, event)
+    return state
+
+
+def is_overdue(state: CaseState, today: date) -> bool:
+    return state.is_open and state.due_on is not None and state.due_on < today

@@ -1,0 +1,74 @@
+"""The audit trail (审计日志): every mutation, hash-chained.
+
+Each entry's hash covers its own fields and the previous entry's hash, and the head (last
+sequence and hash) is kept in ``settings`` in the same transaction. ``verify`` then detects an
+edited entry (its hash no longer matches), a deleted or reordered one (the chain breaks or
+the sequence has a gap) and a truncated tail (the head no longer matches the last entry).
+Someone holding the database key could rewrite the whole chain consistently; anchoring the
+head at the township through sync is what closes that gap.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+GENESIS = "0" * 64
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _digest(seq: int, at: str, user: str | None, action: str, target: str | None, detail: str, prev: str) -> str:
+    body = json.dumps([seq, at, user, action, target, detail, prev], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def record(db: sqlite_utils.Database, user: str | None, action: str, target: str | None = None, detail: dict | None = None) -> int:
+    """Append one entry. Call inside the mutation's transaction."""
+    head = db.execute("SELECT value FROM settings WHERE key = 'audit_head'").fetchone()
+    seq, prev = (0, GENESIS) if head is None else (int(head[0].split(":")[0]), head[0].split(":")[1])
+    seq += 1
+    at = now_iso()
+    detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = _digest(seq, at, user, action, target, detail_json, prev)
+    db.execute("INSERT INTO audit (seq, at, user, action, target, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
+               (seq, at, user, action, target, detail_json, prev, digest))
+    db.execute("INSERT INTO settings (key, value) VALUES ('audit_head', ?) "
+               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (f"{seq}:{digest}",))
+    return seq
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    seq: int | None
+    message: str
+
+
+def verify(db: sqlite_utils.Database) -> tuple[int, list[AuditProblem]]:
+    """Walk the chain; return the number of entries checked and every problem found."""
+    problems: list[AuditProblem] = []
+    prev, expected_seq, count = GENESIS, 1, 0
+    cur = db.execute("SELECT seq, at, user, action, target, detail, prev_hash, hash FROM audit ORDER BY seq")
+    for seq, at, user, action, target, detail, prev_hash, stored in cur:
+        count += 1
+        if seq != expected_seq:
+            problems.append(AuditProblem(seq, f"第 {expected_seq} 至 {seq - 1} 条记录缺失(被删除)"))
+        if prev_hash != prev:
+            problems.append(AuditProblem(seq, f"第 {seq} 条记录与前一条接不上(记录被删除或调换了顺序)"))
+        if _digest(seq, at, user, action, target, detail, prev_hash) != stored:
+            problems.append(AuditProblem(seq, f"第 {seq} 条记录内容与其校验值不符(记录被改动)"))
+        prev, expected_seq = stored, seq + 1
+    head = db.execute("SELECT value FROM settings WHERE key = 'audit_head'").fetchone()
+    if head is None:
+        if count:
+            problems.append(AuditProblem(None, "审计链头记录缺失"))
+    else:
+        head_seq, head_hash = head[0].split(":")
+        if int(head_seq) != expected_seq - 1 or head_hash != prev:
+            problems.append(AuditProblem(int(head_seq), f"审计记录应有 {head_seq} 条,实有 {count} 条,末尾记录被删除或改动"))
+    return count, problems

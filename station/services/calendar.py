@@ -1,0 +1,62 @@
+"""Working-day calendar overrides sent by the township (节假日安排).
+
+A year document lists the statutory holidays and the make-up working days of one year, as the
+State Council announces them; once installed, that year no longer falls back to weekdays.
+Sync delivers the same documents; ``station calendar import`` takes one from a file.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from station.errors import FieldError, ValidationFailed
+from station.services import audit, cases
+from station.services.session import Session
+
+
+def _days(doc: dict, key: str, year: int, errors: list[FieldError]) -> list[tuple[date, str | None]]:
+    out = []
+    for i, entry in enumerate(doc.get(key) or []):
+        raw = entry.get("date") if isinstance(entry, dict) else entry
+        try:
+            day = date.fromisoformat(str(raw))
+        except ValueError:
+            errors.append(FieldError(f"{key}[{i}]", "bad_date", f"日期“{raw}”格式不正确"))
+            continue
+        if day.year != year:
+            errors.append(FieldError(f"{key}[{i}]", "wrong_year", f"日期 {day} 不属于 {year} 年"))
+        out.append((day, entry.get("name") if isinstance(entry, dict) else None))
+    return out
+
+
+def import_year(session: Session, doc: dict, source: str) -> dict:
+    """Install one year's holidays and make-up days; replaces what that year had before."""
+    errors: list[FieldError] = []
+    year = doc.get("year") if isinstance(doc, dict) else None
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise ValidationFailed("节假日安排格式不正确", [FieldError("year", "bad_year", "须注明年份,例如 \"year\": 2027")])
+    holidays = _days(doc, "holidays", year, errors)
+    workdays = _days(doc, "workdays", year, errors)
+    if not holidays:
+        errors.append(FieldError("holidays", "required", "节假日列表不能为空"))
+    clash = {d for d, _ in holidays} & {d for d, _ in workdays}
+    if clash:
+        errors.append(FieldError("workdays", "clash", "同一天不能既是假日又是调休上班日:" + "、".join(map(str, sorted(clash)))))
+    if errors:
+        raise ValidationFailed(f"{year} 年节假日安排有误,未导入", errors)
+    with session.store.transaction() as db:
+        db.execute("DELETE FROM calendar_days WHERE day LIKE ?", (f"{year}-%",))
+        db.conn.executemany("INSERT INTO calendar_days (day, workday, name, source) VALUES (?,?,?,?)",
+                            [(d.isoformat(), 0, n, source) for d, n in holidays] + [(d.isoformat(), 1, n, source) for d, n in workdays])
+        db.execute("INSERT INTO calendar_years (year, source, received_at) VALUES (?,?,?) ON CONFLICT(year) DO UPDATE "
+                   "SET source = excluded.source, received_at = excluded.received_at", (year, source, audit.now_iso()))
+        audit.record(db, session.user.username, "calendar.import", str(year),
+                     {"source": source, "holidays": len(holidays), "workdays": len(workdays)})
+        corrected = cases.correct_estimated_deadlines(db, session, f"导入{year}年节假日安排")
+    return {"year": year, "holidays": len(holidays), "workdays": len(workdays), "deadlines_corrected": corrected}
+
+
+def status(session: Session) -> dict:
+    cal = session.calendar()
+    today = session.today()
+    return {"known_years": sorted(cal.known_years), "township_years": sorted(cal.township_years),
+            "last_known_day": cal.last_known_day().isoformat(), "warning": cal.coverage_warning(today)}

@@ -1,0 +1,289 @@
+"""Cases (代办件): intake, events, and the queries the Today screen and the case list use.
+
+Writing a case event is one transaction: the event row (with the station's next outbox
+sequence number), the re-folded projection row in ``cases``, and the audit entry. The
+``cases`` table is only a projection for fast queries; the events are the truth.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+
+import sqlite_utils
+
+from station.core.cases import (OPEN_STATUSES, CaseEvent, CaseState, EventType, Status, check, fold)
+from station.core.intake import IntakePlan, plan_intake
+from station.core.models import CatalogItem
+from station.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
+from station.services import audit, residents
+from station.services.session import Session
+
+# "Due soon" on the Today screen: due within this many working days.
+DUE_SOON_WORKDAYS = 2
+LIST_COLUMNS = ("id, number, resident_id, item_code, item_name, status, owner, received_on, due_on, "
+                "due_estimated, follow_up, rating")
+
+
+def _raise(problems: list[FieldError], title: str):
+    if any(p.code == "illegal_transition" for p in problems):
+        raise IllegalTransition(title, problems)
+    raise ValidationFailed(title, problems)
+
+
+def _write_event(db: sqlite_utils.Database, session: Session, case_id: str, etype: EventType, payload: dict) -> CaseEvent:
+    event = CaseEvent(id=str(uuid.uuid4()), case_id=case_id, type=etype, stamp=session.clock.now(),
+                      node=session.station_code, user=session.user.username, payload=payload)
+    seq = residents.outbox(db, "event", event.id)
+    db.execute("INSERT INTO events (id, case_id, type, stamp, node, user, payload, outbox_seq, recorded_at) "
+               "VALUES (?,?,?,?,?,?,?,?,?)",
+               (event.id, case_id, etype.value, event.stamp, event.node, event.user,
+                json.dumps(payload, ensure_ascii=False, separators=(",", ":")), seq, audit.now_iso()))
+    return event
+
+
+def _project(db: sqlite_utils.Database, state: CaseState) -> None:
+    db.execute(
+        "INSERT INTO cases (id, number, resident_id, item_code, item_name, status, owner, received_on, due_on, "
+        "due_estimated, follow_up, rating, updated_stamp, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(id) DO UPDATE SET status = excluded.status, due_on = excluded.due_on, "
+        "due_estimated = excluded.due_estimated, follow_up = excluded.follow_up, rating = excluded.rating, "
+        "updated_stamp = excluded.updated_stamp, state = excluded.state",
+        (state.id, state.number, state.resident_id, state.item_code, state.item_name or "", state.status.value,
+         state.owner, state.received_on.isoformat(), state.due_on.isoformat() if state.due_on else None,
+         int(state.due_estimated), state.follow_up, state.rating, state.updated_stamp, state.model_dump_json()))
+
+
+def _next_number(db: sqlite_utils.Database, station_code: str, year: int) -> str:
+    """Station code + year + sequence, e.g. XX0101-2026-000042 (printable, easy to read out)."""
+    name = f"case:{year}"
+    db.execute("INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1", (name,))
+    value = db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0]
+    return f"{station_code}-{year}-{value:06d}"
+
+
+def _item(session: Session, code) -> CatalogItem:
+    item = session.catalog.item(str(code or ""))
+    if item is None:
+        raise ValidationFailed("事项不存在", [FieldError("item", "unknown_item", f"事项清单({session.catalog.version})中没有编码为“{code}”的事项")])
+    return item
+
+
+def intake(session: Session, doc: dict) -> dict:
+    """Receive a case (收件): resident, item, materials; the one-time notice if anything is missing."""
+    if not isinstance(doc, dict):
+        raise ValidationFailed("收件信息格式不正确", [FieldError("document", "not_object", "收件信息应为一个 JSON 对象")])
+    today = session.today()
+    errors: list[FieldError] = []
+    person = info = None
+    try:
+        person, info = residents.validate(doc.get("resident") or {}, today, "resident.")
+    except ValidationFailed as exc:
+        errors += exc.details
+    item = None
+    try:
+        item = _item(session, doc.get("item"))
+    except ValidationFailed as exc:
+        errors += exc.details
+    plan = plan_intake(item, doc, today, session.calendar()) if item else None
+    if isinstance(plan, list):
+        errors += plan
+    if errors:
+        raise ValidationFailed("收件信息有误,未保存", errors)
+    assert isinstance(plan, IntakePlan) and item and person and info
+    case_id = str(uuid.uuid4())
+    with session.store.transaction() as db:
+        resident_id, _ = residents.upsert(db, session.user.username, person, info)
+        number = _next_number(db, session.station_code, plan.received_on.year)
+        payload = {
+            "number": number, "resident_id": resident_id, "item_code": item.code, "item_name": item.name,
+            "catalog_version": session.catalog.version, "owner": session.user.username,
+            "received_on": plan.received_on.isoformat(),
+            "due_on": plan.due.due.isoformat() if plan.due else None,
+            "due_estimated": bool(plan.due and plan.due.estimated),
+            "materials_required": plan.materials_required, "materials_received": plan.materials_received,
+            "gap_allowed": plan.gap_allowed,
+            "gap_promise": plan.gap_promise.isoformat() if plan.gap_promise else None,
+            "proxy": plan.proxy, "home_visit": plan.home_visit,
+        }
+        events = [_write_event(db, session, case_id, EventType.RECEIVED, payload)]
+        if plan.missing:
+            events.append(_write_event(db, session, case_id, EventType.NOTICE_ISSUED, {
+                "on": plan.received_on.isoformat(),
+                "missing": [item.material(m).model_dump(mode="json") for m in plan.missing],
+                "accepted_with_gaps": plan.gap_promise is not None,
+                "promised_date": plan.gap_promise.isoformat() if plan.gap_promise else None,
+            }))
+        if plan.note:
+            events.append(_write_event(db, session, case_id, EventType.NOTE, {"text": plan.note, "on": plan.received_on.isoformat()}))
+        state = fold(case_id, events)
+        _project(db, state)
+        audit.record(db, session.user.username, "case.intake", number,
+                     {"item": item.code, "missing": len(plan.missing), "with_gaps": plan.gap_promise is not None})
+    warnings = [plan.due.warning] if plan.due and plan.due.warning else []
+    if not plan.complete:
+        warnings.append("材料未齐且不能容缺:已出具一次性告知书,材料补齐后开始计算办结期限")
+    return {"id": case_id, "number": number, "status": state.status.value, "status_label": state.status.label,
+            "due_on": payload["due_on"], "due_estimated": payload["due_estimated"], "missing": plan.missing,
+            "notice_issued": bool(plan.missing), "warnings": warnings}
+
+
+def _case_row(session: Session, ref: str) -> dict:
+    row = session.store.one("SELECT id, number FROM cases WHERE number = ? OR id = ?", (ref.strip().upper(), ref.strip()))
+    if row is None:
+        raise NotFound(f"没有找到件号为“{ref}”的代办件")
+    return row
+
+
+def events_of(session: Session, case_id: str) -> list[CaseEvent]:
+    rows = session.store.query("SELECT id, case_id, type, stamp, node, user, payload FROM events WHERE case_id = ? "
+                               "ORDER BY stamp, id", (case_id,))
+    return [CaseEvent(id=r["id"], case_id=r["case_id"], type=EventType(r["type"]), stamp=r["stamp"], node=r["node"],
+                      user=r["user"], payload=json.loads(r["payload"])) for r in rows]
+
+
+def load(session: Session, ref: str) -> tuple[CaseState, list[CaseEvent]]:
+    row = _case_row(session, ref)
+    events = events_of(session, row["id"])
+    return fold(row["id"], events), events
+
+
+def add_event(session: Session, ref: str, etype: EventType | str, payload: dict | None = None) -> CaseState:
+    """Record one thing that happened to a case, if its current state allows it."""
+    try:
+        etype = EventType(etype)
+    except ValueError:
+        raise ValidationFailed("未知的事件类型", [FieldError("type", "unknown_event", f"没有“{etype}”这种事件;可用:"
+                               + "、".join(e.value for e in EventType if e != EventType.RECEIVED))]) from None
+    if etype == EventType.RECEIVED:
+        raise ValidationFailed("收件请用 station case new", [FieldError("type", "use_intake", "新收件请用 station case new")])
+    payload = dict(payload or {})
+    today = session.today()
+    state, events = load(session, ref)
+    problems = check(state, etype, payload)
+    on = payload.get("on", today.isoformat())
+    try:
+        on_date = date.fromisoformat(str(on))
+    except ValueError:
+        on_date = None
+        problems.append(FieldError("on", "bad_date", "日期格式应为 年-月-日"))
+    if on_date and (on_date > today or on_date < state.received_on):
+        problems.append(FieldError("on", "bad_date", f"日期应在收件日 {state.received_on} 与今天之间"))
+    if problems:
+        _raise(problems, f"{state.number}:不能{etype.label}")
+    payload["on"] = on_date.isoformat()
+    if etype == EventType.MATERIALS_ADDED:
+        after = state.model_copy(update={"materials_received": state.materials_received + list(payload["materials"])})
+        if state.due_on is None and not after.missing_essential:
+            item = _received_item(session, state)
+            due = session.calendar().add_workdays(on_date, item.promised_days)
+            payload.update(due_on=due.due.isoformat(), due_estimated=due.estimated)
+    if etype == EventType.RATED:
+        payload["level"] = int(payload["level"])
+    with session.store.transaction() as db:
+        event = _write_event(db, session, state.id, etype, payload)
+        new_state = fold(state.id, events + [event])
+        _project(db, new_state)
+        audit.record(db, session.user.username, f"case.{etype.value}", state.number,
+                     {k: v for k, v in payload.items() if k in ("outcome", "level", "method", "on")})
+    return new_state
+
+
+def correct_estimated_deadlines(db: sqlite_utils.Database, session: Session, reason: str) -> int:
+    """Recompute deadlines that were guessed on weekdays, now that the calendar knows more.
+
+    Runs inside the caller's transaction (the calendar import), so the new calendar and the
+    corrected deadlines land together. Returns how many cases changed.
+    """
+    calendar = session.calendar()
+    changed = 0
+    open_in = ",".join(f"'{s.value}'" for s in OPEN_STATUSES)
+    for (case_id,) in db.execute(f"SELECT id FROM cases WHERE due_estimated = 1 AND status IN ({open_in})").fetchall():
+        events = events_of(session, case_id)
+        state = fold(case_id, events)
+        if state.due_from is None:
+            continue
+        due = calendar.add_workdays(state.due_from, _received_item(session, state).promised_days)
+        if due.due == state.due_on and due.estimated == state.due_estimated:
+            continue
+        event = _write_event(db, session, case_id, EventType.DUE_CORRECTED, {
+            "due_on": due.due.isoformat(), "due_estimated": due.estimated, "reason": reason,
+            "on": session.today().isoformat(), "was": state.due_on.isoformat() if state.due_on else None})
+        _project(db, fold(case_id, events + [event]))
+        changed += 1
+    if changed:
+        audit.record(db, session.user.username, "case.due_corrected", None, {"cases": changed, "reason": reason})
+    return changed
+
+
+def _received_item(session: Session, state: CaseState) -> CatalogItem:
+    row = session.store.one("SELECT data FROM catalog_items WHERE version = ? AND code = ?",
+                            (state.catalog_version, state.item_code))
+    return CatalogItem.model_validate_json(row["data"]) if row else _item(session, state.item_code)
+
+
+def list_cases(session: Session, *, status: str | None = None, item: str | None = None, owner: str | None = None,
+               overdue: bool = False, due_soon: bool = False, follow_up_open: bool = False,
+               received_from: date | None = None, received_to: date | None = None,
+               limit: int = 50, offset: int = 0) -> list[dict]:
+    where, params = [], []
+    today = session.today()
+    if status:
+        where.append("status = ?")
+        params.append(Status(status).value)
+    if item:
+        where.append("item_code = ?")
+        params.append(item)
+    if owner:
+        where.append("owner = ?")
+        params.append(owner)
+    if overdue or due_soon:
+        where.append(f"status IN ({','.join('?' * len(OPEN_STATUSES))})")
+        params += [s.value for s in OPEN_STATUSES]
+    if overdue:
+        where.append("due_on < ?")
+        params.append(today.isoformat())
+    if due_soon:
+        soon = session.calendar().add_workdays(today, DUE_SOON_WORKDAYS).due
+        where.append("due_on BETWEEN ? AND ?")
+        params += [today.isoformat(), soon.isoformat()]
+    if follow_up_open:
+        where.append("follow_up = 'open'")
+    if received_from:
+        where.append("received_on >= ?")
+        params.append(received_from.isoformat())
+    if received_to:
+        where.append("received_on <= ?")
+        params.append(received_to.isoformat())
+    sql = f"SELECT {LIST_COLUMNS} FROM cases"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY received_on DESC, number DESC LIMIT ? OFFSET ?"
+    rows = session.store.query(sql, (*params, limit, offset))
+    for r in rows:
+        r["status_label"] = Status(r["status"]).label
+        r["overdue"] = r["status"] in {s.value for s in OPEN_STATUSES} and bool(r["due_on"]) and r["due_on"] < today.isoformat()
+    return rows
+
+
+def counts_for_today(session: Session) -> dict:
+    """The numbers on the Today screen."""
+    today = session.today()
+    open_in = ",".join(f"'{s.value}'" for s in OPEN_STATUSES)
+    soon = session.calendar().add_workdays(today, DUE_SOON_WORKDAYS).due
+    s = session.store
+    return {
+        "received_today": s.scalar("SELECT count(*) FROM cases WHERE received_on = ?", (today.isoformat(),)),
+        "overdue": s.scalar(f"SELECT count(*) FROM cases WHERE status IN ({open_in}) AND due_on < ?", (today.isoformat(),)),
+        "due_soon": s.scalar(f"SELECT count(*) FROM cases WHERE status IN ({open_in}) AND due_on BETWEEN ? AND ?",
+                             (today.isoformat(), soon.isoformat())),
+        "results_to_deliver": s.scalar("SELECT count(*) FROM cases WHERE status = 'decided'"),
+        "follow_ups_open": s.scalar("SELECT count(*) FROM cases WHERE follow_up = 'open'"),
+        "calendar_warning": session.calendar().coverage_warning(today),
+    }
+
+
+def timeline(events: list[CaseEvent]) -> list[dict]:
+    return [{"stamp": e.stamp, "on": e.payload.get("on") or e.payload.get("received_on"), "type": e.type.value,
+             "label": e.type.label, "user": e.user, "node": e.node, "payload": e.payload} for e in events]
+

@@ -1,0 +1,89 @@
+"""Residents (群众): the same identity number is always the same resident.
+
+Registering a known identity number returns the existing resident (updating phone and
+address when new ones are given); a different name for a known number is refused, since it
+means one of the two was typed wrong. Every change goes up through the outbox.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import sqlite_utils
+
+from station.core.identity import IdentityInfo
+from station.core.masking import mask_id, mask_phone
+from station.core.models import ResidentInput, check_resident
+from station.core.search import name_grams, reverse_digits
+from station.errors import NotFound, ValidationFailed, FieldError
+from station.services import audit
+from station.services.session import Session
+
+COLUMNS = "id, id_number, name, sex, birth_date, phone, address, village_group, created_at, updated_at"
+
+
+def outbox(db: sqlite_utils.Database, kind: str, ref_id: str) -> int:
+    """The station's next outbox sequence number for a record that must go up (sync builds on it)."""
+    cur = db.execute("INSERT INTO outbox (kind, ref_id, created_at) VALUES (?, ?, ?)", (kind, ref_id, audit.now_iso()))
+    return cur.lastrowid
+
+
+def validate(raw: dict, today: date, prefix: str = "") -> tuple[ResidentInput, IdentityInfo]:
+    clean, info, errors = check_resident(raw, today, prefix)
+    if errors:
+        raise ValidationFailed("群众信息有误", errors)
+    return clean, info
+
+
+def upsert(db: sqlite_utils.Database, user: str, person: ResidentInput, info: IdentityInfo) -> tuple[str, bool]:
+    """The resident's id, and whether anything was written. Call inside a transaction."""
+    row = db.execute("SELECT id, name, phone, address, village_group FROM residents WHERE id_number = ?",
+                     (person.id_number,)).fetchone()
+    now = audit.now_iso()
+    if row is None:
+        rid = str(uuid.uuid4())
+        db.execute(f"INSERT INTO residents ({COLUMNS}, id_rev, phone_rev) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                   (rid, person.id_number, person.name, info.sex, info.birth_date.isoformat(), person.phone,
+                    person.address, person.village_group, now, now, reverse_digits(person.id_number),
+                    reverse_digits(person.phone)))
+        db.conn.executemany("INSERT OR IGNORE INTO resident_grams VALUES (?, ?)", [(g, rid) for g in name_grams(person.name)])
+        audit.record(db, user, "resident.add", rid, {"id_number": mask_id(person.id_number)})
+        outbox(db, "resident", rid)
+        return rid, True
+    rid, name, phone, address, group = row
+    if name != person.name:
+        raise ValidationFailed("身份证号码与姓名不一致", [FieldError(
+            "name", "name_mismatch", f"身份证号码 {mask_id(person.id_number)} 已登记为“{name}”,与所填姓名“{person.name}”不一致,请核对")])
+    changes = {k: v for k, v in (("phone", person.phone), ("address", person.address), ("village_group", person.village_group))
+               if v and v != {"phone": phone, "address": address, "village_group": group}[k]}
+    if not changes:
+        return rid, False
+    sets = ", ".join(f"{k} = ?" for k in changes)
+    db.execute(f"UPDATE residents SET {sets}, updated_at = ?, phone_rev = ? WHERE id = ?",
+               (*changes.values(), now, reverse_digits(changes.get("phone", phone)), rid))
+    audit.record(db, user, "resident.update", rid,
+                 {k: (mask_phone(v) if k == "phone" else v) for k, v in changes.items()})
+    outbox(db, "resident", rid)
+    return rid, True
+
+
+def register(session: Session, raw: dict) -> dict:
+    person, info = validate(raw, session.today())
+    with session.store.transaction() as db:
+        rid, _ = upsert(db, session.user.username, person, info)
+    return get(session, rid)
+
+
+def get(session: Session, ref: str) -> dict:
+    row = session.store.one(f"SELECT {COLUMNS} FROM residents WHERE id = ? OR id_number = ?", (ref, ref.upper()))
+    if row is None:
+        raise NotFound("没有找到该群众")
+    return row
+
+
+def masked(row: dict) -> dict:
+    """A resident row as screens and paper show it (信息脱敏)."""
+    out = dict(row)
+    out["id_number"] = mask_id(row.get("id_number"))
+    out["phone"] = mask_phone(row.get("phone"))
+    return out

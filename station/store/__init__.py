@@ -1,0 +1,1 @@
+"""The encrypted store: SQLCipher through sqlite-utils, wrapped keys, migrations."""

@@ -1,0 +1,96 @@
+"""Opening the encrypted SQLite file, and the one transaction helper.
+
+SQLCipher (``sqlcipher3``) with a raw 32-byte key, used through ``sqlite_utils.Database``.
+WAL journal and ``synchronous=FULL`` because power cuts are routine at village stations;
+temporary tables and indices stay in memory so nothing decrypted reaches a temp file.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+import sqlcipher3
+import sqlite_utils
+
+from station.errors import StoreError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class Store:
+    """An open, unlocked station database. Close it when done."""
+
+    def __init__(self, conn: sqlcipher3.Connection, path: Path):
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.path = path
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction: everything inside commits together or not at all.
+
+        ``BEGIN IMMEDIATE`` takes the write lock up front, so two writers queue instead of
+        deadlocking when a reader tries to upgrade. sqlite-utils nests in savepoints.
+        """
+        if self.conn.in_transaction:
+            raise StoreError("内部错误:事务不能嵌套")
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        cur = self.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def one(self, sql: str, params: tuple | dict = ()) -> dict | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: tuple | dict = ()):
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        try:
+            # Fold the WAL back into the main file so a copied station.db is whole.
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlcipher3.DatabaseError:
+            pass
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_store(path: Path, key: bytes, create: bool = False) -> Store:
+    """Open (or create) the database at ``path`` with the raw key; check the key is right."""
+    if len(key) != 32:
+        raise StoreError("内部错误:数据库密钥长度不正确")
+    path = Path(path)
+    if not create and not path.exists():
+        raise StoreError(f"找不到数据库文件 {path}")
+    conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    try:
+        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        # The first read proves the key; a wrong key reads as "file is not a database".
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -16000")
+    except sqlcipher3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"无法打开数据库 {path.name}:密钥不符或文件已损坏({exc})") from None
+    return Store(conn, path)

@@ -1,0 +1,107 @@
+"""Versioned schema migrations. ``PRAGMA user_version`` is the schema version.
+
+Each step runs in its own transaction together with its version bump, so a power cut during
+an upgrade leaves the database at the previous version, never between two. Steps are never
+edited once released; a change is a new step (tests upgrade databases made by every step).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlite_utils
+
+from station.core.search import name_grams, reverse_digits
+from station.store.db import Store
+
+
+def _v1_foundation(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('clerk', 'supervisor')), active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT, action TEXT NOT NULL, target TEXT,
+        detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+    CREATE TABLE residents (
+        id TEXT PRIMARY KEY, id_number TEXT NOT NULL UNIQUE, name TEXT NOT NULL, sex TEXT NOT NULL,
+        birth_date TEXT NOT NULL, phone TEXT, address TEXT, village_group TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE INDEX residents_name ON residents(name);
+    CREATE TABLE catalog_versions (
+        version TEXT PRIMARY KEY, published TEXT NOT NULL, publisher TEXT NOT NULL,
+        installed_at TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE catalog_items (
+        version TEXT NOT NULL REFERENCES catalog_versions(version), code TEXT NOT NULL,
+        name TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (version, code));
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, ref_id TEXT NOT NULL,
+        created_at TEXT NOT NULL, acked INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE cases (
+        id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE, resident_id TEXT NOT NULL REFERENCES residents(id),
+        item_code TEXT NOT NULL, item_name TEXT NOT NULL, status TEXT NOT NULL, owner TEXT NOT NULL,
+        received_on TEXT NOT NULL, due_on TEXT, due_estimated INTEGER NOT NULL DEFAULT 0,
+        follow_up TEXT, rating INTEGER, updated_stamp TEXT NOT NULL, state TEXT NOT NULL);
+    CREATE INDEX cases_status_due ON cases(status, due_on);
+    CREATE INDEX cases_resident ON cases(resident_id);
+    CREATE INDEX cases_received ON cases(received_on);
+    CREATE INDEX cases_follow_up ON cases(follow_up) WHERE follow_up = 'open';
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY, case_id TEXT NOT NULL, type TEXT NOT NULL, stamp TEXT NOT NULL,
+        node TEXT NOT NULL, user TEXT, payload TEXT NOT NULL, outbox_seq INTEGER UNIQUE REFERENCES outbox(seq),
+        recorded_at TEXT NOT NULL);
+    CREATE INDEX events_case ON events(case_id, stamp);
+    CREATE INDEX events_stamp ON events(stamp);
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    """)
+
+
+def _v2_search(db: sqlite_utils.Database) -> None:
+    """Fast look-up by identity / phone tail (reversed, so a tail is an indexed prefix) and by
+    any two-character piece of a name (CJK names have no word breaks for a tokenizer)."""
+    db.executescript("""
+    ALTER TABLE residents ADD COLUMN id_rev TEXT;
+    ALTER TABLE residents ADD COLUMN phone_rev TEXT;
+    CREATE TABLE resident_grams (gram TEXT NOT NULL, resident_id TEXT NOT NULL, PRIMARY KEY (gram, resident_id)) WITHOUT ROWID;
+    """)
+    rows = db.execute("SELECT id, id_number, phone, name FROM residents").fetchall()
+    for rid, id_number, phone, name in rows:
+        db.execute("UPDATE residents SET id_rev = ?, phone_rev = ? WHERE id = ?",
+                   (reverse_digits(id_number), reverse_digits(phone), rid))
+        db.conn.executemany("INSERT OR IGNORE INTO resident_grams VALUES (?, ?)", [(g, rid) for g in name_grams(name)])
+    db.executescript("""
+    CREATE INDEX residents_id_rev ON residents(id_rev);
+    CREATE INDEX residents_phone_rev ON residents(phone_rev);
+    """)
+
+
+def _v3_calendar(db: sqlite_utils.Database) -> None:
+    """Holiday and make-up-day overrides sent by the township for years the library lacks."""
+    db.executescript("""
+    CREATE TABLE calendar_days (day TEXT PRIMARY KEY, workday INTEGER NOT NULL, name TEXT, source TEXT NOT NULL);
+    CREATE TABLE calendar_years (year INTEGER PRIMARY KEY, source TEXT NOT NULL, received_at TEXT NOT NULL);
+    """)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar]
+LATEST = len(MIGRATIONS)
+
+
+def version(store: Store) -> int:
+    return store.scalar("PRAGMA user_version")
+
+
+def migrate(store: Store, target: int = LATEST) -> int:
+    """Bring the schema up to ``target``; return how many steps ran."""
+    current = version(store)
+    if current > LATEST:
+        from station.errors import StoreError
+        raise StoreError(f"数据库版本 {current} 比本软件新(支持到 {LATEST}),请升级软件")
+    steps = 0
+    for number in range(current + 1, target + 1):
+        with store.transaction() as db:
+            MIGRATIONS[number - 1](db)
+            db.execute(f"PRAGMA user_version = {number}")
+        steps += 1
+    return steps
