@@ -107,7 +107,8 @@ def plan_intake(item: CatalogItem, doc: dict, today: date, calendar: WorkCalenda
     gap_allowed = [m.name for m in item.materials if m.gap_allowed]
     promise = None
     gaps = doc.get("accept_with_gaps")
-    if gaps and missing:
+    # Present but empty ({}) means the clerk asked for 容缺 and forgot the date: say so.
+    if gaps not in (None, False) and missing:
         if not item.allows_gaps:
             errors.append(FieldError("accept_with_gaps", "gaps_not_allowed", f"“{item.name}”不适用容缺受理"))
         else:

@@ -54,7 +54,10 @@ def _derive(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret.encode("utf-8"))
 
 
-def wrap(db_key: bytes, secret: str, label: str, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> dict:
+def wrap(db_key: bytes, secret: str, label: str) -> dict:
+    # Parameters are read at call time and stored with the wrap, so they can be raised later
+    # without breaking existing wraps (and tests may lower them for speed).
+    n, r, p = SCRYPT_N, SCRYPT_R, SCRYPT_P
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
     kek = _derive(secret, salt, n, r, p)
     wrapped = AESGCM(kek).encrypt(nonce, db_key, f"village-station/{label}".encode())
