@@ -220,7 +220,9 @@ DELIVERY_METHODS = ("当面领取", "电话告知", "上门送达", "邮寄")
 
 def apply(state: CaseState, event: CaseEvent) -> CaseState:
     """The state after one event; an event the state does not allow is set aside as a conflict."""
-    s = state.model_copy(deep=True)
+    # A shallow copy with fresh lists: states are never mutated after they are returned.
+    s = state.model_copy(update={"materials_received": list(state.materials_received),
+                                 "conflicts": list(state.conflicts)})
     s.event_count += 1
     s.updated_stamp = event.stamp
     p = event.payload

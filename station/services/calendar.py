@@ -43,16 +43,24 @@ def import_year(session: Session, doc: dict, source: str) -> dict:
         errors.append(FieldError("workdays", "clash", "同一天不能既是假日又是调休上班日:" + "、".join(map(str, sorted(clash)))))
     if errors:
         raise ValidationFailed(f"{year} 年节假日安排有误,未导入", errors)
+    try:
+        corrected = _store_year(session, year, holidays, workdays, source)
+    finally:
+        session.forget_calendar()  # reload whatever is really stored, after a commit or a rollback
+    return {"year": year, "holidays": len(holidays), "workdays": len(workdays), "deadlines_corrected": corrected}
+
+
+def _store_year(session: Session, year: int, holidays, workdays, source: str) -> int:
     with session.store.transaction() as db:
         db.execute("DELETE FROM calendar_days WHERE day LIKE ?", (f"{year}-%",))
         db.conn.executemany("INSERT INTO calendar_days (day, workday, name, source) VALUES (?,?,?,?)",
                             [(d.isoformat(), 0, n, source) for d, n in holidays] + [(d.isoformat(), 1, n, source) for d, n in workdays])
         db.execute("INSERT INTO calendar_years (year, source, received_at) VALUES (?,?,?) ON CONFLICT(year) DO UPDATE "
                    "SET source = excluded.source, received_at = excluded.received_at", (year, source, audit.now_iso()))
+        session.forget_calendar()
         audit.record(db, session.user.username, "calendar.import", str(year),
                      {"source": source, "holidays": len(holidays), "workdays": len(workdays)})
-        corrected = cases.correct_estimated_deadlines(db, session, f"导入{year}年节假日安排")
-    return {"year": year, "holidays": len(holidays), "workdays": len(workdays), "deadlines_corrected": corrected}
+        return cases.correct_estimated_deadlines(db, session, f"导入{year}年节假日安排")
 
 
 def status(session: Session) -> dict:

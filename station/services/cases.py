@@ -45,20 +45,20 @@ def _write_event(db: sqlite_utils.Database, session: Session, case_id: str, etyp
 def _project(db: sqlite_utils.Database, state: CaseState) -> None:
     db.execute(
         "INSERT INTO cases (id, number, resident_id, item_code, item_name, status, owner, received_on, due_on, "
-        "due_estimated, follow_up, rating, updated_stamp, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "due_estimated, follow_up, rating, updated_stamp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
         "ON CONFLICT(id) DO UPDATE SET status = excluded.status, due_on = excluded.due_on, "
         "due_estimated = excluded.due_estimated, follow_up = excluded.follow_up, rating = excluded.rating, "
-        "updated_stamp = excluded.updated_stamp, state = excluded.state",
+        "updated_stamp = excluded.updated_stamp",
         (state.id, state.number, state.resident_id, state.item_code, state.item_name or "", state.status.value,
          state.owner, state.received_on.isoformat(), state.due_on.isoformat() if state.due_on else None,
-         int(state.due_estimated), state.follow_up, state.rating, state.updated_stamp, state.model_dump_json()))
+         int(state.due_estimated), state.follow_up, state.rating, state.updated_stamp))
 
 
 def _next_number(db: sqlite_utils.Database, station_code: str, year: int) -> str:
     """Station code + year + sequence, e.g. XX0101-2026-000042 (printable, easy to read out)."""
     name = f"case:{year}"
-    db.execute("INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1", (name,))
-    value = db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0]
+    value = db.execute("INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 "
+                       "RETURNING value", (name,)).fetchone()[0]
     return f"{station_code}-{year}-{value:06d}"
 
 

@@ -53,6 +53,7 @@ class Session:
     today: Callable[[], date] = date.today
     clock: HybridClock = None  # type: ignore[assignment]
     _catalog: Catalog | None = field(default=None, repr=False)
+    _calendar: WorkCalendar | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.clock is None:
@@ -71,6 +72,15 @@ class Session:
         self._catalog = None
 
     def calendar(self) -> WorkCalendar:
+        """The working-day calendar: library data plus the township's overrides (cached)."""
+        if self._calendar is None:
+            self._calendar = self._load_calendar()
+        return self._calendar
+
+    def forget_calendar(self) -> None:
+        self._calendar = None
+
+    def _load_calendar(self) -> WorkCalendar:
         days = {date.fromisoformat(r["day"]): bool(r["workday"]) for r in self.store.query("SELECT day, workday FROM calendar_days")}
         years = {r["year"] for r in self.store.query("SELECT year FROM calendar_years")}
         return WorkCalendar(overrides=days, township_years=years)

@@ -42,7 +42,7 @@ def _v1_foundation(db: sqlite_utils.Database) -> None:
         id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE, resident_id TEXT NOT NULL REFERENCES residents(id),
         item_code TEXT NOT NULL, item_name TEXT NOT NULL, status TEXT NOT NULL, owner TEXT NOT NULL,
         received_on TEXT NOT NULL, due_on TEXT, due_estimated INTEGER NOT NULL DEFAULT 0,
-        follow_up TEXT, rating INTEGER, updated_stamp TEXT NOT NULL, state TEXT NOT NULL);
+        follow_up TEXT, rating INTEGER, updated_stamp TEXT NOT NULL);
     CREATE INDEX cases_status_due ON cases(status, due_on);
     CREATE INDEX cases_resident ON cases(resident_id);
     CREATE INDEX cases_received ON cases(received_on);

@@ -1,0 +1,33 @@
+"""Run the benchmarks: ``python -m tests.bench [--large N] [--json]``. See tests/bench/README.md."""
+import argparse
+import json
+
+from tests.bench import foundation
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Village Station benchmarks")
+    parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    r = foundation.run(large=args.large)
+    if args.json:
+        print(json.dumps(r, indent=1))
+        return
+    i, u, s = r["intake"], r["unlock"], r["search"]
+    print(f"intake commit   : {i['ours_ms_per_case']:.2f} ms/case vs plain SQLite same rows {i['plain_ms_per_case']:.2f} ms "
+          f"→ {i['ratio']:.2f}x (target ≤ 1.5x)")
+    print(f"                  same rows raw into SQLCipher {i['cipher_ms_per_case']:.2f} ms → {i['cipher_ratio']:.2f}x "
+          "(the encryption floor)")
+    print(f"unlock          : median {u['median_s']:.3f} s (min {u['min_s']:.3f}, max {u['max_s']:.3f}; target 0.2–0.6 s); "
+          f"plain open {u['plain_open_ms']:.2f} ms")
+    print(f"search on {s['cases']:,} cases / {s['residents']:,} residents (bulk fill {s['fill_s']:.1f} s):")
+    for kind in ("name_2char", "id_tail_6", "phone_tail_4", "case_number"):
+        k = s[kind]
+        print(f"  {kind:<13}: p50 {k['p50_ms']:.2f} ms, p95 {k['p95_ms']:.2f} ms (target ≤ 50) vs plain p95 "
+              f"{k['plain_p95_ms']:.2f} ms → {k['ratio_p95']:.2f}x")
+    print(f"  cold first search after unlock: {s['cold_first_search_ms']:.1f} ms; unlock on large station {s['unlock_on_large_s']:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
