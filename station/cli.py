@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import unicodedata
-from datetime import date
 from pathlib import Path
 
 import click
@@ -21,8 +20,10 @@ import platformdirs
 from station.core.cases import RATING_LABELS, EventType
 from station.core.masking import mask_id, mask_phone
 from station.core.models import Role
-from station.errors import StationError, ValidationFailed, FieldError
-from station.services import audit, calendar as calendar_service, cases, search as search_service, users
+from station.errors import FieldError, StationError, ValidationFailed
+from station.services import audit, cases, users
+from station.services import calendar as calendar_service
+from station.services import search as search_service
 from station.services.session import Session, StationHome
 
 CASE_JSON_HELP = """\b

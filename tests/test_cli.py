@@ -143,6 +143,7 @@ def test_no_station_and_no_passphrase_messages(station, tmp_path):
 
 def test_every_command_has_chinese_help():
     from click.testing import CliRunner
+
     from station.cli import main
     runner = CliRunner()
 

@@ -12,7 +12,15 @@ from datetime import date
 
 import sqlite_utils
 
-from station.core.cases import (OPEN_STATUSES, CaseEvent, CaseState, EventType, Status, check, fold)
+from station.core.cases import (
+    OPEN_STATUSES,
+    CaseEvent,
+    CaseState,
+    EventType,
+    Status,
+    check,
+    fold,
+)
 from station.core.intake import IntakePlan, plan_intake
 from station.core.models import CatalogItem
 from station.errors import FieldError, IllegalTransition, NotFound, ValidationFailed

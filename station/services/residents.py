@@ -15,7 +15,7 @@ from station.core.identity import IdentityInfo
 from station.core.masking import mask_id, mask_phone
 from station.core.models import ResidentInput, check_resident
 from station.core.search import name_grams, reverse_digits
-from station.errors import NotFound, ValidationFailed, FieldError
+from station.errors import FieldError, NotFound, ValidationFailed
 from station.services import audit
 from station.services.session import Session
 

@@ -7,7 +7,8 @@ fragment of two or more characters is one two-character gram, then checked whole
 from __future__ import annotations
 
 from station.core.search import classify, name_grams, reverse_digits
-from station.services import cases as case_service, residents
+from station.services import cases as case_service
+from station.services import residents
 from station.services.session import Session
 
 _TOP = "\x7f"  # sorts after every character of an identity or phone number

@@ -15,11 +15,19 @@ from pathlib import Path
 from typing import Callable
 
 from station.catalog import shipped_catalog
-from station.core.clock import HybridClock, parse_stamp
+from station.core.clock import HybridClock
 from station.core.models import Catalog, Role
 from station.core.workdays import WorkCalendar
-from station.errors import AlreadyExists, AuthFailed, FieldError, PermissionDenied, StoreError, ValidationFailed
-from station.services import audit, catalog as catalog_service
+from station.errors import (
+    AlreadyExists,
+    AuthFailed,
+    FieldError,
+    PermissionDenied,
+    StoreError,
+    ValidationFailed,
+)
+from station.services import audit
+from station.services import catalog as catalog_service
 from station.store import keys as keyring
 from station.store.db import Store, open_store
 from station.store.migrations import migrate

@@ -8,7 +8,13 @@ from __future__ import annotations
 import uuid
 
 from station.core.models import Role
-from station.errors import AlreadyExists, AuthFailed, NotFound, ValidationFailed, FieldError
+from station.errors import (
+    AlreadyExists,
+    AuthFailed,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+)
 from station.services import audit
 from station.services.session import Session, check_username
 from station.store import keys as keyring

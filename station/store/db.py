@@ -49,7 +49,7 @@ class Store:
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
         cur = self.conn.execute(sql, params)
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def one(self, sql: str, params: tuple | dict = ()) -> dict | None:
         rows = self.query(sql, params)

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from station.errors import AuthFailed, StoreError, ValidationFailed, FieldError
+from station.errors import AuthFailed, FieldError, StoreError, ValidationFailed
 
 FORMAT = 1
 # Scrypt cost: ~0.25 s on this 2-core machine, under a second on a ten-year-old PC; 96 MiB.

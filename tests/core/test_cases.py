@@ -2,7 +2,8 @@
 from itertools import permutations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from station.core.cases import CaseEvent, CaseState, EventType, Status, check, fold
 

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from station.services import audit, calendar, cases, search
 from station.errors import ValidationFailed
+from station.services import audit, calendar, cases, search
 from tests.conftest import intake_doc, make_id
 
 

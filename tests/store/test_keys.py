@@ -4,9 +4,9 @@ import time
 
 import pytest
 
+from station.core.models import Role
 from station.errors import AuthFailed, PermissionDenied, ValidationFailed
 from station.services import cases, users
-from station.core.models import Role
 from station.services.session import StationHome
 from station.store import keys
 from tests.conftest import PASS, intake_doc
@@ -24,7 +24,7 @@ def test_wrong_passphrase_clear_message_and_growing_delay(home, session):
     session.close()
     ring = keys.KeyRing.load(home.keys_path)
     t0 = 1_000_000.0
-    for attempt in range(1, keys.FREE_FAILURES + 1):
+    for _ in range(keys.FREE_FAILURES):
         with pytest.raises(AuthFailed) as exc:
             ring.unlock("zhanzhang", "wrong-pass-x", now=t0)
         assert "密码不正确" in exc.value.title
