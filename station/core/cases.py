@@ -62,6 +62,7 @@ class EventType(str, Enum):
     WITHDRAWN = "withdrawn"
     NOTE = "note_added"
     DUE_CORRECTED = "due_corrected"
+    ATTACHMENT_ADDED = "attachment_added"
 
     @property
     def label(self) -> str:
@@ -74,7 +75,7 @@ EVENT_LABELS = {
     EventType.ACCEPTED: "乡镇受理", EventType.RETURNED: "退回补正", EventType.DECIDED: "办理结果",
     EventType.DELIVERED: "结果送达", EventType.RATED: "群众评价",
     EventType.FOLLOW_UP_CLOSED: "差评整改回访完成", EventType.WITHDRAWN: "撤回", EventType.NOTE: "备注",
-    EventType.DUE_CORRECTED: "办结期限更正",
+    EventType.DUE_CORRECTED: "办结期限更正", EventType.ATTACHMENT_ADDED: "附加扫描件",
 }
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -94,6 +95,7 @@ _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
     EventType.FOLLOW_UP_CLOSED: ((Status.RATED,), None),
     EventType.NOTE: (tuple(Status), None),
     EventType.DUE_CORRECTED: (OPEN_STATUSES, None),
+    EventType.ATTACHMENT_ADDED: (tuple(s for s in Status if s != Status.WITHDRAWN), None),
 }
 
 
@@ -206,6 +208,8 @@ def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldErr
                 + _require_text(p, "revisit", "请填写回访结果"))
     if etype == EventType.NOTE:
         return _require_text(p, "text", "备注不能为空")
+    if etype == EventType.ATTACHMENT_ADDED:
+        return _require_text(p, "attachment_id", "缺少附件编号") + _require_text(p, "name", "缺少文件名")
     if etype == EventType.DUE_CORRECTED:
         try:
             date.fromisoformat(str(p.get("due_on")))

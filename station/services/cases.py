@@ -29,6 +29,10 @@ from station.services.session import Session
 
 # "Due soon" on the Today screen: due within this many working days.
 DUE_SOON_WORKDAYS = 2
+# Events written only by their own service, never typed in as such.
+SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记(station case new)",
+                 EventType.ATTACHMENT_ADDED: "扫描件请用附加功能", EventType.DUE_CORRECTED: "期限在导入节假日安排时自动更正",
+                 EventType.NOTICE_ISSUED: "一次性告知书在收件时自动出具"}
 LIST_COLUMNS = ("id, number, resident_id, item_code, item_name, status, owner, received_on, due_on, "
                 "due_estimated, follow_up, rating")
 
@@ -39,7 +43,7 @@ def _raise(problems: list[FieldError], title: str):
     raise ValidationFailed(title, problems)
 
 
-def _write_event(db: sqlite_utils.Database, session: Session, case_id: str, etype: EventType, payload: dict) -> CaseEvent:
+def write_event(db: sqlite_utils.Database, session: Session, case_id: str, etype: EventType, payload: dict) -> CaseEvent:
     event = CaseEvent(id=str(uuid.uuid4()), case_id=case_id, type=etype, stamp=session.clock.now(),
                       node=session.station_code, user=session.user.username, payload=payload)
     seq = residents.outbox(db, "event", event.id)
@@ -50,7 +54,7 @@ def _write_event(db: sqlite_utils.Database, session: Session, case_id: str, etyp
     return event
 
 
-def _project(db: sqlite_utils.Database, state: CaseState) -> None:
+def project(db: sqlite_utils.Database, state: CaseState) -> None:
     db.execute(
         "INSERT INTO cases (id, number, resident_id, item_code, item_name, status, owner, received_on, due_on, "
         "due_estimated, follow_up, rating, updated_stamp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -114,18 +118,18 @@ def intake(session: Session, doc: dict) -> dict:
             "gap_promise": plan.gap_promise.isoformat() if plan.gap_promise else None,
             "proxy": plan.proxy, "home_visit": plan.home_visit,
         }
-        events = [_write_event(db, session, case_id, EventType.RECEIVED, payload)]
+        events = [write_event(db, session, case_id, EventType.RECEIVED, payload)]
         if plan.missing:
-            events.append(_write_event(db, session, case_id, EventType.NOTICE_ISSUED, {
+            events.append(write_event(db, session, case_id, EventType.NOTICE_ISSUED, {
                 "on": plan.received_on.isoformat(),
                 "missing": [item.material(m).model_dump(mode="json") for m in plan.missing],
                 "accepted_with_gaps": plan.gap_promise is not None,
                 "promised_date": plan.gap_promise.isoformat() if plan.gap_promise else None,
             }))
         if plan.note:
-            events.append(_write_event(db, session, case_id, EventType.NOTE, {"text": plan.note, "on": plan.received_on.isoformat()}))
+            events.append(write_event(db, session, case_id, EventType.NOTE, {"text": plan.note, "on": plan.received_on.isoformat()}))
         state = fold(case_id, events)
-        _project(db, state)
+        project(db, state)
         audit.record(db, session.user.username, "case.intake", number,
                      {"item": item.code, "missing": len(plan.missing), "with_gaps": plan.gap_promise is not None})
     warnings = [plan.due.warning] if plan.due and plan.due.warning else []
@@ -163,8 +167,8 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
     except ValueError:
         raise ValidationFailed("未知的事件类型", [FieldError("type", "unknown_event", f"没有“{etype}”这种事件;可用:"
                                + "、".join(e.value for e in EventType if e != EventType.RECEIVED))]) from None
-    if etype == EventType.RECEIVED:
-        raise ValidationFailed("收件请用 station case new", [FieldError("type", "use_intake", "新收件请用 station case new")])
+    if etype in SYSTEM_EVENTS:
+        raise ValidationFailed(f"“{etype.label}”不能直接记录", [FieldError("type", "system_event", SYSTEM_EVENTS[etype])])
     payload = dict(payload or {})
     today = session.today()
     state, events = load(session, ref)
@@ -189,9 +193,9 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
     if etype == EventType.RATED:
         payload["level"] = int(payload["level"])
     with session.store.transaction() as db:
-        event = _write_event(db, session, state.id, etype, payload)
+        event = write_event(db, session, state.id, etype, payload)
         new_state = fold(state.id, events + [event])
-        _project(db, new_state)
+        project(db, new_state)
         audit.record(db, session.user.username, f"case.{etype.value}", state.number,
                      {k: v for k, v in payload.items() if k in ("outcome", "level", "method", "on")})
     return new_state
@@ -214,10 +218,10 @@ def correct_estimated_deadlines(db: sqlite_utils.Database, session: Session, rea
         due = calendar.add_workdays(state.due_from, _received_item(session, state).promised_days)
         if due.due == state.due_on and due.estimated == state.due_estimated:
             continue
-        event = _write_event(db, session, case_id, EventType.DUE_CORRECTED, {
+        event = write_event(db, session, case_id, EventType.DUE_CORRECTED, {
             "due_on": due.due.isoformat(), "due_estimated": due.estimated, "reason": reason,
             "on": session.today().isoformat(), "was": state.due_on.isoformat() if state.due_on else None})
-        _project(db, fold(case_id, events + [event]))
+        project(db, fold(case_id, events + [event]))
         changed += 1
     if changed:
         audit.record(db, session.user.username, "case.due_corrected", None, {"cases": changed, "reason": reason})

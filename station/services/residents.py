@@ -87,3 +87,20 @@ def masked(row: dict) -> dict:
     out["id_number"] = mask_id(row.get("id_number"))
     out["phone"] = mask_phone(row.get("phone"))
     return out
+
+
+def reveal(session: Session, resident_id: str, reason: str) -> dict:
+    """The unmasked identity number and phone, for a supervisor, with the reason audited."""
+    session.require_supervisor("查看完整身份证号码")
+    if not (reason or "").strip():
+        raise ValidationFailed("请说明查看原因", [FieldError("reason", "required", "查看完整号码须填写原因(记入审计)")])
+    row = get(session, resident_id)
+    with session.store.transaction() as db:
+        audit.record(db, session.user.username, "resident.reveal", row["id"], {"reason": reason.strip()})
+    return {"id_number": row["id_number"], "phone": row["phone"]}
+
+
+def cases_of(session: Session, resident_id: str, limit: int = 200) -> list[dict]:
+    from station.services.cases import LIST_COLUMNS
+    return session.store.query(f"SELECT {LIST_COLUMNS} FROM cases WHERE resident_id = ? ORDER BY received_on DESC LIMIT ?",
+                               (resident_id, limit))

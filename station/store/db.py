@@ -7,6 +7,7 @@ temporary tables and indices stay in memory so nothing decrypted reaches a temp 
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -26,6 +27,9 @@ class Store:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self.path = path
+        # The app reads in worker threads while the UI thread may write: one connection, so
+        # every statement and every whole transaction holds this lock.
+        self.lock = threading.RLock()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
@@ -34,32 +38,39 @@ class Store:
         ``BEGIN IMMEDIATE`` takes the write lock up front, so two writers queue instead of
         deadlocking when a reader tries to upgrade. sqlite-utils nests in savepoints.
         """
-        if self.conn.in_transaction:
-            raise StoreError("内部错误:事务不能嵌套")
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
+        with self.lock:
             if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+                raise StoreError("内部错误:事务不能嵌套")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
-        cur = self.conn.execute(sql, params)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def one(self, sql: str, params: tuple | dict = ()) -> dict | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
     def scalar(self, sql: str, params: tuple | dict = ()):
-        row = self.conn.execute(sql, params).fetchone()
-        return row[0] if row else None
+        with self.lock:
+            row = self.conn.execute(sql, params).fetchone()
+            return row[0] if row else None
 
     def close(self) -> None:
+        with self.lock:
+            self._close()
+
+    def _close(self) -> None:
         try:
             # Fold the WAL back into the main file so a copied station.db is whole.
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

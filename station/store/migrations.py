@@ -84,7 +84,17 @@ def _v3_calendar(db: sqlite_utils.Database) -> None:
     """)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar]
+def _v4_attachments(db: sqlite_utils.Database) -> None:
+    """Scanned materials (扫描件), kept inside the encrypted file so nothing readable is left outside."""
+    db.executescript("""
+    CREATE TABLE attachments (
+        id TEXT PRIMARY KEY, case_id TEXT NOT NULL REFERENCES cases(id), name TEXT NOT NULL, mime TEXT NOT NULL,
+        size INTEGER NOT NULL, sha256 TEXT NOT NULL, data BLOB NOT NULL, added_at TEXT NOT NULL, added_by TEXT NOT NULL);
+    CREATE INDEX attachments_case ON attachments(case_id);
+    """)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments]
 LATEST = len(MIGRATIONS)
 
 

@@ -1,0 +1,27 @@
+"""What the Today screen says about sync: when it last worked, what waits, what went wrong.
+
+The sync transports (HTTP, USB) write ``sync_last_success`` and ``sync_last_error`` in
+settings and mark outbox rows acknowledged; this module only reads, so the screen works the
+same before sync exists, while it runs, and after it fails.
+"""
+from __future__ import annotations
+
+from station.services.session import Session
+
+
+def status(session: Session) -> dict:
+    rows = {r["key"]: r["value"] for r in session.store.query(
+        "SELECT key, value FROM settings WHERE key IN ('sync_last_success', 'sync_last_error', 'sync_hub')")}
+    pending = session.store.scalar("SELECT count(*) FROM outbox WHERE acked = 0")
+    return {"hub": rows.get("sync_hub"), "last_success": rows.get("sync_last_success"),
+            "last_error": rows.get("sync_last_error"), "pending": pending}
+
+
+def describe(state: dict) -> str:
+    """One line in words that say what to do."""
+    if not state["hub"]:
+        return f"尚未连接乡镇服务器:{state['pending']} 条记录待上传。可用U盘导出交乡镇,或请乡镇为本站登记后联网同步。"
+    line = f"上次同步成功:{state['last_success'] or '从未'};待上传 {state['pending']} 条"
+    if state["last_error"]:
+        line += f"。最近一次失败:{state['last_error']}"
+    return line
