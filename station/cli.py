@@ -113,12 +113,27 @@ def unlock_with_passphrase(home: StationHome, user: str | None = None) -> tuple[
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="不带子命令时:打开该目录的服务站(默认:STATION_HOME 或用户数据目录)")
 @click.pass_context
-def main(ctx: click.Context) -> None:
-    """村便民服务站代办系统。"""
+def main(ctx: click.Context, data_dir: Path | None) -> None:
+    """村便民服务站代办系统。不带子命令时打开终端界面。"""
     if ctx.invoked_subcommand is None:
-        click.echo("终端界面尚在开发中;目前请使用下列命令。\n")
-        click.echo(ctx.get_help())
+        home = StationHome(data_dir or default_data_dir())
+        if not home.exists():
+            click.echo(f"目录 {home.dir} 中还没有服务站。先运行 station init 建立服务站,或运行 station demo 打开演示站。", err=True)
+            sys.exit(7)
+        run_app(home.dir)
+
+
+def run_app(data_dir: Path, hint: str | None = None) -> None:
+    """Open the terminal app on a station (Textual is imported only here)."""
+    from station.tui import AppConfig, make_app
+    config = AppConfig(data_dir=data_dir, user=os.environ.get("STATION_USER") if os.environ.get("STATION_PASSPHRASE") else None,
+                       passphrase=os.environ.get("STATION_PASSPHRASE"), hint=hint)
+    result = make_app(config).run()
+    if isinstance(result, str):
+        click.echo(result, err=True)
 
 
 # --- station set-up ---------------------------------------------------------------------
@@ -158,7 +173,8 @@ def demo(no_tui, cases_count, out: Out, home: StationHome):
                               f"STATION_PASSPHRASE={demo_data.DEMO_PASSPHRASE}\n"
                               "  station case list --overdue\n  station search 秀英\n  station audit verify"))
     if not no_tui and not out.json:
-        click.echo("\n(终端界面尚未完成:目前可用上面的命令操作演示服务站。)")
+        run_app(home.dir, hint=f"演示站 · 用户 {demo_data.DEMO_CLERK[0]}(代办员)或 {demo_data.DEMO_SUPERVISOR[0]}(站长)"
+                               f" · 密码 {demo_data.DEMO_PASSPHRASE}")
 
 
 @main.command()

@@ -33,8 +33,9 @@ DUE_SOON_WORKDAYS = 2
 SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记(station case new)",
                  EventType.ATTACHMENT_ADDED: "扫描件请用附加功能", EventType.DUE_CORRECTED: "期限在导入节假日安排时自动更正",
                  EventType.NOTICE_ISSUED: "一次性告知书在收件时自动出具"}
-LIST_COLUMNS = ("id, number, resident_id, item_code, item_name, status, owner, received_on, due_on, "
-                "due_estimated, follow_up, rating")
+LIST_COLUMNS = ("c.id, c.number, c.resident_id, r.name AS resident_name, c.item_code, c.item_name, c.status, c.owner, "
+                "c.received_on, c.due_on, c.due_estimated, c.follow_up, c.rating")
+LIST_FROM = "cases c JOIN residents r ON r.id = c.resident_id"
 
 
 def _raise(problems: list[FieldError], title: str):
@@ -234,48 +235,58 @@ def _received_item(session: Session, state: CaseState) -> CatalogItem:
     return CatalogItem.model_validate_json(row["data"]) if row else _item(session, state.item_code)
 
 
-def list_cases(session: Session, *, status: str | None = None, item: str | None = None, owner: str | None = None,
-               overdue: bool = False, due_soon: bool = False, follow_up_open: bool = False,
-               received_from: date | None = None, received_to: date | None = None,
-               limit: int = 50, offset: int = 0) -> list[dict]:
+def _where(session: Session, *, status: str | None = None, item: str | None = None, owner: str | None = None,
+           overdue: bool = False, due_soon: bool = False, follow_up_open: bool = False,
+           received_from: date | None = None, received_to: date | None = None) -> tuple[str, list]:
+    """The WHERE clause of the case list's filters (every one served by an index)."""
     where, params = [], []
     today = session.today()
     if status:
-        where.append("status = ?")
+        where.append("c.status = ?")
         params.append(Status(status).value)
     if item:
-        where.append("item_code = ?")
+        where.append("c.item_code = ?")
         params.append(item)
     if owner:
-        where.append("owner = ?")
+        where.append("c.owner = ?")
         params.append(owner)
     if overdue or due_soon:
-        where.append(f"status IN ({','.join('?' * len(OPEN_STATUSES))})")
+        where.append(f"c.status IN ({','.join('?' * len(OPEN_STATUSES))})")
         params += [s.value for s in OPEN_STATUSES]
     if overdue:
-        where.append("due_on < ?")
+        where.append("c.due_on < ?")
         params.append(today.isoformat())
     if due_soon:
         soon = session.calendar().add_workdays(today, DUE_SOON_WORKDAYS).due
-        where.append("due_on BETWEEN ? AND ?")
+        where.append("c.due_on BETWEEN ? AND ?")
         params += [today.isoformat(), soon.isoformat()]
     if follow_up_open:
-        where.append("follow_up = 'open'")
+        where.append("c.follow_up = 'open'")
     if received_from:
-        where.append("received_on >= ?")
+        where.append("c.received_on >= ?")
         params.append(received_from.isoformat())
     if received_to:
-        where.append("received_on <= ?")
+        where.append("c.received_on <= ?")
         params.append(received_to.isoformat())
-    sql = f"SELECT {LIST_COLUMNS} FROM cases"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY received_on DESC, number DESC LIMIT ? OFFSET ?"
-    rows = session.store.query(sql, (*params, limit, offset))
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+def list_cases(session: Session, *, limit: int = 50, offset: int = 0, **filters) -> list[dict]:
+    """One page of cases, newest first. Filters: see ``_where``."""
+    where, params = _where(session, **filters)
+    rows = session.store.query(f"SELECT {LIST_COLUMNS} FROM {LIST_FROM}{where} "
+                               "ORDER BY c.received_on DESC, c.number DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+    today = session.today().isoformat()
+    open_values = {s.value for s in OPEN_STATUSES}
     for r in rows:
         r["status_label"] = Status(r["status"]).label
-        r["overdue"] = r["status"] in {s.value for s in OPEN_STATUSES} and bool(r["due_on"]) and r["due_on"] < today.isoformat()
+        r["overdue"] = r["status"] in open_values and bool(r["due_on"]) and r["due_on"] < today
     return rows
+
+
+def count_cases(session: Session, **filters) -> int:
+    where, params = _where(session, **filters)
+    return session.store.scalar(f"SELECT count(*) FROM cases c{where}", tuple(params))
 
 
 def counts_for_today(session: Session) -> dict:

@@ -101,6 +101,6 @@ def reveal(session: Session, resident_id: str, reason: str) -> dict:
 
 
 def cases_of(session: Session, resident_id: str, limit: int = 200) -> list[dict]:
-    from station.services.cases import LIST_COLUMNS
-    return session.store.query(f"SELECT {LIST_COLUMNS} FROM cases WHERE resident_id = ? ORDER BY received_on DESC LIMIT ?",
+    from station.services.cases import LIST_COLUMNS, LIST_FROM
+    return session.store.query(f"SELECT {LIST_COLUMNS} FROM {LIST_FROM} WHERE c.resident_id = ? ORDER BY c.received_on DESC LIMIT ?",
                                (resident_id, limit))

@@ -43,16 +43,17 @@ def search(session: Session, query: str, limit: int = 20) -> dict:
     found_cases: list[dict] = []
     found_residents: list[dict] = []
     if kind == "case_number":
-        found_cases = session.store.query(f"SELECT {case_service.LIST_COLUMNS} FROM cases WHERE number = ?", (q.upper(),))
+        found_cases = session.store.query(f"SELECT {case_service.LIST_COLUMNS} FROM {case_service.LIST_FROM} WHERE c.number = ?", (q.upper(),))
     else:
         if kind == "digits" and q.isdigit() and len(q) <= 6:
             # A short number may be the sequence part of one of this year's case numbers.
             number = f"{session.station_code}-{session.today().year}-{int(q):06d}"
-            found_cases = session.store.query(f"SELECT {case_service.LIST_COLUMNS} FROM cases WHERE number = ?", (number,))
+            found_cases = session.store.query(f"SELECT {case_service.LIST_COLUMNS} FROM {case_service.LIST_FROM} WHERE c.number = ?",
+                                              (number,))
         found_residents = find_residents(session, q, limit)
         ids = [r["id"] for r in found_residents]
         if ids:
             found_cases += session.store.query(
-                f"SELECT {case_service.LIST_COLUMNS} FROM cases WHERE resident_id IN ({','.join('?' * len(ids))}) "
-                "ORDER BY received_on DESC LIMIT ?", (*ids, limit))
+                f"SELECT {case_service.LIST_COLUMNS} FROM {case_service.LIST_FROM} WHERE c.resident_id IN ({','.join('?' * len(ids))}) "
+                "ORDER BY c.received_on DESC LIMIT ?", (*ids, limit))
     return {"query": q, "kind": kind, "residents": [residents.masked(r) for r in found_residents], "cases": found_cases}

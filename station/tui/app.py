@@ -1,0 +1,249 @@
+"""The application: unlocking, locking when idle, navigation, the command palette, errors.
+
+Screens are pushed on top of the Today screen; F2–F9 always go "home, then there", so a
+clerk can never get lost more than one Esc deep.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterable
+
+from textual import events
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import CommandPalette
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from station.errors import AuthFailed, StationError
+from station.services import settings as settings_service
+from station.services.session import Session, StationHome
+
+
+@dataclass
+class AppConfig:
+    data_dir: Path
+    today: Callable[[], date] = date.today
+    # None: the station's own setting (设置 → 自动锁屏)
+    idle_lock_seconds: float | None = None
+    # Unlock without the screen (STATION_USER / STATION_PASSPHRASE, benchmarks).
+    user: str | None = None
+    passphrase: str | None = None
+    watch_scans: bool = True
+    # A line for the unlock screen (the demo station shows its logins there).
+    hint: str | None = None
+
+
+class StationApp(App):
+    CSS_PATH = "station.tcss"
+    TITLE = "村便民服务站"
+    ENABLE_COMMAND_PALETTE = False  # the built-in binding is labelled in English; ours is below
+    BINDINGS = [
+        Binding("f1", "help", "帮助", id="help"),
+        Binding("ctrl+p", "palette", "命令", id="palette"),
+        Binding("f2", "go('today')", "今日", id="go-today"),
+        Binding("f3", "go('intake')", "收件", id="go-intake"),
+        Binding("f4", "go('cases')", "代办件", id="go-cases"),
+        Binding("f5", "go('residents')", "查群众", id="go-residents"),
+        Binding("f9", "go('settings')", "设置", id="go-settings", show=False),
+        Binding("ctrl+l", "lock", "锁屏", id="lock", show=False),
+        Binding("ctrl+q", "quit", "退出", id="quit", show=False),
+    ]
+
+    def __init__(self, config: AppConfig):
+        super().__init__()
+        self.config = config
+        self.home = StationHome(config.data_dir)
+        self.session: Session | None = None
+        self.locked = False
+        self.last_activity = time.monotonic()
+        self.pending_scans: list[Path] = []
+        self._watcher = None
+
+    # --- start, unlock, lock --------------------------------------------------------------
+    def on_mount(self) -> None:
+        from station.tui.screens.unlock import UnlockScreen
+        self.set_interval(1.0, self._check_idle)
+        if self.config.user and self.config.passphrase:
+            try:
+                self.show_unlocked(self.open_session(self.config.user, self.config.passphrase))
+                return
+            except StationError as exc:
+                self.notify(exc.title, title="自动登录失败", severity="error")
+        try:
+            users = self.home._keys().users()
+        except StationError as exc:
+            self.exit(message=exc.title)
+            return
+        self.push_screen(UnlockScreen(users, self.config.hint))
+
+    def open_session(self, username: str, passphrase: str) -> Session:
+        """Unlock the store. Safe to call from a worker thread (the KDF is deliberately slow)."""
+        return self.home.unlock(username, passphrase, today=self.config.today)
+
+    def show_unlocked(self, session: Session) -> None:
+        from station.tui.screens.today import TodayScreen
+        self.session = session
+        self.last_activity = time.monotonic()
+        self.sub_title = f"{session.station_name} · {session.user.display_name}({session.user.role.label})"
+        if len(self.screen_stack) > 1:
+            self.switch_screen(TodayScreen())
+        else:
+            self.push_screen(TodayScreen())
+        self._start_scan_watch()
+
+    def verify_passphrase(self, username: str, passphrase: str) -> None:
+        key = self.home._keys().unlock(username, passphrase)
+        if self.session is None or key != self.session.db_key:
+            raise AuthFailed("密码不正确")
+
+    def idle_limit(self) -> float:
+        if self.config.idle_lock_seconds is not None:
+            return self.config.idle_lock_seconds
+        return 60.0 * settings_service.idle_lock_minutes(self.session) if self.session else float("inf")
+
+    def _check_idle(self) -> None:
+        if self.session and not self.locked and time.monotonic() - self.last_activity > self.idle_limit():
+            self.action_lock()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)) and not getattr(event, "is_forwarded", False):
+            self.last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def action_lock(self) -> None:
+        from station.tui.screens.unlock import LockScreen
+        if self.session is None or self.locked:
+            return
+        self.locked = True
+
+        def unlocked(_: bool | None) -> None:
+            self.locked = False
+            self.last_activity = time.monotonic()
+        self.push_screen(LockScreen(self.session.user.username, self.session.user.display_name), unlocked)
+
+    def switch_user(self) -> None:
+        from station.tui.screens.unlock import UnlockScreen
+        self._stop_scan_watch()
+        if self.session:
+            self.session.close()
+            self.session = None
+        self.locked = False
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.sub_title = ""
+        self.push_screen(UnlockScreen(self.home._keys().users(), self.config.hint))
+
+    def on_unmount(self) -> None:
+        self._stop_scan_watch()
+        if self.session:
+            self.session.close()
+            self.session = None
+
+    # --- navigation -----------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Nothing but help (and quit) before unlocking or while locked.
+        if action in ("go", "lock", "palette") and (self.session is None or self.locked):
+            return False
+        return True
+
+    def action_go(self, where: str) -> None:
+        from station.tui.screens.cases import CaseListScreen
+        from station.tui.screens.intake import IntakeScreen
+        from station.tui.screens.residents import ResidentSearchScreen
+        from station.tui.screens.settings import SettingsScreen
+        from station.tui.screens.today import TodayScreen
+        targets = {"intake": IntakeScreen, "cases": CaseListScreen, "residents": ResidentSearchScreen,
+                   "settings": SettingsScreen}
+        if where != "today" and isinstance(self.screen, targets[where]):
+            return
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):
+            self.pop_screen()
+        if where != "today":
+            self.push_screen(targets[where]())
+
+    def open_case(self, number: str) -> None:
+        from station.tui.screens.case_detail import CaseDetailScreen
+        self.push_screen(CaseDetailScreen(number))
+
+    def open_resident(self, resident_id: str) -> None:
+        from station.tui.screens.residents import ResidentScreen
+        self.push_screen(ResidentScreen(resident_id))
+
+    # --- help and the command palette -----------------------------------------------------
+    def action_help(self) -> None:
+        from station.tui.screens.help import HelpScreen, screen_keys
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(screen_keys(self.screen), self.screen.__class__.__doc__.splitlines()[0].strip()
+                                    if self.screen.__class__.__doc__ else ""))
+
+    def action_palette(self) -> None:
+        if not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder="输入操作名称查找,回车执行…"))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action reachable from this screen, in Chinese (no English built-ins)."""
+        from station.tui.screens.help import key_label
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            b = active.binding
+            if not active.enabled or not b.description or b.description in seen or b.action == "palette":
+                continue
+            seen.add(b.description)
+            node = active.node
+
+            async def run(action=b.action, node=node) -> None:
+                await self.run_action(action, node)
+            yield SystemCommand(b.description, f"快捷键 {key_label(key)}", run)
+
+    # --- errors from workers --------------------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.show_error(event.worker.error)
+
+    def show_error(self, error: BaseException | None) -> None:
+        if isinstance(error, StationError):
+            details = "\n".join(d.message for d in error.details)
+            self.notify(details or error.title, title=error.title if details else "操作未完成", severity="error", timeout=8)
+        else:
+            self.log.error(repr(error))
+            self.notify("发生意外错误,操作未完成,数据没有改动。请重试;如反复出现请联系乡镇技术人员。",
+                        title="意外错误", severity="error", timeout=10)
+
+    # --- scanned materials ----------------------------------------------------------------
+    def _start_scan_watch(self) -> None:
+        if not self.config.watch_scans or self.session is None:
+            return
+        folder = settings_service.scan_folder(self.session)
+        if folder is None or not folder.is_dir():
+            return
+        from station.tui.scanwatch import ScanWatcher
+        self._stop_scan_watch()
+        self._watcher = ScanWatcher(folder, lambda p: self.call_from_thread(self.scan_arrived, p))
+        self._watcher.start()
+
+    def restart_scan_watch(self) -> None:
+        self._start_scan_watch()
+
+    def _stop_scan_watch(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+    def scan_arrived(self, path: Path) -> None:
+        """A new file from the scanner: offer it to the case on screen, or keep it for later."""
+        if path not in self.pending_scans:
+            self.pending_scans.append(path)
+        handler = getattr(self.screen, "offer_scan", None)
+        if handler is not None:
+            handler(path)
+        else:
+            self.notify(f"{path.name}:打开要附加的代办件后按 A 附加", title="发现新扫描件", timeout=8)
+
+
+def make_app(config: AppConfig) -> StationApp:
+    return StationApp(config)

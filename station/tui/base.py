@@ -1,0 +1,50 @@
+"""Pieces every screen shares: the session, field-error labels, and date parsing."""
+from __future__ import annotations
+
+from datetime import date
+
+from textual.screen import Screen
+from textual.widgets import Label
+
+from station.errors import FieldError
+from station.services.session import Session
+
+
+def err_id(field: str) -> str:
+    """The id of the label that shows ``field``'s error, e.g. resident.id_number → err-resident-id_number."""
+    return "err-" + field.replace(".", "-").replace("[", "-").replace("]", "")
+
+
+def error_label(field: str) -> Label:
+    return Label("", id=err_id(field), classes="field-error")
+
+
+def show_field_errors(screen: Screen, details: list[FieldError]) -> list[FieldError]:
+    """Put each message beside its field; return the ones that have no field on this screen."""
+    for label in screen.query(".field-error"):
+        label.update("")
+    unplaced = []
+    for d in details:
+        found = screen.query(f"#{err_id(d.field)}")
+        if found:
+            label = found.first(Label)
+            before = str(label.content)
+            label.update((before + ";" if before else "") + d.message)
+        else:
+            unplaced.append(d)
+    return unplaced
+
+
+def parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+class StationScreen(Screen):
+    """A screen of the unlocked app."""
+
+    @property
+    def session(self) -> Session:
+        return self.app.session  # type: ignore[attr-defined]

@@ -1,0 +1,44 @@
+"""Apps on real encrypted demo stations, with a fixed 'today' so screens are reproducible."""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from station.services import demo
+from station.tui import AppConfig, make_app
+
+TODAY = date(2026, 11, 20)
+_CACHE: dict[int, Path] = {}
+
+
+def demo_copy(tmp_path: Path, cases: int = 40) -> Path:
+    """A demo station (built once per size per run, then copied: building takes a second or two)."""
+    if cases not in _CACHE:
+        base = tmp_path.parent / f"demo-template-{cases}"
+        if not (base / "station.db").exists():
+            demo.build(base, cases_count=cases, today=TODAY).close()
+        _CACHE[cases] = base
+    target = tmp_path / "station"
+    shutil.copytree(_CACHE[cases], target)
+    return target
+
+
+@pytest.fixture
+def station_dir(tmp_path) -> Path:
+    return demo_copy(tmp_path)
+
+
+def app_for(data_dir: Path, user: str | None = "daiban", **kw):
+    config = AppConfig(data_dir=data_dir, today=lambda: TODAY, watch_scans=kw.pop("watch_scans", False),
+                       user=user, passphrase=demo.DEMO_PASSPHRASE if user else None, **kw)
+    return make_app(config)
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let workers finish and their results reach the screen."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
