@@ -289,8 +289,8 @@ async def test_help_and_command_palette_list_actions_in_chinese(station_dir):
 
 
 async def test_case_list_filters_and_pages(tmp_path):
-    from tests.tui.conftest import demo_copy
     from station.tui.screens.cases import PAGE, CaseListScreen
+    from tests.tui.conftest import demo_copy
     station_dir = demo_copy(tmp_path, cases=230)
     app = app_for(station_dir)
     async with app.run_test(size=(120, 40)) as pilot:
