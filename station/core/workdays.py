@@ -94,9 +94,8 @@ class WorkCalendar:
         """A warning for the Today screen when the known calendar is about to run out."""
         end = self.last_known_day()
         if today > end:
-            return (f"节假日安排只到 {end.year} 年,今年的办结期限按周一至周五估算。"
-                    "请向乡镇索取本年度节假日安排。")
+            return f"节假日安排只到{end.year}年,今年的办结期限按周一至周五估算。请向乡镇索取本年度节假日安排。"
         if (end - today).days <= WARN_DAYS_BEFORE_END:
-            return (f"节假日安排只到 {end.isoformat()},还剩 {(end - today).days} 天;"
-                    f"跨入 {end.year + 1} 年的办结期限将按周一至周五估算。请向乡镇索取下一年度节假日安排。")
+            return (f"节假日安排只到{end.isoformat()}(还剩{(end - today).days}天),"
+                    f"{end.year + 1}年的办结期限将按周一至周五估算。请向乡镇索取下一年度节假日安排。")
         return None

@@ -20,8 +20,8 @@ def status(session: Session) -> dict:
 def describe(state: dict) -> str:
     """One line in words that say what to do."""
     if not state["hub"]:
-        return f"尚未连接乡镇服务器:{state['pending']} 条记录待上传。可用U盘导出交乡镇,或请乡镇为本站登记后联网同步。"
-    line = f"上次同步成功:{state['last_success'] or '从未'};待上传 {state['pending']} 条"
+        return f"尚未连接乡镇服务器,{state['pending']}条记录待上传。可用U盘导出交乡镇,或请乡镇为本站登记后联网同步。"
+    line = f"上次同步成功:{state['last_success'] or '从未'};待上传{state['pending']}条"
     if state["last_error"]:
         line += f"。最近一次失败:{state['last_error']}"
     return line

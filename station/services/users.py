@@ -48,6 +48,11 @@ def list_users(session: Session) -> list[dict]:
     return rows
 
 
+def display_names(session: Session) -> dict[str, str]:
+    """Login name → the person's name, for screens and paper (people know 杨光明, not daiban)."""
+    return {r["username"]: r["display_name"] for r in session.store.query("SELECT username, display_name FROM users")}
+
+
 def change_passphrase(session: Session, username: str, new_passphrase: str, old_passphrase: str | None = None) -> None:
     """A user changes their own passphrase (giving the old one); a supervisor resets anyone's."""
     own = username == session.user.username

@@ -19,17 +19,23 @@ def error_label(field: str) -> Label:
     return Label("", id=err_id(field), classes="field-error")
 
 
+def say(label: Label, message: str) -> None:
+    """Show a message under a field; an empty one takes no room (80x24 has none to spare)."""
+    label.update(message)
+    label.display = bool(message)
+
+
 def show_field_errors(screen: Screen, details: list[FieldError]) -> list[FieldError]:
     """Put each message beside its field; return the ones that have no field on this screen."""
     for label in screen.query(".field-error"):
-        label.update("")
+        say(label, "")
     unplaced = []
     for d in details:
         found = screen.query(f"#{err_id(d.field)}")
         if found:
             label = found.first(Label)
             before = str(label.content)
-            label.update((before + ";" if before else "") + d.message)
+            say(label, (before + ";" if before else "") + d.message)
         else:
             unplaced.append(d)
     return unplaced

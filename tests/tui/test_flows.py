@@ -311,7 +311,7 @@ async def test_case_list_filters_and_pages(tmp_path):
         await settle(pilot)
         overdue = cases.count_cases(app.session, overdue=True)
         assert screen.page == 0 and screen.total == overdue and table.row_count == min(overdue, PAGE)
-        assert all("超期" in str(table.get_row_at(i)[4]) for i in range(table.row_count))
+        assert all("超期" in str(table.get_row_at(i)[4]) for i in range(table.row_count))  # 120 wide: all columns
         screen.query_one("#f-overdue").value = False
         screen.query_one("#f-status").value = "rated"
         await settle(pilot)

@@ -17,7 +17,7 @@ from textual.widgets.selection_list import Selection
 from station.core.cases import DELIVERY_METHODS, RATING_LABELS, CaseState, EventType, check
 from station.core.masking import mask_id, mask_phone
 from station.errors import StationError
-from station.services import attachments, cases, residents
+from station.services import attachments, cases, residents, users
 from station.tui.base import StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input, RadioSet, SelectionList
 
@@ -68,15 +68,16 @@ class CaseDetailScreen(StationScreen):
         state, events = cases.load(self.session, self.number)
         person = residents.get(self.session, state.resident_id)
         files = attachments.list_for_case(self.session, state.id)
-        self.app.call_from_thread(self._show, state, events, person, files)
+        names = users.display_names(self.session)
+        self.app.call_from_thread(self._show, state, events, person, files, names)
 
-    def _show(self, state: CaseState, events, person: dict, files: list[dict]) -> None:
+    def _show(self, state: CaseState, events, person: dict, files: list[dict], names: dict[str, str]) -> None:
         self.state = state
         self.person = person
         due = state.due_on.isoformat() if state.due_on else "材料补齐后计算"
         lines = [f"件号 {state.number} · {state.item_name}",
                  f"群众 {person['name']} · 身份证 {mask_id(person['id_number'])} · 电话 {mask_phone(person['phone']) or '—'}",
-                 f"状态 {state.status.label} · 首问代办员 {state.owner} · 收件 {state.received_on} · 期限 {due}"
+                 f"状态 {state.status.label} · 首问代办员 {names.get(state.owner, state.owner)} · 收件 {state.received_on} · 期限 {due}"
                  + ("(估算)" if state.due_estimated else "")]
         if state.proxy:
             lines.append(f"委托代办:{state.proxy.get('name')}({state.proxy.get('relation')})")
@@ -95,7 +96,8 @@ class CaseDetailScreen(StationScreen):
         table = self.query_one("#timeline", DataTable)
         table.clear()
         for e in cases.timeline(events):
-            table.add_row(e["on"] or "", e["label"], e["user"] or e["node"], _summary(e))
+            who = names.get(e["user"], e["user"]) if e["node"] == self.session.station_code else f"乡镇({e['node']})"
+            table.add_row(e["on"] or "", e["label"], who or "", _summary(e))
         self.query_one("#case-attachments", Static).update(
             "扫描件:" + ("、".join(f"{f['name']}({f['size'] // 1024} KB)" for f in files) if files else "无(Ctrl+A 附加)"))
         self.refresh_bindings()

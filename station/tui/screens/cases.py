@@ -46,16 +46,33 @@ class CaseListScreen(StationScreen):
     def on_mount(self) -> None:
         self.query_one("#f-item", Select).set_options([(f"{i.name}", i.code) for i in self.session.catalog.items])
         self.query_one("#f-owner", Select).set_options([(u["display_name"], u["username"]) for u in users.list_users(self.session)])
-        table = self.query_one("#cases", DataTable)
-        table.add_column("件号", width=18)
-        table.add_column("收件", width=10)
-        table.add_column("群众", width=8)
-        table.add_column("事项", width=18)
-        table.add_column("状态", width=12)
-        table.add_column("期限", width=10)
-        table.add_column("代办员", width=8)
-        table.focus()
+        self.wide = None
+        self._columns()
+        self.query_one("#cases", DataTable).focus()
         self.reload()
+
+    def on_resize(self) -> None:
+        if self._columns():
+            self.reload()
+
+    def _columns(self) -> bool:
+        """Received date and clerk only where there is room: at 80 columns the rest must fit."""
+        wide = self.size.width >= 110
+        if wide == self.wide:
+            return False
+        self.wide = wide
+        table = self.query_one("#cases", DataTable)
+        table.clear(columns=True)
+        table.add_column("件号", width=18)
+        if wide:
+            table.add_column("收件", width=10)
+        table.add_column("群众", width=6)
+        table.add_column("事项", width=20 if wide else 12)
+        table.add_column("状态", width=16)
+        table.add_column("期限", width=10)
+        if wide:
+            table.add_column("代办员", width=8)
+        return True
 
     def filters(self) -> dict:
         def chosen(sel: str):
@@ -87,13 +104,16 @@ class CaseListScreen(StationScreen):
         self.total = total
         table = self.query_one("#cases", DataTable)
         table.clear()
-        owners = {u["username"]: u["display_name"] for u in users.list_users(self.session)}
+        owners = users.display_names(self.session)
         for r in rows:
             status = r["status_label"] + ("·超期" if r["overdue"] else "")
-            table.add_row(r["number"], r["received_on"], r["resident_name"], r["item_name"], status,
-                          r["due_on"] or "待补齐", owners.get(r["owner"], r["owner"]), key=r["number"])
+            cells = [r["number"], r["received_on"], r["resident_name"], r["item_name"], status, r["due_on"] or "待补齐",
+                     owners.get(r["owner"], r["owner"])]
+            if not self.wide:
+                cells = [cells[0], *cells[2:6]]
+            table.add_row(*cells, key=r["number"])
         pages = max(1, -(-total // PAGE))
-        self.query_one("#page-info", Static).update(f"共 {total} 件 · 第 {page + 1}/{pages} 页(N 下一页,P 上一页)")
+        self.query_one("#page-info", Static).update(f"共{total}件 · 第{page + 1}/{pages}页")
 
     def action_page(self, step: int) -> None:
         pages = max(1, -(-self.total // PAGE))

@@ -19,7 +19,7 @@ from station.core.masking import mask_id, mask_phone
 from station.core.models import CatalogItem
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import cases, search
-from station.tui.base import StationScreen, error_label, show_field_errors
+from station.tui.base import StationScreen, error_label, say, show_field_errors
 from station.tui.compact import Button, Checkbox, Input, OptionList, SelectionList
 
 PRINT_PENDING = "打印功能尚在开发(打印模块完成后此键直接打印);收件记录已保存,可稍后补打。"
@@ -146,15 +146,15 @@ class IntakeScreen(StationScreen):
         label = self.query_one("#err-resident-id_number", Label)
         value = event.value.strip().upper()
         if len(value) < 18:
-            label.update(f"已输入 {len(value)}/18 位" if value else "")
+            say(label, f"已输入 {len(value)}/18 位" if value else "")
             label.set_class(False, "ok")
             return
         info = parse_id(value, "resident.id_number", self.session.today())
         if isinstance(info, FieldError):
-            label.update(info.message)
+            say(label, info.message)
             label.set_class(False, "ok")
         else:
-            label.update(f"✓ 出生 {info.birth_date.isoformat()} · {info.sex}")
+            say(label, f"✓ 出生 {info.birth_date.isoformat()} · {info.sex}")
             label.set_class(True, "ok")
 
     # --- service item ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ from textual.widgets import Label, Static
 from textual.widgets.option_list import Option
 
 from station.errors import StationError
+from station.tui.base import say
 from station.tui.compact import Button, Input, OptionList
 
 
@@ -48,14 +49,14 @@ class UnlockScreen(Screen):
     def _go(self) -> None:
         users = self.query_one("#unlock-user", OptionList)
         if users.highlighted is None:
-            self.query_one("#unlock-error", Label).update("请先选择用户")
+            say(self.query_one("#unlock-error", Label), "请先选择用户")
             return
         username = self.users[users.highlighted]
         passphrase = self.query_one("#unlock-pass", Input).value
         if not passphrase:
-            self.query_one("#unlock-error", Label).update("请输入密码")
+            say(self.query_one("#unlock-error", Label), "请输入密码")
             return
-        self.query_one("#unlock-error", Label).update("正在解锁…")
+        say(self.query_one("#unlock-error", Label), "正在解锁…")
         self.query_one("#unlock-go", Button).disabled = True
         self._unlock(username, passphrase)
 
@@ -70,7 +71,7 @@ class UnlockScreen(Screen):
             self.app.call_from_thread(self.app.show_unlocked, session)
 
     def _failed(self, message: str) -> None:
-        self.query_one("#unlock-error", Label).update(message)
+        say(self.query_one("#unlock-error", Label), message)
         self.query_one("#unlock-go", Button).disabled = False
         field = self.query_one("#unlock-pass", Input)
         field.value = ""
@@ -100,7 +101,7 @@ class LockScreen(ModalScreen[bool]):
 
     @on(Input.Submitted, "#lock-pass")
     def _go(self, event: Input.Submitted) -> None:
-        self.query_one("#lock-error", Label).update("正在验证…")
+        say(self.query_one("#lock-error", Label), "正在验证…")
         self._check(event.value)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -113,7 +114,7 @@ class LockScreen(ModalScreen[bool]):
             self.app.call_from_thread(self.dismiss, True)
 
     def _failed(self, message: str) -> None:
-        self.query_one("#lock-error", Label).update(message)
+        say(self.query_one("#lock-error", Label), message)
         self.query_one("#lock-pass", Input).value = ""
 
     def action_switch_user(self) -> None:
