@@ -61,6 +61,7 @@ class StationApp(App):
         self.locked = False
         self.last_activity = time.monotonic()
         self.pending_scans: list[Path] = []
+        self.idle_minutes = settings_service.IDLE_LOCK_DEFAULT_MIN
         self._watcher = None
 
     # --- start, unlock, lock --------------------------------------------------------------
@@ -87,6 +88,9 @@ class StationApp(App):
     def show_unlocked(self, session: Session) -> None:
         from station.tui.screens.today import TodayScreen
         self.session = session
+        # Read once here: the idle timer runs every second on the UI thread and must not
+        # wait for a worker's query.
+        self.idle_minutes = settings_service.idle_lock_minutes(session)
         self.last_activity = time.monotonic()
         self.sub_title = f"{session.station_name} · {session.user.display_name}({session.user.role.label})"
         if len(self.screen_stack) > 1:
@@ -103,7 +107,7 @@ class StationApp(App):
     def idle_limit(self) -> float:
         if self.config.idle_lock_seconds is not None:
             return self.config.idle_lock_seconds
-        return 60.0 * settings_service.idle_lock_minutes(self.session) if self.session else float("inf")
+        return 60.0 * self.idle_minutes if self.session else float("inf")
 
     def _check_idle(self) -> None:
         if self.session and not self.locked and time.monotonic() - self.last_activity > self.idle_limit():

@@ -2,14 +2,24 @@
 import argparse
 import json
 
-from tests.bench import foundation
+from tests.bench import foundation, tui
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Village Station benchmarks")
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", choices=["foundation", "tui"], help="run one group")
     args = parser.parse_args()
+    if args.only != "foundation":
+        t = tui.run(n_cases=args.large)
+        print(f"TUI start to Today on {t['cases']:,} cases: {t['start_s']:.3f} s vs bare Textual app {t['bare_start_s']:.3f} s "
+              f"→ {t['ratio']:.2f}x (target ≤ 1.5x); without the deliberate unlock KDF ({t['unlock_s']:.3f} s) "
+              f"{t['ratio_without_kdf']:.2f}x")
+        print(f"TUI peak memory: {t['peak_rss_mb']:.0f} MB (target ≤ 150 MB); longest UI stall while filtering: "
+              f"{t['max_stall_ms']:.1f} ms (target < 100 ms)")
+        if args.only == "tui":
+            return
     r = foundation.run(large=args.large)
     if args.json:
         print(json.dumps(r, indent=1))

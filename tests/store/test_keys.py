@@ -107,5 +107,5 @@ def test_real_kdf_cost_is_deliberate():
     start = time.perf_counter()
     entry = keys.wrap(b"k" * 32, "some-passphrase", "user:x")
     assert keys.unwrap(entry, "some-passphrase", "user:x") == b"k" * 32
-    assert entry["n"] == 2**16 and entry["r"] == 12
+    assert 128 * entry["r"] * entry["n"] == 64 * 2**20 and entry["p"] == 2  # 64 MiB of memory-hard work
     assert time.perf_counter() - start > 0.1

@@ -320,3 +320,36 @@ async def test_case_list_filters_and_pages(tmp_path):
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, CaseDetailScreen)
+
+
+async def test_settings_scan_folder_checked_and_idle_time_for_supervisor_only(station_dir, tmp_path):
+    from station.tui.screens.settings import SettingsScreen
+    app = app_for(station_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f9")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SettingsScreen)
+        assert screen.query_one("#idle_lock_minutes").disabled  # a clerk cannot change it
+        await type_into(pilot, "#scan_folder", str(tmp_path / "no-such-folder"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "找不到文件夹" in text(screen.query_one("#err-scan_folder", Label))
+        await type_into(pilot, "#scan_folder", str(tmp_path))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert settings.scan_folder(app.session) == tmp_path.resolve()
+    boss = app_for(station_dir, user="zhanzhang")
+    async with boss.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f9")
+        await settle(pilot)
+        await type_into(pilot, "#idle_lock_minutes", "500")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "1 至 120" in text(boss.screen.query_one("#err-idle_lock_minutes", Label))
+        await type_into(pilot, "#idle_lock_minutes", "10")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert settings.idle_lock_minutes(boss.session) == 10 and boss.idle_limit() == 600

@@ -98,13 +98,14 @@ class CaseListScreen(StationScreen):
     def _load(self, filters: dict, page: int) -> None:
         rows = cases.list_cases(self.session, limit=PAGE, offset=page * PAGE, **filters)
         total = cases.count_cases(self.session, **filters)
-        self.app.call_from_thread(self._show, rows, total, page)
+        owners = users.display_names(self.session)
+        self.app.call_from_thread(self._show, rows, total, page, owners)
 
-    def _show(self, rows: list[dict], total: int, page: int) -> None:
+    def _show(self, rows: list[dict], total: int, page: int, owners: dict[str, str]) -> None:
+        # No store access here: the UI thread must never wait for a worker's query.
         self.total = total
         table = self.query_one("#cases", DataTable)
         table.clear()
-        owners = users.display_names(self.session)
         for r in rows:
             status = r["status_label"] + ("·超期" if r["overdue"] else "")
             cells = [r["number"], r["received_on"], r["resident_name"], r["item_name"], status, r["due_on"] or "待补齐",

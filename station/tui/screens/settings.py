@@ -68,4 +68,5 @@ class SettingsScreen(StationScreen):
                 self.notify(exc.title, severity="error")
             return
         show_field_errors(self, [])
+        self.app.idle_minutes = minutes
         self.notify(f"{minutes} 分钟无操作后自动锁屏", title="已保存")
