@@ -94,7 +94,7 @@ def _username(home: StationHome, given: str | None = None) -> str:
     name = given or os.environ.get("STATION_USER")
     if name:
         return name
-    known = home._keys().users()
+    known = home.keyring().users()
     if len(known) == 1:
         return known[0]
     if not sys.stdin.isatty():

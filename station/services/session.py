@@ -170,13 +170,13 @@ class StationHome:
         ring.save()
         return self._session(store, user, db_key, ring, today), recovery
 
-    def _keys(self) -> keyring.KeyRing:
+    def keyring(self) -> keyring.KeyRing:
         if not self.db_path.exists():
             raise StoreError(f"目录 {self.dir} 中没有服务站。请先运行 station init,或用 --data-dir 指定服务站目录。")
         return keyring.KeyRing.load(self.keys_path)
 
     def unlock(self, username: str, passphrase: str, today: Callable[[], date] = date.today) -> Session:
-        ring = self._keys()
+        ring = self.keyring()
         db_key = ring.unlock(username, passphrase)
         store = open_store(self.db_path, db_key)
         try:
@@ -191,7 +191,7 @@ class StationHome:
 
     def recover(self, code: str, username: str, new_passphrase: str, today: Callable[[], date] = date.today) -> Session:
         """Recovery code → a new passphrase for a supervisor (who may then reset clerks)."""
-        ring = self._keys()
+        ring = self.keyring()
         problems = keyring.check_passphrase(new_passphrase)
         if problems:
             raise ValidationFailed("新密码不符合要求", problems)

@@ -75,7 +75,7 @@ class StationApp(App):
             except StationError as exc:
                 self.notify(exc.title, title="自动登录失败", severity="error")
         try:
-            users = self.home._keys().users()
+            users = self.home.keyring().users()
         except StationError as exc:
             self.exit(message=exc.title)
             return
@@ -100,7 +100,7 @@ class StationApp(App):
         self._start_scan_watch()
 
     def verify_passphrase(self, username: str, passphrase: str) -> None:
-        key = self.home._keys().unlock(username, passphrase)
+        key = self.home.keyring().unlock(username, passphrase)
         if self.session is None or key != self.session.db_key:
             raise AuthFailed("密码不正确")
 
@@ -139,7 +139,7 @@ class StationApp(App):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.sub_title = ""
-        self.push_screen(UnlockScreen(self.home._keys().users(), self.config.hint))
+        self.push_screen(UnlockScreen(self.home.keyring().users(), self.config.hint))
 
     def on_unmount(self) -> None:
         self._stop_scan_watch()

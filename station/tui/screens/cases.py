@@ -15,7 +15,7 @@ from station.services import cases, users
 from station.tui.base import StationScreen, parse_day
 from station.tui.compact import Checkbox, Input, Select
 
-PAGE = 100
+PAGE = 50
 
 
 class CaseListScreen(StationScreen):
