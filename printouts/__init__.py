@@ -1,1 +1,7 @@
-"""Printouts (reportlab): receipts, notices, ledgers, postings (issue: printouts). Builds on station.services."""
+"""Printouts (reportlab, A4): receipts with a verifiable QR, one-time notices, proxy
+authorizations, and long ledger tables such as the 代办 register.
+
+Each document is one module with one public function ``build(data, path_or_file)``; the data
+comes from ``printouts.data``, already masked. Printing hands the PDF to the system's printer
+(``printouts.printing``). Builds on ``station.services``; the station never imports this.
+"""

@@ -142,11 +142,20 @@ def run_app(data_dir: Path, hint: str | None = None) -> None:
 @click.option("--name", required=True, help="服务站名称,如 旧州镇石板村便民服务站")
 @click.option("--user", "username", required=True, help="站长登录名(小写字母开头)")
 @click.option("--display-name", required=True, help="站长姓名")
+@click.option("--phone", help="服务站电话(印在回执和告知书上)")
 @common
-def init(code, name, username, display_name, out: Out, home: StationHome):
+def init(code, name, username, display_name, phone, out: Out, home: StationHome):
     """建立新的服务站(首位站长在此创建)。恢复码只显示这一次。"""
+    from station.services import settings
+    if phone:  # checked before anything is written
+        from station.core.identity import check_phone
+        checked = check_phone(phone, "phone")
+        if isinstance(checked, FieldError):
+            raise ValidationFailed("无法建立服务站", [checked])
     session, recovery = home.init(code, name, username, display_name, _passphrase("站长密码(至少8位)", confirm=True))
-    session.close()
+    with session:
+        if phone:
+            settings.set_station_phone(session, phone)
     out.emit({"data_dir": str(home.dir), "station_code": code.upper(), "supervisor": username, "recovery_code": recovery},
              lambda d: f"服务站已建立:{d['data_dir']}\n\n恢复码(只显示这一次,请抄写后交乡镇保险柜保管):\n\n    {recovery}\n\n"
                        "忘记站长密码时,用 station recover 和此恢复码设置新密码。")
@@ -470,6 +479,51 @@ def calendar_import(source, out: Out, home: StationHome):
         result = calendar_service.import_year(session, doc, f"文件 {Path(source).name}")
     out.emit(result, lambda d: f"已导入 {d['year']} 年节假日安排:假日 {d['holidays']} 天,调休上班 {d['workdays']} 天;"
                                f"更正办结期限 {d['deadlines_corrected']} 件")
+
+
+# --- printing ---------------------------------------------------------------------------
+@main.command("print")
+@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register"]))
+@click.argument("ref", required=False)
+@click.option("--out", "out_file", type=click.Path(path_type=Path), help="保存为 PDF 文件(不送打印机)")
+@click.option("--from", "period_from", type=click.DateTime(["%Y-%m-%d"]), help="台账起始日期(register,默认本月1日)")
+@click.option("--to", "period_to", type=click.DateTime(["%Y-%m-%d"]), help="台账截止日期(register,默认今天)")
+@click.option("--printer", help="打印机名称(默认:系统默认打印机)")
+@common
+def print_command(kind, ref, out_file, period_from, period_to, printer, out: Out, home: StationHome):
+    """打印:receipt=受理回执,notice=一次性告知书,proxy=代办委托书(REF 为件号);register=代办登记台账。"""
+    from printouts import printing
+    from printouts.render import render
+    with unlock(home) as session:
+        doc = render(session, kind, ref, period_from and period_from.date(), period_to and period_to.date())
+    if doc.warning:
+        click.echo(f"注意:{doc.warning}", err=True)
+    if out_file:
+        out_file.write_bytes(doc.pdf)
+        message = f"已保存 {out_file}(请妥善保管:含群众信息)"
+    else:
+        message = printing.send(doc.pdf, doc.title, printer)
+    out.emit({"title": doc.title, "bytes": len(doc.pdf), "out": str(out_file) if out_file else None, "message": message},
+             f"{doc.title}:{message}")
+
+
+@main.command("verify-receipt")
+@click.argument("code")
+@common
+def verify_receipt(code, out: Out, home: StationHome):
+    """核验回执二维码(扫描得到或手工输入的回执码)是否为本站出具的真实回执。"""
+    from station.services import signing
+    with unlock(home) as session:
+        check = signing.verify_token(code, session.station_code, signing.public_key(session))
+        status = None
+        if check.valid:
+            state, _ = cases.load(session, check.number)
+            status = state.status.label
+    out.emit({"valid": check.valid, "number": check.number, "due": check.due, "reason": check.reason, "status": status},
+             lambda d: (f"真实回执:{d['number']},办结期限 {d['due']},当前状态:{d['status']}" if d["valid"]
+                        else f"核验不通过:{d['reason']}"))
+    if not check.valid:
+        sys.exit(11)
 
 
 if __name__ == "__main__":

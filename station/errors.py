@@ -77,3 +77,8 @@ class StoreError(StationError):
 class AlreadyExists(StationError):
     code = "already_exists"
     exit_code = 8
+
+
+class PrintFailed(StationError):
+    code = "print_failed"
+    exit_code = 10

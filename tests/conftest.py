@@ -1,7 +1,10 @@
 """Shared fixtures: real encrypted stations on disk, closed after each test."""
 from __future__ import annotations
 
+import os
+import stat
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +63,17 @@ def intake_doc(**over) -> dict:
                                   "家庭成员收入证明", "残疾证或重大疾病诊断证明", "本人银行卡(社保卡)"]}
     doc.update(over)
     return doc
+
+
+@pytest.fixture
+def fake_lp(tmp_path, monkeypatch) -> Path:
+    """An ``lp`` that stores its standard input (the PDF) and arguments, like a print queue."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    script = bin_dir / "lp"
+    script.write_text(f"#!/bin/sh\necho \"$@\" > {spool}/args\ncat > {spool}/job.pdf\necho 'request id is fake-1'\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return spool

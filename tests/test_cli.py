@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -157,3 +158,21 @@ def test_every_command_has_chinese_help():
             else:
                 assert "--data-dir" in result.output and "--json" in result.output, (path, name)
     walk(main, [])
+
+
+def test_print_and_verify_receipt(station, tmp_path, fake_lp):
+    number = ok(run(station, "case", "new", "-", "--json", stdin=json.dumps(DOC, ensure_ascii=False)))["number"]
+    out = tmp_path / "receipt.pdf"
+    ok(run(station, "print", "receipt", number, "--out", str(out)))
+    assert out.read_bytes().startswith(b"%PDF")
+    printed = ok(run(station, "print", "notice", number, "--json"))  # no --out: to the printer
+    assert printed["message"] == "已发送到打印机" and (fake_lp / "job.pdf").read_bytes().startswith(b"%PDF")
+    scanned = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    assert number in scanned
+    from tests.printouts.test_documents import squash
+    code = re.search(r"VS1:[A-Z0-9:-]+", squash(scanned)).group(0)
+    good = ok(run(station, "verify-receipt", code, "--json"))
+    assert good["valid"] and good["number"] == number and good["status"] == "已收件"
+    forged = code.replace(number, number[:-1] + str((int(number[-1]) + 1) % 10))
+    result = run(station, "verify-receipt", forged)
+    assert result.returncode == 11 and "签名不符" in result.stdout

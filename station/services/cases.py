@@ -188,7 +188,7 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
     if etype == EventType.MATERIALS_ADDED:
         after = state.model_copy(update={"materials_received": state.materials_received + list(payload["materials"])})
         if state.due_on is None and not after.missing_essential:
-            item = _received_item(session, state)
+            item = received_item(session, state)
             due = session.calendar().add_workdays(on_date, item.promised_days)
             payload.update(due_on=due.due.isoformat(), due_estimated=due.estimated)
     if etype == EventType.RATED:
@@ -216,7 +216,7 @@ def correct_estimated_deadlines(db: sqlite_utils.Database, session: Session, rea
         state = fold(case_id, events)
         if state.due_from is None:
             continue
-        due = calendar.add_workdays(state.due_from, _received_item(session, state).promised_days)
+        due = calendar.add_workdays(state.due_from, received_item(session, state).promised_days)
         if due.due == state.due_on and due.estimated == state.due_estimated:
             continue
         event = write_event(db, session, case_id, EventType.DUE_CORRECTED, {
@@ -229,7 +229,7 @@ def correct_estimated_deadlines(db: sqlite_utils.Database, session: Session, rea
     return changed
 
 
-def _received_item(session: Session, state: CaseState) -> CatalogItem:
+def received_item(session: Session, state: CaseState) -> CatalogItem:
     row = session.store.one("SELECT data FROM catalog_items WHERE version = ? AND code = ?",
                             (state.catalog_version, state.item_code))
     return CatalogItem.model_validate_json(row["data"]) if row else _item(session, state.item_code)

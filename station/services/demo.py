@@ -12,12 +12,13 @@ from pathlib import Path
 from station.core.cases import DELIVERY_METHODS, EventType
 from station.core.identity import check_char
 from station.core.models import Role
-from station.services import cases, users
+from station.services import cases, settings, users
 from station.services.session import Session, StationHome
 
 DEMO_CODE = "XX0101"
 DEMO_NAME = "旧州镇石板村便民服务站"
 DEMO_PASSPHRASE = "shiban-demo-2026"
+DEMO_PHONE = "0851-33001234"
 DEMO_SUPERVISOR = ("zhanzhang", "罗世芬")
 DEMO_CLERK = ("daiban", "杨光明")
 
@@ -72,6 +73,7 @@ def build(data_dir: Path, cases_count: int = 160, seed: int = 20261121, today: d
     session, _ = StationHome(data_dir).init(DEMO_CODE, DEMO_NAME, DEMO_SUPERVISOR[0], DEMO_SUPERVISOR[1],
                                             DEMO_PASSPHRASE, today=lambda: clock["today"])
     users.add(session, DEMO_CLERK[0], DEMO_CLERK[1], Role.CLERK, DEMO_PASSPHRASE)
+    settings.set_station_phone(session, DEMO_PHONE)
     clerk = StationHome(data_dir).unlock(DEMO_CLERK[0], DEMO_PASSPHRASE, today=lambda: clock["today"])
     try:
         _fill(session, clerk, clock, rng, real_today, cases_count)

@@ -49,3 +49,18 @@ def set_idle_lock_minutes(session: Session, minutes: int) -> int:
         raise ValidationFailed("锁屏时间无效", [FieldError("idle_lock_minutes", "out_of_range", f"自动锁屏时间应在 {lo} 至 {hi} 分钟之间")])
     _put(session, "idle_lock_minutes", str(minutes))
     return minutes
+
+
+def station_phone(session: Session) -> str | None:
+    return get(session, "station_phone")
+
+
+def set_station_phone(session: Session, phone: str) -> str:
+    """The station's phone for receipts and notices (一个电话)."""
+    from station.core.identity import check_phone
+    session.require_supervisor("修改服务站电话")
+    checked = check_phone(phone, "station_phone")
+    if isinstance(checked, FieldError):
+        raise ValidationFailed("电话号码无效", [checked])
+    _put(session, "station_phone", checked)
+    return checked

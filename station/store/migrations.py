@@ -94,7 +94,15 @@ def _v4_attachments(db: sqlite_utils.Database) -> None:
     """)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments]
+def _v5_station_keys(db: sqlite_utils.Database) -> None:
+    """The station's own key pairs (Ed25519 for signing receipts and bundles), kept encrypted."""
+    db.executescript("""
+    CREATE TABLE station_keys (purpose TEXT PRIMARY KEY, private BLOB NOT NULL, public BLOB NOT NULL, created_at TEXT NOT NULL);
+    """)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
+                                                             _v5_station_keys]
 LATEST = len(MIGRATIONS)
 
 

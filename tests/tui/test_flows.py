@@ -62,7 +62,7 @@ async def test_unlock_wrong_then_right_shows_live_today(station_dir):
         assert "尚未连接乡镇服务器" in text(app.screen.query_one("#sync-line", Static))
 
 
-async def test_intake_new_resident_bad_id_then_missing_material_notice(station_dir):
+async def test_intake_new_resident_bad_id_then_missing_material_notice(station_dir, fake_lp):
     app = app_for(station_dir)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
@@ -96,9 +96,11 @@ async def test_intake_new_resident_bad_id_then_missing_material_notice(station_d
         assert "一次性告知" in text(screen.query_one("#intake-result", Static))
         state, events = cases.load(app.session, screen.saved["number"])
         assert [e.type.value for e in events] == ["received", "notice_issued"] and state.due_on is None
-        await pilot.press("ctrl+r")  # printing is not built yet: the key says so
-        await pilot.pause()
-        assert any("打印功能尚在开发" in n.message for n in app._notifications)
+        await pilot.press("ctrl+o")  # the one-time notice goes straight to the printer
+        await settle(pilot)
+        assert (fake_lp / "job.pdf").read_bytes().startswith(b"%PDF")
+        assert screen.saved["number"] in (fake_lp / "args").read_text()
+        assert any("已发送到打印机" in n.message for n in app._notifications)
 
 
 async def test_intake_accept_with_gaps_existing_resident(station_dir):

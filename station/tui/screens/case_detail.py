@@ -20,6 +20,7 @@ from station.errors import StationError
 from station.services import attachments, cases, residents, users
 from station.tui.base import StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input, RadioSet, SelectionList
+from station.tui.printing import print_document
 
 # key, event, description
 ACTIONS = [
@@ -35,7 +36,9 @@ class CaseDetailScreen(StationScreen):
     """代办件详情"""
 
     BINDINGS = [("escape", "app.pop_screen", "返回"), ("ctrl+a", "attach", "附加扫描件"),
-                ("ctrl+g", "open_resident", "群众页")] + [(k, f"event('{e.value}')", d) for k, e, d in ACTIONS]
+                ("ctrl+g", "open_resident", "群众页"), ("ctrl+r", "print('receipt')", "打印回执"),
+                ("ctrl+o", "print('notice')", "打印告知书"), ("ctrl+y", "print('proxy')", "打印委托书")]
+    BINDINGS += [(k, f"event('{e.value}')", d) for k, e, d in ACTIONS]
 
     def __init__(self, number: str):
         super().__init__()
@@ -109,9 +112,14 @@ class CaseDetailScreen(StationScreen):
             etype = EventType(parameters[0])
             problems = check(self.state, etype, _probe_payload(etype, self.state))
             return not any(p.code in ("illegal_transition", "materials_missing", "no_follow_up") for p in problems)
-        if action == "attach":
-            return self.state is not None
+        if action in ("attach", "print"):
+            if self.state is None:
+                return False
+            return not (action == "print" and parameters == ("notice",) and not self.state.missing)
         return True
+
+    def action_print(self, kind: str) -> None:
+        print_document(self, kind, self.number)
 
     def action_event(self, etype_value: str) -> None:
         etype = EventType(etype_value)

@@ -21,8 +21,7 @@ from station.errors import FieldError, StationError, ValidationFailed
 from station.services import cases, search
 from station.tui.base import StationScreen, error_label, say, show_field_errors
 from station.tui.compact import Button, Checkbox, Input, OptionList, SelectionList
-
-PRINT_PENDING = "打印功能尚在开发(打印模块完成后此键直接打印);收件记录已保存,可稍后补打。"
+from station.tui.printing import print_document
 
 
 class IntakeScreen(StationScreen):
@@ -30,7 +29,8 @@ class IntakeScreen(StationScreen):
 
     BINDINGS = [("ctrl+s", "save", "保存"), ("escape", "app.go('today')", "返回"),
                 ("f6", "focus_resident", "找群众"), ("f7", "focus_item", "选事项"),
-                ("ctrl+r", "print_receipt", "打印回执"), ("ctrl+o", "print_notice", "打印告知书"),
+                ("ctrl+r", "print('receipt')", "打印回执"), ("ctrl+o", "print('notice')", "打印告知书"),
+                ("ctrl+y", "print('proxy')", "打印委托书"),
                 ("ctrl+d", "open_saved", "打开此件"), ("ctrl+n", "new_intake", "再收一件")]
 
     def __init__(self):
@@ -274,7 +274,7 @@ class IntakeScreen(StationScreen):
         if result["missing"]:
             lines.append("一次性告知:尚缺 " + "、".join(result["missing"]))
         lines += [f"注意:{w}" for w in result["warnings"]]
-        lines.append("Ctrl+R 打印回执 · Ctrl+O 打印一次性告知书 · Ctrl+D 打开此件 · Ctrl+N 再收一件")
+        lines.append("Ctrl+R 打印回执 · Ctrl+O 打印一次性告知书 · Ctrl+Y 打印委托书 · Ctrl+D 打开此件 · Ctrl+N 再收一件")
         panel = self.query_one("#intake-result", Static)
         panel.update("\n".join(lines))
         panel.display = True
@@ -283,18 +283,15 @@ class IntakeScreen(StationScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("print_receipt", "print_notice", "open_saved", "new_intake"):
+        if action in ("print", "open_saved", "new_intake"):
             if self.saved is None:
                 return False
-            if action == "print_notice" and not self.saved["missing"]:
+            if action == "print" and parameters == ("notice",) and not self.saved["missing"]:
                 return False
         return True
 
-    def action_print_receipt(self) -> None:
-        self.notify(PRINT_PENDING, title=f"回执 {self.saved['number']}", timeout=8)
-
-    def action_print_notice(self) -> None:
-        self.notify(PRINT_PENDING, title=f"一次性告知书 {self.saved['number']}", timeout=8)
+    def action_print(self, kind: str) -> None:
+        print_document(self, kind, self.saved["number"])
 
     def action_open_saved(self) -> None:
         self.app.open_case(self.saved["number"])

@@ -1,0 +1,111 @@
+"""What goes on paper, gathered from the services and masked here, once.
+
+Documents receive these records and never see an unmasked identity, bank or phone number.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from station.core.cases import RATING_LABELS, Status
+from station.core.masking import mask_id, mask_phone
+from station.errors import FieldError, ValidationFailed
+from station.services import cases, residents, settings, signing, users
+from station.services.session import Session
+
+
+@dataclass(frozen=True)
+class MaterialLine:
+    name: str
+    form: str
+    copies: int
+    gap_allowed: bool
+
+
+@dataclass(frozen=True)
+class CaseSheet:
+    """Everything the receipt, the notice and the authorization need about one case."""
+
+    station_name: str
+    station_code: str
+    station_phone: str | None
+    number: str
+    item_name: str
+    item_code: str
+    department: str
+    deciding_level: str
+    promised_days: int
+    resident_name: str
+    resident_id: str  # masked
+    resident_phone: str  # masked
+    resident_address: str
+    received_on: date
+    due_on: date | None
+    due_estimated: bool
+    received: tuple[MaterialLine, ...]
+    missing: tuple[MaterialLine, ...]
+    gap_promise: date | None
+    owner_name: str
+    proxy: dict | None  # name, relation, id_number (masked)
+    home_visit: bool
+    token: str
+    printed_on: date
+
+
+def case_sheet(session: Session, ref: str) -> CaseSheet:
+    state, _ = cases.load(session, ref)
+    item = cases.received_item(session, state)
+    person = residents.get(session, state.resident_id)
+    by_name = {m.name: m for m in item.materials}
+
+    def line(name: str) -> MaterialLine:
+        m = by_name.get(name)
+        return MaterialLine(name, m.form if m else "", m.copies if m else 1, bool(m and m.gap_allowed))
+    proxy = dict(state.proxy) if state.proxy else None
+    if proxy and proxy.get("id_number"):
+        proxy["id_number"] = mask_id(proxy["id_number"])
+    if proxy and proxy.get("phone"):
+        proxy["phone"] = mask_phone(proxy["phone"])
+    return CaseSheet(
+        station_name=session.station_name, station_code=session.station_code,
+        station_phone=settings.station_phone(session), number=state.number, item_name=item.name, item_code=item.code,
+        department=item.department, deciding_level=item.deciding_level, promised_days=item.promised_days,
+        resident_name=person["name"], resident_id=mask_id(person["id_number"]), resident_phone=mask_phone(person["phone"]),
+        resident_address=" ".join(x for x in (person["village_group"], person["address"]) if x),
+        received_on=state.received_on, due_on=state.due_on, due_estimated=state.due_estimated,
+        received=tuple(line(n) for n in state.materials_received), missing=tuple(line(n) for n in state.missing),
+        gap_promise=state.gap_promise, owner_name=users.display_names(session).get(state.owner, state.owner),
+        proxy=proxy, home_visit=state.home_visit, token=signing.receipt_token(session, state.number, state.due_on),
+        printed_on=session.today())
+
+
+@dataclass(frozen=True)
+class RegisterSheet:
+    """The 代办登记台账 for a period: one row per case received in it."""
+
+    station_name: str
+    period_from: date
+    period_to: date
+    rows: tuple[dict, ...]
+    printed_on: date
+    printed_by: str
+
+
+REGISTER_MAX_DAYS = 366 * 3
+
+
+def register_sheet(session: Session, period_from: date, period_to: date) -> RegisterSheet:
+    if period_to < period_from or (period_to - period_from).days > REGISTER_MAX_DAYS:
+        raise ValidationFailed("台账期间无效", [FieldError("period", "bad_period", "截止日期应不早于起始日期,期间不超过三年")])
+    names = users.display_names(session)
+    rows = session.store.query(
+        "SELECT c.number, c.received_on, c.due_on, c.status, c.owner, c.rating, c.item_name, r.name, r.id_number, "
+        "(SELECT max(json_extract(e.payload, '$.on')) FROM events e WHERE e.case_id = c.id AND e.type = 'decided') AS decided_on "
+        "FROM cases c JOIN residents r ON r.id = c.resident_id WHERE c.received_on BETWEEN ? AND ? "
+        "ORDER BY c.received_on, c.number", (period_from.isoformat(), period_to.isoformat()))
+    out = tuple({"number": r["number"], "received_on": r["received_on"], "name": r["name"], "id_number": mask_id(r["id_number"]),
+                 "item": r["item_name"], "status": Status(r["status"]).label, "due_on": r["due_on"] or "待补齐",
+                 "decided_on": r["decided_on"] or "", "owner": names.get(r["owner"], r["owner"]),
+                 "rating": RATING_LABELS.get(r["rating"], "") if r["rating"] else "",
+                 "done": r["status"] in ("decided", "delivered", "rated")} for r in rows)
+    return RegisterSheet(session.station_name, period_from, period_to, out, session.today(), session.user.display_name)

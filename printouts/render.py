@@ -1,0 +1,46 @@
+"""One entry point for the CLI and the TUI: a kind of document and what it is about → PDF bytes."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from printouts import data, notice, proxy, receipt, register
+from printouts.fonts import cjk_font
+from station.errors import FieldError, ValidationFailed
+from station.services import audit
+from station.services.session import Session
+
+KINDS = {"receipt": "受理回执", "notice": "一次性告知书", "proxy": "代办委托书", "register": "代办登记台账"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    title: str
+    warning: str | None  # e.g. no embeddable CJK font on this machine
+
+
+def render(session: Session, kind: str, ref: str | None = None, period_from: date | None = None,
+           period_to: date | None = None) -> Rendered:
+    if kind not in KINDS:
+        raise ValidationFailed("未知的打印类型", [FieldError("kind", "unknown_kind", "可打印:" + "、".join(f"{k}({v})" for k, v in KINDS.items()))])
+    buffer = io.BytesIO()
+    if kind == "register":
+        today = session.today()
+        sheet = data.register_sheet(session, period_from or today.replace(day=1), period_to or today)
+        register.build(sheet, buffer)
+        title = f"代办登记台账 {sheet.period_from}~{sheet.period_to}"
+        target = title
+    else:
+        if not ref:
+            raise ValidationFailed("请指定件号", [FieldError("ref", "required", f"打印{KINDS[kind]}须指定件号")])
+        sheet = data.case_sheet(session, ref)
+        if kind == "notice" and not sheet.missing:
+            raise ValidationFailed("无需一次性告知书", [FieldError("kind", "nothing_missing", f"{sheet.number} 材料已齐,无需一次性告知书")])
+        {"receipt": receipt.build, "notice": notice.build, "proxy": proxy.build}[kind](sheet, buffer)
+        title = f"{KINDS[kind]} {sheet.number}"
+        target = sheet.number
+    with session.store.transaction() as db:  # who printed what: paper with personal data leaves the station
+        audit.record(db, session.user.username, "print", target, {"kind": kind})
+    return Rendered(buffer.getvalue(), title, cjk_font().warning)
