@@ -1,55 +1,18 @@
 """What goes on paper, gathered from the services and masked here, once.
 
-Documents receive these records and never see an unmasked identity, bank or phone number.
+Documents receive the records of ``printouts.records`` and never see an unmasked identity,
+bank or phone number.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
+from printouts.records import CaseSheet, MaterialLine, RegisterSheet
 from station.core.cases import RATING_LABELS, Status
 from station.core.masking import mask_id, mask_phone
 from station.errors import FieldError, ValidationFailed
 from station.services import cases, residents, settings, signing, users
 from station.services.session import Session
-
-
-@dataclass(frozen=True)
-class MaterialLine:
-    name: str
-    form: str
-    copies: int
-    gap_allowed: bool
-
-
-@dataclass(frozen=True)
-class CaseSheet:
-    """Everything the receipt, the notice and the authorization need about one case."""
-
-    station_name: str
-    station_code: str
-    station_phone: str | None
-    number: str
-    item_name: str
-    item_code: str
-    department: str
-    deciding_level: str
-    promised_days: int
-    resident_name: str
-    resident_id: str  # masked
-    resident_phone: str  # masked
-    resident_address: str
-    received_on: date
-    due_on: date | None
-    due_estimated: bool
-    received: tuple[MaterialLine, ...]
-    missing: tuple[MaterialLine, ...]
-    gap_promise: date | None
-    owner_name: str
-    proxy: dict | None  # name, relation, id_number (masked)
-    home_visit: bool
-    token: str
-    printed_on: date
 
 
 def case_sheet(session: Session, ref: str) -> CaseSheet:
@@ -77,18 +40,6 @@ def case_sheet(session: Session, ref: str) -> CaseSheet:
         gap_promise=state.gap_promise, owner_name=users.display_names(session).get(state.owner, state.owner),
         proxy=proxy, home_visit=state.home_visit, token=signing.receipt_token(session, state.number, state.due_on),
         printed_on=session.today())
-
-
-@dataclass(frozen=True)
-class RegisterSheet:
-    """The 代办登记台账 for a period: one row per case received in it."""
-
-    station_name: str
-    period_from: date
-    period_to: date
-    rows: tuple[dict, ...]
-    printed_on: date
-    printed_by: str
 
 
 REGISTER_MAX_DAYS = 366 * 3

@@ -7,8 +7,8 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from printouts.data import CaseSheet
 from printouts.layout import GRID, LIGHT, MARGIN, PORTRAIT, esc, style
+from printouts.records import CaseSheet
 
 
 def build(d: CaseSheet, out) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from printouts.data import CaseSheet
 from printouts.layout import GRID, MARGIN, PORTRAIT, esc, style
+from printouts.records import CaseSheet
 
 
 def _signature_block(role: str) -> Table:

@@ -13,8 +13,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Frame, Paragraph, Spacer, Table, TableStyle
 
-from printouts.data import CaseSheet
 from printouts.layout import GRID, MARGIN, PORTRAIT, esc, font, style
+from printouts.records import CaseSheet
 
 QR_SIZE = 38 * mm
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from printouts import longtable
-from printouts.data import RegisterSheet
 from printouts.longtable import Column
+from printouts.records import RegisterSheet
 
 COLUMNS = (
     Column("序号", "seq", 10, "RIGHT"), Column("件号", "number", 34), Column("收件日期", "received_on", 19),
