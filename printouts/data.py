@@ -9,7 +9,8 @@ from datetime import date
 
 from printouts.records import CaseSheet, MaterialLine, RegisterSheet
 from station.core.cases import RATING_LABELS, Status
-from station.core.masking import mask_id, mask_phone
+from station.core.masking import mask_bank, mask_id, mask_phone
+from station.core.money import format_fen
 from station.errors import FieldError, ValidationFailed
 from station.services import cases, residents, settings, signing, users
 from station.services.session import Session
@@ -60,3 +61,21 @@ def register_sheet(session: Session, period_from: date, period_to: date) -> Regi
                  "rating": RATING_LABELS.get(r["rating"], "") if r["rating"] else "",
                  "done": r["status"] in ("decided", "delivered", "rated")} for r in rows)
     return RegisterSheet(session.station_name, period_from, period_to, out, session.today(), session.user.display_name)
+
+
+MASKED_FIELDS = {"id_number": mask_id, "bank_card": mask_bank, "phone": mask_phone}
+
+
+def posting_rows(raw: list[dict]) -> tuple[tuple[dict, ...], int]:
+    """Rows for a posting with every identity, bank and phone number masked (the one place
+    postings are masked), amounts formatted; and the total in fen."""
+    rows, total = [], 0
+    for i, r in enumerate(raw, 1):
+        row = {k: (MASKED_FIELDS[k](v) if k in MASKED_FIELDS else v) for k, v in r.items()}
+        if "amount_fen" in r:
+            total += r["amount_fen"]
+            row["amount"] = format_fen(r["amount_fen"])
+            del row["amount_fen"]
+        row["seq"] = str(i)
+        rows.append(row)
+    return tuple(rows), total

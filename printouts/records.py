@@ -57,3 +57,28 @@ class RegisterSheet:
     rows: tuple[dict, ...]
     printed_on: date
     printed_by: str
+
+
+@dataclass(frozen=True)
+class PostingColumn:
+    title: str
+    key: str
+    width_mm: float
+    align: str = "LEFT"
+
+
+@dataclass(frozen=True)
+class PostingSheet:
+    """A public posting (公示) for the notice board: names shown, numbers masked, with the
+    posting period and where to raise an objection."""
+
+    station_name: str
+    title: str  # e.g. 石板村2026年耕地地力保护补贴发放名单公示
+    subject: str  # e.g. 2026年耕地地力保护补贴
+    posting_from: date
+    posting_to: date
+    objection_phone: str
+    columns: tuple[PostingColumn, ...]
+    rows: tuple[dict, ...]  # already masked: see printouts.data.posting_rows
+    total_fen: int
+    printed_on: date

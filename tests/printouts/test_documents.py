@@ -168,3 +168,31 @@ def test_every_print_is_audited(session):
     before = session.store.scalar("SELECT count(*) FROM audit WHERE action = 'print'")
     render(session, "receipt", case_with(session, missing=False))
     assert session.store.scalar("SELECT count(*) FROM audit WHERE action = 'print'") == before + 1
+
+
+def test_public_posting_masks_every_number(tmp_path):
+    from datetime import date
+
+    from printouts import posting
+    from printouts.data import posting_rows
+    from printouts.records import PostingColumn, PostingSheet
+    from tests.conftest import make_id
+    raw = [{"name": f"王{n}", "village_group": "三组", "id_number": make_id(seq=n), "bank_card": f"6222021234567890{n:03d}",
+            "phone": f"1381234{n:04d}", "area": "3.25", "amount_fen": 32500 + n} for n in range(1, 41)]
+    rows, total = posting_rows(raw)
+    cols = (PostingColumn("序号", "seq", 10, "RIGHT"), PostingColumn("户主", "name", 18), PostingColumn("村民小组", "village_group", 16),
+            PostingColumn("身份证号码", "id_number", 36), PostingColumn("银行卡号", "bank_card", 38),
+            PostingColumn("联系电话", "phone", 24), PostingColumn("面积(亩)", "area", 14, "RIGHT"), PostingColumn("金额(元)", "amount", 24, "RIGHT"))
+    sheet = PostingSheet("旧州镇石板村便民服务站", "石板村2026年耕地地力保护补贴发放名单公示", "2026年耕地地力保护补贴",
+                         date(2026, 11, 20), date(2026, 11, 26), "0851-33001234", cols, rows, total, date(2026, 11, 20))
+    out = tmp_path / "posting.pdf"
+    with open(out, "wb") as fh:
+        posting.build(sheet, fh)
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    flat = squash(text)
+    assert "王17" in flat and "公示期:2026-11-20至2026-11-26(共7天)" in flat and "0851-33001234" in flat
+    assert total == sum(r["amount_fen"] for r in raw) and "13,008.20" in flat  # 40 × 325.00 + (1+…+40) fen
+    for r in raw:
+        for value in (r["id_number"], r["bank_card"], r["phone"]):
+            assert value not in flat, value
+    assert "520402********" in flat and "138****" in flat
