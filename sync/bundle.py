@@ -1,0 +1,176 @@
+"""Bundles: one format for the wire and the USB stick (spec: ``sync/SPEC.md``).
+
+Pure: bytes in, bytes out, no store and no network. ``seal`` builds a bundle from a header and
+a payload; ``open_bundle`` checks it in a fixed order and returns the payload or raises
+``BundleRejected`` with a stable code and a reason in Chinese — it never half-opens.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Callable
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+MAGIC = b"VSB1"
+FORMAT = 1
+MAX_HEADER = 64 * 1024
+MAX_CIPHERTEXT = 64 * 1024 * 1024  # one bundle on the wire or on the stick
+MAX_PAYLOAD = 256 * 1024 * 1024  # uncompressed: refuses decompression bombs
+SIG_LEN = 64
+_FIXED = 4 + 4 + 4 + SIG_LEN
+HKDF_INFO = b"village-station bundle v1"
+_RAW = serialization.Encoding.Raw
+REQUIRED = {"format": int, "kind": str, "sender": str, "recipient": str, "seq_from": int, "seq_to": int,
+            "counts": dict, "created_at": str, "payload_sha256": str, "payload_size": int, "eph": str, "nonce": str}
+KINDS = {"outbox", "reply"}
+
+
+class BundleRejected(Exception):
+    """A bundle that cannot be applied; ``code`` is stable, ``reason`` is for people."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Opened:
+    header: dict
+    payload: dict
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _key(shared: bytes, eph_pub: bytes, recipient_pub: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub + recipient_pub, info=HKDF_INFO).derive(shared)
+
+
+def canonical(obj) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def seal(*, kind: str, sender: str, recipient: str, seq_from: int, seq_to: int, counts: dict, created_at: str,
+         payload: dict, sign_key: Ed25519PrivateKey, recipient_enc: bytes) -> bytes:
+    """Compress, encrypt to the recipient's X25519 key, sign with the sender's Ed25519 key."""
+    plain = canonical(payload)
+    if len(plain) > MAX_PAYLOAD:
+        raise ValueError("payload too large for one bundle")
+    eph = X25519PrivateKey.generate()
+    eph_pub = eph.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+    key = _key(eph.exchange(X25519PublicKey.from_public_bytes(recipient_enc)), eph_pub, recipient_enc)
+    nonce = os.urandom(12)
+    header = canonical({"format": FORMAT, "kind": kind, "sender": sender, "recipient": recipient, "seq_from": seq_from,
+                        "seq_to": seq_to, "counts": counts, "created_at": created_at,
+                        "payload_sha256": hashlib.sha256(plain).hexdigest(), "payload_size": len(plain),
+                        "eph": _b64(eph_pub), "nonce": _b64(nonce)})
+    if len(header) > MAX_HEADER:
+        raise ValueError("header too large")
+    head = MAGIC + struct.pack(">I", len(header)) + header
+    ciphertext = AESGCM(key).encrypt(nonce, zlib.compress(plain, 6), head)
+    if len(ciphertext) > MAX_CIPHERTEXT:
+        raise ValueError("bundle too large: split it")
+    body = head + struct.pack(">I", len(ciphertext)) + ciphertext
+    return body + sign_key.sign(body)
+
+
+def peek(data: bytes) -> dict:
+    """The plain header, checked for shape only (no signature): for listing and routing."""
+    if len(data) < _FIXED or data[:4] != MAGIC:
+        if data[:3] == b"VSB" and len(data) >= 4:
+            raise BundleRejected("unknown_version", f"不支持的包格式版本 {data[3:4]!r}:请升级软件")
+        raise BundleRejected("not_a_bundle", "这不是服务站数据包(文件头不符)")
+    (h_len,) = struct.unpack(">I", data[4:8])
+    if h_len > MAX_HEADER or 8 + h_len + 4 > len(data):
+        raise BundleRejected("truncated", "数据包不完整(可能拷贝中断或U盘被拔出)")
+    try:
+        header = json.loads(data[8:8 + h_len].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BundleRejected("malformed", "数据包头损坏") from None
+    if not isinstance(header, dict):
+        raise BundleRejected("malformed", "数据包头损坏")
+    if header.get("format") != FORMAT:
+        raise BundleRejected("unknown_version", f"不支持的包格式版本 {header.get('format')!r}:请升级软件")
+    for field, kind in REQUIRED.items():
+        if not isinstance(header.get(field), kind) or isinstance(header.get(field), bool):
+            raise BundleRejected("malformed", f"数据包头缺少或损坏字段 {field}")
+    if header["kind"] not in KINDS or header["seq_from"] < 0 or header["seq_to"] < header["seq_from"] - 1:
+        raise BundleRejected("malformed", "数据包头内容不合理")
+    if header["payload_size"] > MAX_PAYLOAD or header["payload_size"] < 0:
+        raise BundleRejected("too_large", "数据包内容超过上限")
+    return header
+
+
+def open_bundle(data: bytes, *, me: str, my_enc: X25519PrivateKey,
+                sender_key: Callable[[str], Ed25519PublicKey | bytes | None]) -> Opened:
+    """Verify, decrypt and unpack; raise ``BundleRejected`` on the first thing that is wrong.
+
+    ``sender_key(sender)`` returns the enrolled Ed25519 key, or None for an unknown or revoked
+    sender (it may also raise ``BundleRejected`` with a better reason).
+    """
+    if len(data) > MAX_CIPHERTEXT + MAX_HEADER + _FIXED:
+        raise BundleRejected("too_large", "数据包超过大小上限")
+    header = peek(data)
+    h_len = struct.unpack(">I", data[4:8])[0]
+    (c_len,) = struct.unpack(">I", data[8 + h_len:12 + h_len])
+    if c_len > MAX_CIPHERTEXT:
+        raise BundleRejected("too_large", "数据包超过大小上限")
+    end = 12 + h_len + c_len
+    if len(data) != end + SIG_LEN:
+        raise BundleRejected("truncated", "数据包长度不符:文件不完整或被改动")
+    public = sender_key(header["sender"])
+    if public is None:
+        raise BundleRejected("unknown_sender", f"发送方“{header['sender']}”未登记或已停用")
+    if isinstance(public, bytes):
+        public = Ed25519PublicKey.from_public_bytes(public)
+    try:
+        public.verify(data[end:], data[:end])
+    except InvalidSignature:
+        raise BundleRejected("bad_signature", "签名不符:数据包被改动,或不是该服务站发出的") from None
+    if header["recipient"] != me:
+        raise BundleRejected("wrong_recipient", f"此数据包是发给“{header['recipient']}”的,不是本机")
+    try:
+        eph_pub = base64.b64decode(header["eph"], validate=True)
+        nonce = base64.b64decode(header["nonce"], validate=True)
+        my_pub = my_enc.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+        key = _key(my_enc.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, my_pub)
+        compressed = AESGCM(key).decrypt(nonce, data[12 + h_len:end], data[:8 + h_len])
+    except (InvalidTag, ValueError):
+        raise BundleRejected("decrypt_failed", "无法解密:数据包不是加密给本机的,或已损坏") from None
+    inflater = zlib.decompressobj()
+    try:
+        plain = inflater.decompress(compressed, header["payload_size"] + 1)
+    except zlib.error:
+        raise BundleRejected("malformed", "数据包内容损坏(无法解压)") from None
+    if len(plain) != header["payload_size"] or inflater.unconsumed_tail or not inflater.eof:
+        raise BundleRejected("too_large", "数据包内容大小与声明不符(可能是压缩炸弹)")
+    if hashlib.sha256(plain).hexdigest() != header["payload_sha256"]:
+        raise BundleRejected("digest_mismatch", "数据包内容校验不符")
+    try:
+        payload = json.loads(plain.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BundleRejected("malformed", "数据包内容损坏") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("items", []), list):
+        raise BundleRejected("malformed", "数据包内容格式不对")
+    return Opened(header, payload)
+
+
+def new_keys() -> tuple[Ed25519PrivateKey, X25519PrivateKey]:
+    return Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
+
+
+def public_bytes(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
