@@ -28,8 +28,7 @@ def _days(doc: dict, key: str, year: int, errors: list[FieldError]) -> list[tupl
     return out
 
 
-def import_year(session: Session, doc: dict, source: str) -> dict:
-    """Install one year's holidays and make-up days; replaces what that year had before."""
+def _checked(doc: dict) -> tuple[int, list, list]:
     errors: list[FieldError] = []
     year = doc.get("year") if isinstance(doc, dict) else None
     if not isinstance(year, int) or not 2000 <= year <= 2100:
@@ -43,6 +42,12 @@ def import_year(session: Session, doc: dict, source: str) -> dict:
         errors.append(FieldError("workdays", "clash", "同一天不能既是假日又是调休上班日:" + "、".join(map(str, sorted(clash)))))
     if errors:
         raise ValidationFailed(f"{year} 年节假日安排有误,未导入", errors)
+    return year, holidays, workdays
+
+
+def import_year(session: Session, doc: dict, source: str) -> dict:
+    """Install one year's holidays and make-up days; replaces what that year had before."""
+    year, holidays, workdays = _checked(doc)
     try:
         corrected = _store_year(session, year, holidays, workdays, source)
     finally:
@@ -50,17 +55,30 @@ def import_year(session: Session, doc: dict, source: str) -> dict:
     return {"year": year, "holidays": len(holidays), "workdays": len(workdays), "deadlines_corrected": corrected}
 
 
+def store_year_in(db, session: Session, doc: dict, source: str) -> int:
+    """Install a year inside the caller's transaction (sync applies it with the rest of a bundle)."""
+    year, holidays, workdays = _checked(doc)
+    try:
+        return _write_year(db, session, year, holidays, workdays, source)
+    finally:
+        session.forget_calendar()
+
+
 def _store_year(session: Session, year: int, holidays, workdays, source: str) -> int:
     with session.store.transaction() as db:
-        db.execute("DELETE FROM calendar_days WHERE day LIKE ?", (f"{year}-%",))
-        db.conn.executemany("INSERT INTO calendar_days (day, workday, name, source) VALUES (?,?,?,?)",
-                            [(d.isoformat(), 0, n, source) for d, n in holidays] + [(d.isoformat(), 1, n, source) for d, n in workdays])
-        db.execute("INSERT INTO calendar_years (year, source, received_at) VALUES (?,?,?) ON CONFLICT(year) DO UPDATE "
-                   "SET source = excluded.source, received_at = excluded.received_at", (year, source, audit.now_iso()))
-        session.forget_calendar()
-        audit.record(db, session.user.username, "calendar.import", str(year),
-                     {"source": source, "holidays": len(holidays), "workdays": len(workdays)})
-        return cases.correct_estimated_deadlines(db, session, f"导入{year}年节假日安排")
+        return _write_year(db, session, year, holidays, workdays, source)
+
+
+def _write_year(db, session: Session, year: int, holidays, workdays, source: str) -> int:
+    db.execute("DELETE FROM calendar_days WHERE day LIKE ?", (f"{year}-%",))
+    db.conn.executemany("INSERT INTO calendar_days (day, workday, name, source) VALUES (?,?,?,?)",
+                        [(d.isoformat(), 0, n, source) for d, n in holidays] + [(d.isoformat(), 1, n, source) for d, n in workdays])
+    db.execute("INSERT INTO calendar_years (year, source, received_at) VALUES (?,?,?) ON CONFLICT(year) DO UPDATE "
+               "SET source = excluded.source, received_at = excluded.received_at", (year, source, audit.now_iso()))
+    session.forget_calendar()
+    audit.record(db, session.user.username, "calendar.import", str(year),
+                 {"source": source, "holidays": len(holidays), "workdays": len(workdays)})
+    return cases.correct_estimated_deadlines(db, session, f"导入{year}年节假日安排")
 
 
 def status(session: Session) -> dict:

@@ -101,8 +101,19 @@ def _v5_station_keys(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _v6_sync(db: sqlite_utils.Database) -> None:
+    """The township hub this station syncs with, and what sync had to set aside."""
+    db.executescript("""
+    CREATE TABLE peers (hub_id TEXT PRIMARY KEY, name TEXT NOT NULL, url TEXT, sign_pub BLOB NOT NULL, enc_pub BLOB NOT NULL,
+        enrolled_at TEXT NOT NULL);
+    CREATE TABLE sync_quarantine (id INTEGER PRIMARY KEY, source TEXT NOT NULL, seq INTEGER, kind TEXT NOT NULL,
+        reason TEXT NOT NULL, data TEXT, at TEXT NOT NULL);
+    CREATE INDEX outbox_unacked ON outbox(acked, seq);
+    """)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
-                                                             _v5_station_keys]
+                                                             _v5_station_keys, _v6_sync]
 LATEST = len(MIGRATIONS)
 
 

@@ -1,0 +1,290 @@
+"""The station's side of sync, for every transport (HTTP now, the USB stick later).
+
+``build_bundle`` packs what the hub has not acknowledged; ``apply_reply`` takes the hub's
+answer — marks acknowledged records delivered and applies the township's events, catalog and
+calendar in one transaction — and ``sync_once`` repeats both until nothing is left to send.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from pydantic import ValidationError
+
+from station.core.cases import CaseEvent
+from station.core.models import parse_catalog
+from station.errors import FieldError, StationError, ValidationFailed
+from station.services import audit, calendar, cases, catalog, signing
+from station.services.session import Session
+from sync import protocol
+from sync.bundle import BundleRejected, open_bundle, public_bytes, seal
+from sync.hub.service import enrol_mac
+
+MAX_BUNDLE_BYTES = 8 * 1024 * 1024  # split so one bad link or full stick loses little
+_RAW = serialization.Encoding.Raw
+
+
+class SyncFailed(StationError):
+    code = "sync_failed"
+    exit_code = 12
+
+
+class Transport(Protocol):
+    def push(self, bundle: bytes) -> bytes: ...
+
+
+def encryption_key(session: Session) -> X25519PrivateKey:
+    row = session.store.one("SELECT private FROM station_keys WHERE purpose = 'encryption'")
+    if row is not None:
+        return X25519PrivateKey.from_private_bytes(bytes(row["private"]))
+    key = X25519PrivateKey.generate()
+    with session.store.transaction() as db:
+        db.execute("INSERT OR IGNORE INTO station_keys (purpose, private, public, created_at) VALUES ('encryption', ?, ?, ?)",
+                   (key.private_bytes_raw(), public_bytes(key), audit.now_iso()))
+        audit.record(db, session.user.username, "keys.create", "encryption", {})
+    return encryption_key(session)
+
+
+def hub(session: Session) -> dict | None:
+    return session.store.one("SELECT * FROM peers LIMIT 1")
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
+def _my_keys(session: Session) -> tuple[str, str]:
+    return _b64(signing.public_key(session)), _b64(public_bytes(encryption_key(session)))
+
+
+def _store_hub(session: Session, info: dict, url: str | None) -> None:
+    with session.store.transaction() as db:
+        db.execute("DELETE FROM peers")
+        db.execute("INSERT INTO peers (hub_id, name, url, sign_pub, enc_pub, enrolled_at) VALUES (?,?,?,?,?,?)",
+                   (info["hub_id"], info["hub_name"], url, base64.b64decode(info["sign_pub"]), base64.b64decode(info["enc_pub"]),
+                    audit.now_iso()))
+        db.execute("INSERT INTO settings (key, value) VALUES ('sync_hub', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   (f"{info['hub_name']}({info['hub_id']})",))
+        audit.record(db, session.user.username, "sync.enrolled", info["hub_id"], {"url": url})
+
+
+def enroll_request(session: Session, code: str) -> dict:
+    sign_pub, enc_pub = _my_keys(session)
+    code = code.strip().upper()
+    return {"station_code": session.station_code, "code": code, "sign_pub": sign_pub, "enc_pub": enc_pub,
+            "mac": enrol_mac(code, session.station_code, sign_pub, enc_pub)}
+
+
+def finish_http_enrolment(session: Session, code: str, response: dict, url: str) -> dict:
+    """Check the hub's answer is bound to our one-time code, then remember the hub."""
+    try:
+        expected = enrol_mac(code.strip().upper(), response["hub_id"], response["sign_pub"], response["enc_pub"], session.station_code)
+        ok = response["mac"] == expected
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise SyncFailed("乡镇服务器的应答校验不符:可能连到了错误的服务器,请核对地址和登记码")
+    _store_hub(session, response, url)
+    return response
+
+
+def enroll_file(session: Session, path: Path) -> Path:
+    """USB enrolment: read the township's file, remember the hub, write our reply beside it."""
+    try:
+        doc = json.loads(Path(path).read_text("utf-8"))
+        if doc.get("kind") != "enrolment":
+            raise ValueError
+        code, station_code = doc["code"], doc["station_code"]
+        for k in ("hub_id", "hub_name", "sign_pub", "enc_pub"):
+            doc[k]  # noqa: B018 - presence check
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValidationFailed("登记文件无效", [FieldError("file", "bad_file", f"{path} 不是乡镇生成的服务站登记文件")]) from None
+    if station_code != session.station_code:
+        raise ValidationFailed("登记文件不属于本站", [FieldError("file", "wrong_station",
+                               f"此登记文件是给 {station_code} 的,本站编码为 {session.station_code}")])
+    _store_hub(session, doc, doc.get("hub_url"))
+    reply = enroll_request(session, code)
+    reply["kind"] = "enrolment_reply"
+    out = Path(path).with_name(f"enrol-reply-{session.station_code}.json")
+    out.write_text(json.dumps(reply, ensure_ascii=False, indent=1), "utf-8")
+    return out
+
+
+# --- building and applying ----------------------------------------------------------------
+def _item_data(session: Session, kind: str, ref: str) -> dict | None:
+    if kind == "event":
+        row = session.store.one("SELECT id, case_id, type, stamp, node, user, payload FROM events WHERE id = ?", (ref,))
+        if row:
+            row["payload"] = json.loads(row["payload"])
+        return row
+    if kind == "resident":
+        return session.store.one("SELECT id, id_number, name, sex, birth_date, phone, address, village_group, created_at, "
+                                 "updated_at FROM residents WHERE id = ?", (ref,))
+    row = session.store.one("SELECT id, case_id, name, mime, size, sha256, data FROM attachments WHERE id = ?", (ref,))
+    if row:
+        row["data"] = _b64(bytes(row["data"]))
+    return row
+
+
+def pending(session: Session) -> int:
+    return session.store.scalar("SELECT count(*) FROM outbox WHERE acked = 0")
+
+
+def inbound_hwm(session: Session) -> int:
+    return int(session.store.scalar("SELECT value FROM settings WHERE key = 'sync_inbound_hwm'") or 0)
+
+
+def build_bundle(session: Session, peer: dict, first: int | None = None, max_items: int = protocol.MAX_ITEMS_PER_BUNDLE,
+                 max_bytes: int = MAX_BUNDLE_BYTES) -> tuple[bytes, int, int]:
+    """The next bundle of unacknowledged outbox records (possibly empty: then it is a pull)."""
+    if first is None:
+        first = session.store.scalar("SELECT min(seq) FROM outbox WHERE acked = 0") or \
+            (session.store.scalar("SELECT max(seq) FROM outbox") or 0) + 1
+    rows = session.store.query("SELECT seq, kind, ref_id FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?", (first, max_items))
+    items, size, counts = [], 0, {}
+    for r in rows:
+        data = _item_data(session, r["kind"], r["ref_id"])
+        if data is None:  # cannot happen through the services; kept visible if it does
+            raise SyncFailed(f"第 {r['seq']} 号待上传记录的内容缺失,请联系技术人员")
+        items.append({"seq": r["seq"], "kind": r["kind"], "data": data})
+        counts[r["kind"]] = counts.get(r["kind"], 0) + 1
+        size += len(json.dumps(data, ensure_ascii=False))
+        if size >= max_bytes:
+            break
+    seq_to = items[-1]["seq"] if items else first - 1
+    data = seal(kind="outbox", sender=session.station_code, recipient=peer["hub_id"], seq_from=first, seq_to=seq_to,
+                counts=counts, created_at=audit.now_iso(), payload={"items": items, "ack": inbound_hwm(session)},
+                sign_key=signing.signing_key(session), recipient_enc=bytes(peer["enc_pub"]))
+    return data, first, seq_to
+
+
+@dataclass
+class Applied:
+    acked_through: int = 0
+    applied: int = 0
+    quarantined: list[dict] = field(default_factory=list)
+
+
+def apply_reply(session: Session, data: bytes) -> Applied:
+    """Open the hub's bundle and apply it in one transaction (idempotent: replays change nothing)."""
+    peer = hub(session)
+    if peer is None:
+        raise SyncFailed("本站尚未在乡镇登记:请先用 station enroll 登记")
+    opened = open_bundle(data, me=session.station_code, my_enc=encryption_key(session),
+                         sender_key=lambda s: bytes(peer["sign_pub"]) if s == peer["hub_id"] else None)
+    h, payload = opened.header, opened.payload
+    result = Applied()
+    touched_catalog = touched_calendar = False
+    with session.store.transaction() as db:
+        row = db.execute("SELECT value FROM settings WHERE key = 'sync_inbound_hwm'").fetchone()
+        hwm = int(row[0]) if row else 0
+        step = protocol.plan(hwm, h["seq_from"], h["seq_to"])
+        items = protocol.check_items(payload.get("items", []), h["seq_from"], h["seq_to"], protocol.ITEM_KINDS_FROM_HUB)
+        ack = payload.get("ack") if isinstance(payload.get("ack"), int) else 0
+        db.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (ack,))
+        result.acked_through = ack
+        for item in items:
+            if item["seq"] <= step.skip_through:
+                continue
+            try:
+                kind = _apply_hub_item(db, session, peer, item)
+                touched_catalog |= kind == "catalog"
+                touched_calendar |= kind == "calendar"
+                result.applied += 1
+            except (ValidationError, KeyError, TypeError, ValueError, StationError) as exc:
+                reason = exc.title if isinstance(exc, StationError) else "内容格式不对"
+                db.execute("INSERT INTO sync_quarantine (source, seq, kind, reason, data, at) VALUES (?,?,?,?,?,?)",
+                           (peer["hub_id"], item["seq"], item["kind"], reason, json.dumps(item["data"], ensure_ascii=False),
+                            audit.now_iso()))
+                result.quarantined.append({"seq": item["seq"], "reason": reason})
+        for q in payload.get("quarantined", []) if isinstance(payload.get("quarantined"), list) else []:
+            db.execute("INSERT INTO sync_quarantine (source, seq, kind, reason, data, at) VALUES (?,?,?,?,NULL,?)",
+                       (session.station_code, q.get("seq"), "outbox", f"乡镇未能接收:{q.get('reason')}", audit.now_iso()))
+        db.execute("INSERT INTO settings (key, value) VALUES ('sync_inbound_hwm', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   (str(step.new_hwm),))
+        if result.applied or ack:
+            audit.record(db, session.user.username, "sync.reply", peer["hub_id"], {"applied": result.applied, "acked": ack})
+    if touched_catalog:
+        session.forget_catalog()
+    if touched_calendar:
+        session.forget_calendar()
+    return result
+
+
+def _apply_hub_item(db, session: Session, peer: dict, item: dict) -> str:
+    data = item["data"]
+    if item["kind"] == "event":
+        event = CaseEvent.model_validate(data)
+        if event.node != peer["hub_id"]:
+            raise ValidationFailed("事件来源不符")
+        if not db.execute("SELECT 1 FROM cases WHERE id = ?", (event.case_id,)).fetchone():
+            raise ValidationFailed("乡镇事件所属的代办件在本站不存在")
+        db.execute("INSERT OR IGNORE INTO events (id, case_id, type, stamp, node, user, payload, outbox_seq, recorded_at) "
+                   "VALUES (?,?,?,?,?,?,?,NULL,?)", (event.id, event.case_id, event.type.value, event.stamp, event.node, event.user,
+                                                     json.dumps(event.payload, ensure_ascii=False), audit.now_iso()))
+        session.clock.observe(event.stamp)
+        cases.project(db, cases.fold(event.case_id, cases.events_of(session, event.case_id)))
+        return "event"
+    if item["kind"] == "catalog":
+        parsed = parse_catalog(data)
+        if isinstance(parsed, list):
+            raise ValidationFailed("事项清单有误")
+        catalog.install(db, parsed, session.user.username, f"乡镇 {peer['hub_id']}")
+        return "catalog"
+    calendar.store_year_in(db, session, data, f"乡镇 {peer['hub_id']}")
+    return "calendar"
+
+
+@dataclass
+class Round:
+    sent: int = 0
+    received: int = 0
+    quarantined: list[dict] = field(default_factory=list)
+
+
+def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) -> Round:
+    """Push everything unacknowledged and take what the hub has, until both are done."""
+    peer = hub(session)
+    if peer is None:
+        raise SyncFailed("本站尚未在乡镇登记:请先用 station enroll 登记")
+    total = Round()
+    for _ in range(max_rounds):
+        data, first, last = build_bundle(session, peer)
+        try:
+            reply = transport.push(data)
+            result = apply_reply(session, reply)
+        except BundleRejected as exc:
+            record_error(session, exc.reason)
+            raise SyncFailed(f"同步失败:{exc.reason}") from None
+        except SyncFailed as exc:
+            record_error(session, exc.title)
+            raise
+        total.sent += max(0, last - first + 1)
+        total.received += result.applied
+        total.quarantined += result.quarantined
+        if pending(session) == 0 and result.applied == 0:
+            break
+    record_success(session)
+    return total
+
+
+def _set(session: Session, key: str, value: str | None) -> None:
+    with session.store.transaction() as db:
+        if value is None:
+            db.execute("DELETE FROM settings WHERE key = ?", (key,))
+        else:
+            db.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+def record_success(session: Session) -> None:
+    _set(session, "sync_last_success", audit.now_iso()[:16].replace("T", " "))
+    _set(session, "sync_last_error", None)
+
+
+def record_error(session: Session, message: str) -> None:
+    _set(session, "sync_last_error", message)

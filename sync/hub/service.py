@@ -1,0 +1,330 @@
+"""The hub's work: enrol stations, apply their bundles, answer with what it has for them, and
+let township staff work the cases (accept, return, decide) whose events flow back down.
+
+A bundle is applied in one transaction together with the station's new high-water mark; an
+item that cannot be applied is quarantined with its reason and the rest goes on.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from pydantic import ValidationError
+
+from station.core.cases import CaseEvent, EventType, check, fold
+from station.core.clock import HybridClock
+from station.core.models import parse_catalog
+from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
+from station.services.audit import now_iso
+from station.store import keys as keyring
+from sync import protocol
+from sync.bundle import BundleRejected, open_bundle, peek, public_bytes, seal
+from sync.hub.store import HubStore, SQLiteHubStore
+
+ENROL_DAYS = 14
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+HUB_EVENTS = {EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED, EventType.NOTE}
+
+
+class ItemInvalid(Exception):
+    pass
+
+
+def enrol_mac(code: str, *parts: str) -> str:
+    """Binds an enrolment message to the one-time code, so neither side can be impersonated."""
+    return hmac.new(code.encode(), "|".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
+class Hub:
+    def __init__(self, store: HubStore, user: str = "township"):
+        self.store = store
+        self.user = user
+        self.hub_id = store.setting("hub_id")
+        self.name = store.setting("hub_name")
+        self.sign = Ed25519PrivateKey.from_private_bytes(store.key("signing"))
+        self.enc = X25519PrivateKey.from_private_bytes(store.key("encryption"))
+        self.clock = HybridClock(self.hub_id)
+        last = store.max_stamp()
+        if last:
+            self.clock.observe(last)
+        self.lock = threading.Lock()  # one bundle applied at a time
+
+    @classmethod
+    def create(cls, store: HubStore, hub_id: str, name: str, user: str) -> "Hub":
+        sign, enc = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
+        with store.transaction():
+            store.set_setting("hub_id", hub_id)
+            store.set_setting("hub_name", name)
+            store.put_key("signing", sign.private_bytes_raw(), public_bytes(sign))
+            store.put_key("encryption", enc.private_bytes_raw(), public_bytes(enc))
+            store.audit(user, "hub.init", hub_id, {"name": name})
+        return cls(store, user)
+
+    def public_info(self) -> dict:
+        return {"hub_id": self.hub_id, "hub_name": self.name, "sign_pub": _b64(public_bytes(self.sign)),
+                "enc_pub": _b64(public_bytes(self.enc))}
+
+    # --- enrolment --------------------------------------------------------------------------
+    def add_station(self, code: str, name: str, url: str | None = None) -> tuple[str, dict]:
+        code = code.strip().upper()
+        if not code.isalnum() or not 2 <= len(code) <= 12:
+            raise ValidationFailed("服务站编码无效", [FieldError("code", "bad_code", "服务站编码应为2-12位大写字母或数字")])
+        one_time = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+        expires = (datetime.now(timezone.utc) + timedelta(days=ENROL_DAYS)).isoformat()
+        with self.store.transaction():
+            existing = self.store.station(code)
+            if existing and existing["status"] == "active":
+                raise ValidationFailed("该服务站已登记", [FieldError("code", "exists", f"{code} 已登记在用;如需更换设备请先停用再重新登记")])
+            row = {"code": code, "name": name, "status": "pending", "code_hash": _hash_code(one_time), "code_expires": expires,
+                   "created_at": now_iso()}
+            if existing:
+                self.store.update_station(code, **{k: v for k, v in row.items() if k != "code"})
+            else:
+                self.store.add_station(row)
+            self.store.audit(self.user, "station.add", code, {"name": name})
+        info = self.public_info()
+        doc = {"format": 1, "kind": "enrolment", **info, "hub_url": url, "station_code": code, "station_name": name,
+               "code": one_time, "expires": expires}
+        return one_time, doc
+
+    def _take_code(self, station_code: str, code: str) -> dict:
+        st = self.store.station(station_code)
+        if st is None:
+            raise NotFound(f"服务站 {station_code} 未在乡镇登记")
+        if st["status"] == "revoked":
+            raise ValidationFailed("服务站已停用", [FieldError("station", "revoked", f"{station_code} 已停用")])
+        if st["status"] != "pending" or not st["code_hash"] or not hmac.compare_digest(st["code_hash"], _hash_code(code)):
+            raise ValidationFailed("登记码不正确", [FieldError("code", "bad_code", "登记码不正确或已使用")])
+        if st["code_expires"] < datetime.now(timezone.utc).isoformat():
+            raise ValidationFailed("登记码已过期", [FieldError("code", "expired", "登记码已过期:请乡镇重新生成")])
+        return st
+
+    def enroll(self, request: dict) -> dict:
+        """HTTP enrolment: the station proves the one-time code and sends its public keys."""
+        try:
+            station_code, code = str(request["station_code"]).upper(), str(request["code"]).upper()
+            sign_pub, enc_pub, mac = request["sign_pub"], request["enc_pub"], request["mac"]
+            base64.b64decode(sign_pub, validate=True), base64.b64decode(enc_pub, validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise ValidationFailed("登记请求格式不对", [FieldError("request", "malformed", "登记请求缺少字段或格式错误")]) from None
+        self._activate(station_code, code, sign_pub, enc_pub, mac)
+        info = self.public_info()
+        return {**info, "mac": enrol_mac(code, info["hub_id"], info["sign_pub"], info["enc_pub"], station_code)}
+
+    def confirm(self, reply: dict) -> str:
+        """USB enrolment: the station's reply file, carried back on the stick."""
+        try:
+            station_code, code = str(reply["station_code"]).upper(), str(reply["code"]).upper()
+            self._activate(station_code, code, reply["sign_pub"], reply["enc_pub"], reply["mac"])
+        except (KeyError, TypeError):
+            raise ValidationFailed("登记回执格式不对", [FieldError("file", "malformed", "不是服务站登记回执文件")]) from None
+        return station_code
+
+    def _activate(self, station_code: str, code: str, sign_pub: str, enc_pub: str, mac: str) -> None:
+        with self.store.transaction():
+            self._take_code(station_code, code)
+            if not hmac.compare_digest(enrol_mac(code, station_code, sign_pub, enc_pub), str(mac)):
+                raise ValidationFailed("登记校验失败", [FieldError("mac", "bad_mac", "登记信息校验不符(可能被篡改)")])
+            self.store.update_station(station_code, status="active", code_hash=None, sign_pub=base64.b64decode(sign_pub),
+                                      enc_pub=base64.b64decode(enc_pub), enrolled_at=now_iso(), hwm=0, acked=0)
+            for kind in ("catalog", "calendar"):  # what the township has published so far
+                for doc in json.loads(self.store.setting(f"published_{kind}") or "[]"):
+                    self.store.append_outbox(station_code, kind, str(doc.get("version") or doc.get("year")), doc)
+            self.store.audit(self.user, "station.enrolled", station_code, {})
+
+    def revoke(self, code: str) -> None:
+        with self.store.transaction():
+            if self.store.station(code.upper()) is None:
+                raise NotFound(f"没有服务站 {code}")
+            self.store.update_station(code.upper(), status="revoked", code_hash=None)
+            self.store.audit(self.user, "station.revoke", code.upper(), {})
+
+    # --- sync -------------------------------------------------------------------------------
+    def _station_key(self, sender: str) -> bytes | None:
+        st = self.store.station(sender)
+        if st is None or st["status"] != "active":
+            return None
+        return bytes(st["sign_pub"])
+
+    def receive(self, data: bytes) -> bytes:
+        """Apply a station's bundle (or an empty one: a pull) and return the reply bundle."""
+        opened = open_bundle(data, me=self.hub_id, my_enc=self.enc, sender_key=self._station_key)
+        h, payload = opened.header, opened.payload
+        if h["kind"] != "outbox":
+            raise BundleRejected("malformed", "不是服务站上传的数据包")
+        station = h["sender"]
+        with self.lock, self.store.transaction():
+            st = self.store.station(station)
+            step = protocol.plan(st["hwm"], h["seq_from"], h["seq_to"])
+            items = protocol.check_items(payload.get("items", []), h["seq_from"], h["seq_to"], protocol.ITEM_KINDS_FROM_STATION)
+            quarantined, touched = [], set()
+            for item in items:
+                if item["seq"] <= step.skip_through or not self.store.mark_received(station, item["seq"], item["kind"],
+                                                                                    str(item["data"].get("id", ""))):
+                    continue
+                try:
+                    touched |= self._apply_item(station, item)
+                except ItemInvalid as exc:
+                    self.store.quarantine(station, item["seq"], item["kind"], str(exc), item["data"])
+                    quarantined.append({"seq": item["seq"], "reason": str(exc)})
+            for case_id in touched:
+                self._refold(station, case_id)
+            ack = payload.get("ack", 0)
+            acked = max(st["acked"], ack if isinstance(ack, int) else 0)
+            self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso())
+            if step.status == "apply" and items:
+                self.store.audit(self.user, "sync.apply", station, {"from": h["seq_from"], "to": h["seq_to"],
+                                                                     "quarantined": len(quarantined)})
+            out = self.store.outbox_after(station, acked, protocol.MAX_ITEMS_PER_BUNDLE)
+        counts: dict[str, int] = {}
+        for item in out:
+            counts[item["kind"]] = counts.get(item["kind"], 0) + 1
+        return seal(kind="reply", sender=self.hub_id, recipient=station, seq_from=acked + 1, seq_to=acked + len(out),
+                    counts=counts, created_at=now_iso(), payload={"items": out, "ack": step.new_hwm, "quarantined": quarantined},
+                    sign_key=self.sign, recipient_enc=bytes(st["enc_pub"]))
+
+    def _apply_item(self, station: str, item: dict) -> set[str]:
+        data = item["data"]
+        if item["kind"] == "resident":
+            if not isinstance(data.get("id"), str) or not isinstance(data.get("id_number"), str):
+                raise ItemInvalid("群众记录缺少编号或身份证号码")
+            self.store.put_resident(station, data)
+            return set()
+        if item["kind"] == "event":
+            try:
+                event = CaseEvent.model_validate(data)
+            except ValidationError:
+                raise ItemInvalid("事件格式不对") from None
+            if event.node != station or (event.type == EventType.RECEIVED and not str(event.payload.get("number", "")).startswith(station + "-")):
+                raise ItemInvalid("事件不是该服务站产生的")
+            if event.type != EventType.RECEIVED and self.store.case(event.case_id) is None and not self.store.case_events(event.case_id):
+                raise ItemInvalid("事件所属的代办件在乡镇不存在")
+            self.store.insert_event(station, event.model_dump(mode="json"))
+            self.clock.observe(event.stamp)
+            return {event.case_id}
+        try:
+            raw = base64.b64decode(data["data"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise ItemInvalid("扫描件内容损坏") from None
+        if hashlib.sha256(raw).hexdigest() != data.get("sha256"):
+            raise ItemInvalid("扫描件校验不符")
+        self.store.put_attachment(station, {**data, "data": raw, "size": len(raw)})
+        return set()
+
+    def _refold(self, station: str, case_id: str) -> None:
+        state = fold(case_id, [CaseEvent.model_validate(e) for e in self.store.case_events(case_id)])
+        if state.status is None:
+            return
+        self.store.put_case({"id": case_id, "station": station, "number": state.number, "status": state.status.value,
+                             "item_name": state.item_name or "", "resident_id": state.resident_id,
+                             "received_on": state.received_on.isoformat(),
+                             "due_on": state.due_on.isoformat() if state.due_on else None, "updated_stamp": state.updated_stamp})
+
+    # --- township staff ---------------------------------------------------------------------
+    def case_state(self, ref: str):
+        row = self.store.case(ref)
+        if row is None:
+            raise NotFound(f"没有找到代办件 {ref}")
+        events = [CaseEvent.model_validate(e) for e in self.store.case_events(row["id"])]
+        return row, fold(row["id"], events), events
+
+    def case_event(self, ref: str, etype: str, payload: dict, today: date | None = None):
+        """Accept, return or decide a case; the event goes down to its station."""
+        try:
+            et = EventType(etype)
+        except ValueError:
+            raise ValidationFailed("未知操作", [FieldError("type", "unknown", f"乡镇可记录:{'、'.join(e.value for e in HUB_EVENTS)}")]) from None
+        if et not in HUB_EVENTS:
+            raise ValidationFailed("乡镇不能记录该事件", [FieldError("type", "not_hub_event", f"“{et.label}”由服务站记录")])
+        with self.lock, self.store.transaction():
+            row, state, events = self.case_state(ref)
+            payload = {**payload, "on": (today or date.today()).isoformat()}
+            problems = check(state, et, payload)
+            if problems:
+                cls = IllegalTransition if any(p.code == "illegal_transition" for p in problems) else ValidationFailed
+                raise cls(f"{row['number']}:不能{et.label}", problems)
+            event = CaseEvent(id=str(uuid.uuid4()), case_id=row["id"], type=et, stamp=self.clock.now(), node=self.hub_id,
+                              user=self.user, payload=payload)
+            self.store.insert_event(row["station"], event.model_dump(mode="json"))
+            self._refold(row["station"], row["id"])
+            self.store.append_outbox(row["station"], "event", event.id, event.model_dump(mode="json"))
+            self.store.audit(self.user, f"case.{et.value}", row["number"], {k: v for k, v in payload.items() if k in ("outcome", "on")})
+        return fold(row["id"], events + [event])
+
+    def publish(self, kind: str, doc: dict) -> int:
+        """Send a catalog version or a year's calendar to every active station (and later enrolees)."""
+        if kind == "catalog":
+            parsed = parse_catalog(doc)
+            if isinstance(parsed, list):
+                raise ValidationFailed("事项清单有误", parsed)
+            ref = parsed.version
+        elif kind == "calendar":
+            if not isinstance(doc.get("year"), int) or not doc.get("holidays"):
+                raise ValidationFailed("节假日安排有误", [FieldError("year", "bad_year", "须包含 year 和 holidays")])
+            ref = str(doc["year"])
+        else:
+            raise ValueError(kind)
+        with self.store.transaction():
+            published = [d for d in json.loads(self.store.setting(f"published_{kind}") or "[]")
+                         if str(d.get("version") or d.get("year")) != ref]
+            self.store.set_setting(f"published_{kind}", json.dumps(published + [doc], ensure_ascii=False))
+            active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+            for code in active:
+                self.store.append_outbox(code, kind, ref, doc)
+            self.store.audit(self.user, f"publish.{kind}", ref, {"stations": len(active)})
+        return len(active)
+
+
+class HubHome:
+    """The hub's folder: ``hub.db`` (encrypted) and ``keys.json`` (wrapped key)."""
+
+    def __init__(self, data_dir: Path | str):
+        self.dir = Path(data_dir)
+        self.db_path = self.dir / "hub.db"
+        self.keys_path = self.dir / "keys.json"
+
+    def init(self, hub_id: str, name: str, username: str, passphrase: str) -> tuple[Hub, str]:
+        if self.db_path.exists() or self.keys_path.exists():
+            raise StationError(f"目录 {self.dir} 中已经有乡镇服务器数据,不会覆盖")
+        hub_id = hub_id.strip().upper()
+        if not hub_id.isalnum() or not 2 <= len(hub_id) <= 12:
+            raise ValidationFailed("乡镇编码无效", [FieldError("code", "bad_code", "乡镇编码应为2-12位大写字母或数字")])
+        problems = keyring.check_passphrase(passphrase)
+        if problems:
+            raise ValidationFailed("密码不符合要求", problems)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        recovery = keyring.new_recovery_code()
+        ring = keyring.KeyRing.create(self.keys_path)
+        ring.set_user(username, key, passphrase)
+        ring.set_recovery(key, recovery)
+        store = SQLiteHubStore(self.db_path, key, create=True)
+        hub = Hub.create(store, hub_id, name, username)
+        ring.save()
+        return hub, recovery
+
+    def unlock(self, username: str, passphrase: str) -> Hub:
+        if not self.db_path.exists():
+            raise StationError(f"目录 {self.dir} 中没有乡镇服务器数据:请先运行 township init")
+        key = keyring.KeyRing.load(self.keys_path).unlock(username, passphrase)
+        return Hub(SQLiteHubStore(self.db_path, key), username)
+
+    def users(self) -> list[str]:
+        return keyring.KeyRing.load(self.keys_path).users()

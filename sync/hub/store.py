@@ -1,0 +1,192 @@
+"""Hub storage: the narrow interface (``HubStore``) and its SQLite/SQLCipher implementation.
+
+Everything the hub service needs from storage is one of these methods, each a plain read or
+write inside the caller's ``transaction()``. Domain logic (folding cases, sync rules) stays in
+the service, so a PostgreSQL adapter only has to implement these.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Iterator, Protocol
+
+import sqlite_utils
+
+from station.services import audit
+from station.store.db import Store, open_store
+
+
+class HubStore(Protocol):
+    def transaction(self) -> contextlib.AbstractContextManager: ...
+    def setting(self, key: str) -> str | None: ...
+    def set_setting(self, key: str, value: str) -> None: ...
+    def key(self, purpose: str) -> bytes | None: ...
+    def put_key(self, purpose: str, private: bytes, public: bytes) -> None: ...
+    def audit(self, user: str, action: str, target: str | None, detail: dict) -> None: ...
+    def station(self, code: str) -> dict | None: ...
+    def stations(self) -> list[dict]: ...
+    def add_station(self, row: dict) -> None: ...
+    def update_station(self, code: str, **fields) -> None: ...
+    def mark_received(self, station: str, seq: int, kind: str, ref: str) -> bool: ...
+    def insert_event(self, station: str, event: dict) -> bool: ...
+    def case_events(self, case_id: str) -> list[dict]: ...
+    def put_case(self, row: dict) -> None: ...
+    def case(self, ref: str) -> dict | None: ...
+    def cases(self, station: str | None, status: str | None, limit: int) -> list[dict]: ...
+    def put_resident(self, station: str, resident: dict) -> None: ...
+    def put_attachment(self, station: str, attachment: dict) -> None: ...
+    def quarantine(self, station: str, seq: int | None, kind: str, reason: str, data: dict | None) -> None: ...
+    def quarantined(self, station: str | None) -> list[dict]: ...
+    def append_outbox(self, station: str, kind: str, ref: str, data: dict) -> int: ...
+    def outbox_after(self, station: str, seq: int, limit: int) -> list[dict]: ...
+    def max_stamp(self) -> str | None: ...
+    def counts(self) -> dict: ...
+    def close(self) -> None: ...
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT, action TEXT NOT NULL, target TEXT,
+        detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+    CREATE TABLE hub_keys (purpose TEXT PRIMARY KEY, private BLOB NOT NULL, public BLOB NOT NULL);
+    CREATE TABLE stations (code TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, code_hash TEXT,
+        code_expires TEXT, sign_pub BLOB, enc_pub BLOB, created_at TEXT NOT NULL, enrolled_at TEXT,
+        hwm INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0, last_seen TEXT);
+    CREATE TABLE received (station TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL,
+        PRIMARY KEY (station, seq)) WITHOUT ROWID;
+    CREATE TABLE events (id TEXT PRIMARY KEY, case_id TEXT NOT NULL, station TEXT NOT NULL, type TEXT NOT NULL,
+        stamp TEXT NOT NULL, node TEXT NOT NULL, user TEXT, payload TEXT NOT NULL);
+    CREATE INDEX events_case ON events(case_id, stamp);
+    CREATE TABLE cases (id TEXT PRIMARY KEY, station TEXT NOT NULL, number TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+        item_name TEXT NOT NULL, resident_id TEXT NOT NULL, received_on TEXT NOT NULL, due_on TEXT, updated_stamp TEXT NOT NULL);
+    CREATE INDEX cases_station_status ON cases(station, status);
+    CREATE TABLE residents (id TEXT PRIMARY KEY, station TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE attachments (id TEXT PRIMARY KEY, station TEXT NOT NULL, case_id TEXT NOT NULL, name TEXT NOT NULL,
+        size INTEGER NOT NULL, sha256 TEXT NOT NULL, data BLOB NOT NULL);
+    CREATE TABLE quarantine (id INTEGER PRIMARY KEY, station TEXT NOT NULL, seq INTEGER, kind TEXT NOT NULL,
+        reason TEXT NOT NULL, data TEXT, at TEXT NOT NULL);
+    CREATE TABLE outbox (station TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL,
+        data TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (station, seq)) WITHOUT ROWID;
+    """)
+
+
+HUB_MIGRATIONS = [_v1]
+
+
+class SQLiteHubStore:
+    """``HubStore`` on an encrypted SQLite file (the station's store layer)."""
+
+    def __init__(self, path: Path, key: bytes, create: bool = False):
+        self.s: Store = open_store(path, key, create=create)
+        current = self.s.scalar("PRAGMA user_version")
+        for number in range(current + 1, len(HUB_MIGRATIONS) + 1):
+            with self.s.transaction() as db:
+                HUB_MIGRATIONS[number - 1](db)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        with self.s.transaction() as db:
+            yield db
+
+    def _x(self, sql: str, params=()):
+        return self.s.conn.execute(sql, params)
+
+    def setting(self, key):
+        return self.s.scalar("SELECT value FROM settings WHERE key = ?", (key,))
+
+    def set_setting(self, key, value):
+        self._x("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def key(self, purpose):
+        row = self.s.one("SELECT private FROM hub_keys WHERE purpose = ?", (purpose,))
+        return bytes(row["private"]) if row else None
+
+    def put_key(self, purpose, private, public):
+        self._x("INSERT INTO hub_keys (purpose, private, public) VALUES (?, ?, ?)", (purpose, private, public))
+
+    def audit(self, user, action, target, detail):
+        audit.record(self.s.db, user, action, target, detail)
+
+    def station(self, code):
+        return self.s.one("SELECT * FROM stations WHERE code = ?", (code,))
+
+    def stations(self):
+        return self.s.query("SELECT code, name, status, created_at, enrolled_at, hwm, acked, last_seen FROM stations ORDER BY code")
+
+    def add_station(self, row):
+        self.s.db["stations"].insert(row)
+
+    def update_station(self, code, **fields):
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self._x(f"UPDATE stations SET {sets} WHERE code = ?", (*fields.values(), code))
+
+    def mark_received(self, station, seq, kind, ref):
+        return self._x("INSERT OR IGNORE INTO received (station, seq, kind, ref) VALUES (?,?,?,?)", (station, seq, kind, ref)).rowcount == 1
+
+    def insert_event(self, station, e):
+        return self._x("INSERT OR IGNORE INTO events (id, case_id, station, type, stamp, node, user, payload) VALUES (?,?,?,?,?,?,?,?)",
+                       (e["id"], e["case_id"], station, e["type"], e["stamp"], e["node"], e.get("user"),
+                        json.dumps(e["payload"], ensure_ascii=False))).rowcount == 1
+
+    def case_events(self, case_id):
+        rows = self.s.query("SELECT id, case_id, type, stamp, node, user, payload FROM events WHERE case_id = ? ORDER BY stamp, id", (case_id,))
+        for r in rows:
+            r["payload"] = json.loads(r["payload"])
+        return rows
+
+    def put_case(self, row):
+        self._x("INSERT INTO cases (id, station, number, status, item_name, resident_id, received_on, due_on, updated_stamp) "
+                "VALUES (:id, :station, :number, :status, :item_name, :resident_id, :received_on, :due_on, :updated_stamp) "
+                "ON CONFLICT(id) DO UPDATE SET status = excluded.status, due_on = excluded.due_on, updated_stamp = excluded.updated_stamp", row)
+
+    def case(self, ref):
+        return self.s.one("SELECT * FROM cases WHERE number = ? OR id = ?", (ref.upper(), ref))
+
+    def cases(self, station, status, limit):
+        where, params = [], []
+        if station:
+            where.append("station = ?")
+            params.append(station)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        sql = "SELECT * FROM cases" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY received_on DESC, number DESC LIMIT ?"
+        return self.s.query(sql, (*params, limit))
+
+    def put_resident(self, station, resident):
+        self._x("INSERT INTO residents (id, station, data) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+                (resident["id"], station, json.dumps(resident, ensure_ascii=False)))
+
+    def put_attachment(self, station, a):
+        self._x("INSERT OR IGNORE INTO attachments (id, station, case_id, name, size, sha256, data) VALUES (?,?,?,?,?,?,?)",
+                (a["id"], station, a["case_id"], a["name"], a["size"], a["sha256"], a["data"]))
+
+    def quarantine(self, station, seq, kind, reason, data):
+        self._x("INSERT INTO quarantine (station, seq, kind, reason, data, at) VALUES (?,?,?,?,?,?)",
+                (station, seq, kind, reason, json.dumps(data, ensure_ascii=False) if data is not None else None, audit.now_iso()))
+
+    def quarantined(self, station):
+        sql = "SELECT id, station, seq, kind, reason, at FROM quarantine" + (" WHERE station = ?" if station else "") + " ORDER BY id"
+        return self.s.query(sql, (station,) if station else ())
+
+    def append_outbox(self, station, kind, ref, data):
+        seq = (self.s.conn.execute("SELECT max(seq) FROM outbox WHERE station = ?", (station,)).fetchone()[0] or 0) + 1
+        self._x("INSERT INTO outbox (station, seq, kind, ref, data, created_at) VALUES (?,?,?,?,?,?)",
+                (station, seq, kind, ref, json.dumps(data, ensure_ascii=False), audit.now_iso()))
+        return seq
+
+    def outbox_after(self, station, seq, limit):
+        rows = self.s.query("SELECT seq, kind, data FROM outbox WHERE station = ? AND seq > ? ORDER BY seq LIMIT ?", (station, seq, limit))
+        return [{"seq": r["seq"], "kind": r["kind"], "data": json.loads(r["data"])} for r in rows]
+
+    def max_stamp(self):
+        return self.s.scalar("SELECT max(stamp) FROM events")
+
+    def counts(self):
+        return {t: self.s.scalar(f"SELECT count(*) FROM {t}") for t in ("stations", "events", "cases", "residents", "attachments", "quarantine")}
+
+    def close(self):
+        self.s.close()

@@ -1,0 +1,40 @@
+"""Sync rules, pure (no store, no transport): what a bundle's sequence range means for the
+recipient's high-water mark (hwm), and the shape every item must have."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sync.bundle import BundleRejected
+
+ITEM_KINDS_FROM_STATION = {"resident", "event", "attachment"}
+ITEM_KINDS_FROM_HUB = {"event", "catalog", "calendar"}
+MAX_ITEMS_PER_BUNDLE = 2000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which items of a bundle to apply: those with ``seq > skip_through``."""
+
+    status: str  # "apply" | "replay"
+    skip_through: int
+    new_hwm: int
+
+
+def plan(hwm: int, seq_from: int, seq_to: int) -> Plan:
+    """Replays and overlaps are harmless; a gap is refused with the missing range."""
+    if seq_to <= hwm:
+        return Plan("replay", hwm, hwm)
+    if seq_from > hwm + 1:
+        raise BundleRejected("gap", f"缺少第 {hwm + 1} 至 {seq_from - 1} 号记录:请先导入更早的数据包")
+    return Plan("apply", hwm, seq_to)
+
+
+def check_items(items: list, seq_from: int, seq_to: int, kinds: set[str]) -> list[dict]:
+    """Items must be exactly ``seq_from … seq_to`` in order, each with a known kind and data."""
+    expected = list(range(seq_from, seq_to + 1))
+    if [i.get("seq") if isinstance(i, dict) else None for i in items] != expected:
+        raise BundleRejected("malformed", "数据包中的记录序号与包头不符")
+    for item in items:
+        if item.get("kind") not in kinds or not isinstance(item.get("data"), dict):
+            raise BundleRejected("malformed", f"第 {item.get('seq')} 号记录类型未知或内容缺失")
+    return items
