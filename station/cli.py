@@ -369,7 +369,8 @@ def case_show(ref, out: Out, home: StationHome):
             extra = {k: v for k, v in e["payload"].items() if k in ("reason", "summary", "method", "text")}
             if e["type"] == "rated":
                 extra = {"评价": RATING_LABELS[e["payload"]["level"]]}
-            lines.append(f"  {e['on']}  {e['label']:<10} {e['user'] or e['node']}  "
+            who = e["user"] if e["node"] == c["number"].split("-")[0] else f"乡镇({e['node']})"
+            lines.append(f"  {e['on']}  {pad(e['label'], 16)} {pad(who or '', 12)} "
                          + " ".join(str(v) for v in extra.values()))
         for conflict in c["conflicts"]:
             lines.append(f"  冲突(未生效):{conflict['type']} — {conflict['reason']}")
@@ -479,6 +480,57 @@ def calendar_import(source, out: Out, home: StationHome):
         result = calendar_service.import_year(session, doc, f"文件 {Path(source).name}")
     out.emit(result, lambda d: f"已导入 {d['year']} 年节假日安排:假日 {d['holidays']} 天,调休上班 {d['workdays']} 天;"
                                f"更正办结期限 {d['deadlines_corrected']} 件")
+
+
+# --- sync with the township --------------------------------------------------------------
+@main.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--hub", "url", help="乡镇服务器地址,如 http://10.1.2.3:8470(联网登记)")
+@click.option("--code", help="乡镇给出的一次性登记码(联网登记)")
+@common
+def enroll(file, url, code, out: Out, home: StationHome):
+    """在乡镇登记本站:station enroll 登记文件(U盘),或 station enroll --hub 地址 --code 登记码(联网)。"""
+    from sync import client
+    if file is None and not (url and code):
+        raise ValidationFailed("请给出登记文件,或同时给出 --hub 和 --code", [FieldError("file", "required", "缺少登记方式")])
+    with unlock(home) as session:
+        if file is not None:
+            reply = client.enroll_file(session, file)
+            peer = client.hub(session)
+            out.emit({"hub": peer["hub_id"], "reply_file": str(reply)},
+                     f"已登记到 {peer['name']}。请把回执文件 {reply} 带回乡镇导入(township station confirm)。")
+            return
+        from sync.http import HttpTransport
+        response = HttpTransport(url).enroll(client.enroll_request(session, code))
+        client.finish_http_enrolment(session, code, response, url)
+    out.emit({"hub": response["hub_id"], "url": url}, f"已在 {response['hub_name']} 登记,可以同步了(station sync)。")
+
+
+@main.command()
+@click.option("--hub", "url", help="乡镇服务器地址(默认用登记时的地址)")
+@click.option("--status", "status_only", is_flag=True, help="只显示同步状态")
+@common
+def sync(url, status_only, out: Out, home: StationHome):
+    """与乡镇同步一次:上传未确认的记录,接收办理结果、事项清单和节假日安排。"""
+    from station.services import syncstate
+    from sync import client
+    with unlock(home) as session:
+        if status_only:
+            state = syncstate.status(session)
+            quarantined = session.store.query("SELECT source, seq, kind, reason, at FROM sync_quarantine ORDER BY id")
+            out.emit({**state, "quarantined": quarantined},
+                     lambda d: syncstate.describe(d) + "".join(f"\n搁置:{q['at'][:16]} 第{q['seq']}号 {q['reason']}" for q in quarantined))
+            return
+        peer = client.hub(session)
+        target = url or (peer and peer["url"])
+        if not target:
+            raise ValidationFailed("没有乡镇服务器地址", [FieldError("hub", "required", "本站尚未联网登记:请用 --hub 指定地址,或用U盘交换")])
+        from sync.http import HttpTransport
+        result = client.sync_once(session, HttpTransport(target))
+        left = client.pending(session)
+    out.emit({"sent": result.sent, "received": result.received, "quarantined": result.quarantined, "pending": left},
+             f"同步完成:上传 {result.sent} 条,接收 {result.received} 条,待上传 {left} 条"
+             + (f";{len(result.quarantined)} 条被搁置(station sync --status 查看)" if result.quarantined else ""))
 
 
 # --- printing ---------------------------------------------------------------------------

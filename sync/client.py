@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -282,7 +283,8 @@ def _set(session: Session, key: str, value: str | None) -> None:
 
 
 def record_success(session: Session) -> None:
-    _set(session, "sync_last_success", audit.now_iso()[:16].replace("T", " "))
+    # Local time: the clerk reads it against the clock on the wall.
+    _set(session, "sync_last_success", datetime.now().strftime("%Y-%m-%d %H:%M"))
     _set(session, "sync_last_error", None)
 
 

@@ -16,7 +16,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
@@ -27,7 +27,7 @@ from station.errors import FieldError, IllegalTransition, NotFound, StationError
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import protocol
-from sync.bundle import BundleRejected, open_bundle, peek, public_bytes, seal
+from sync.bundle import BundleRejected, open_bundle, public_bytes, seal
 from sync.hub.store import HubStore, SQLiteHubStore
 
 ENROL_DAYS = 14
@@ -76,6 +76,12 @@ class Hub:
             store.put_key("encryption", enc.private_bytes_raw(), public_bytes(enc))
             store.audit(user, "hub.init", hub_id, {"name": name})
         return cls(store, user)
+
+    def __enter__(self) -> "Hub":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.store.close()
 
     def public_info(self) -> dict:
         return {"hub_id": self.hub_id, "hub_name": self.name, "sign_pub": _b64(public_bytes(self.sign)),

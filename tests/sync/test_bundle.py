@@ -7,7 +7,8 @@ import struct
 import zlib
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sync import bundle
 from sync.bundle import BundleRejected, canonical, open_bundle, public_bytes, seal

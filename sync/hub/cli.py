@@ -1,0 +1,251 @@
+"""The ``township`` command for township staff: set up the hub, run it, enrol stations, work the
+cases, publish catalogs and calendars, see what was quarantined. Scriptable with ``--json``;
+the passphrase comes from a prompt or ``TOWNSHIP_PASSPHRASE`` (user ``TOWNSHIP_USER``)."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+import platformdirs
+
+from station.cli import Out, pad
+from station.core.cases import Status
+from station.errors import FieldError, StationError, ValidationFailed
+from sync.hub.service import Hub, HubHome
+
+
+def default_dir() -> Path:
+    env = os.environ.get("TOWNSHIP_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("village-township", appauthor=False))
+
+
+def _secret(prompt: str, confirm: bool = False) -> str:
+    env = os.environ.get("TOWNSHIP_PASSPHRASE")
+    if env is not None:
+        return env
+    if not sys.stdin.isatty():
+        raise StationError("需要密码:请在终端中运行,或设置环境变量 TOWNSHIP_PASSPHRASE")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt="请再输入一次" if confirm else False)
+
+
+def unlock(home: HubHome) -> Hub:
+    user = os.environ.get("TOWNSHIP_USER")
+    if not user:
+        users = home.users()
+        user = users[0] if len(users) == 1 else click.prompt("用户名")
+    return home.unlock(user, _secret(f"{user} 的密码"))
+
+
+def common(fn):
+    @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+    @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="乡镇服务器数据目录(默认 TOWNSHIP_HOME)")
+    @functools.wraps(fn)
+    def wrapper(*args, as_json, data_dir, **kw):
+        out = Out(as_json)
+        try:
+            return fn(*args, out=out, home=HubHome(data_dir or default_dir()), **kw)
+        except StationError as exc:
+            if as_json:
+                click.echo(json.dumps(exc.as_dict(), ensure_ascii=False))
+            else:
+                click.echo(f"错误:{exc}", err=True)
+            sys.exit(exc.exit_code)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """乡镇便民服务中心:接收各村服务站的数据并下发办理结果。"""
+
+
+@main.command()
+@click.option("--code", required=True, help="乡镇编码(2-12位大写字母或数字)")
+@click.option("--name", required=True, help="名称,如 旧州镇便民服务中心")
+@click.option("--user", "username", default="admin", show_default=True, help="管理员登录名")
+@common
+def init(code, name, username, out: Out, home: HubHome):
+    """建立乡镇服务器的加密数据库和密钥。恢复码只显示这一次。"""
+    hub, recovery = home.init(code, name, username, _secret("管理员密码(至少8位)", confirm=True))
+    hub.store.close()
+    out.emit({"data_dir": str(home.dir), "hub_id": hub.hub_id, "recovery_code": recovery},
+             f"乡镇服务器已建立:{home.dir}\n恢复码(只显示这一次,请妥善保管):{recovery}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8470, show_default=True, type=int)
+@common
+def serve(host, port, out: Out, home: HubHome):
+    """运行同步服务(HTTP)。各服务站用 station sync 与之同步。"""
+    import uvicorn
+
+    from sync.hub.server import create_app
+    hub = unlock(home)
+    click.echo(f"乡镇同步服务 {hub.name}({hub.hub_id})正在 http://{host}:{port} 监听", err=True)
+    try:
+        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        hub.store.close()
+
+
+@main.group("station")
+def station_group():
+    """服务站登记、停用。"""
+
+
+@station_group.command("add")
+@click.option("--code", required=True, help="服务站编码")
+@click.option("--name", required=True, help="服务站名称")
+@click.option("--url", help="服务站联网同步时使用的本服务器地址,写入登记文件")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), help="登记文件保存位置(默认 enrol-<编码>.json)")
+@common
+def station_add(code, name, url, out_file, out: Out, home: HubHome):
+    """为服务站生成一次性登记码和登记文件(U盘带去服务站,用 station enroll 文件 登记)。"""
+    with unlock(home) as hub:
+        one_time, doc = hub.add_station(code, name, url)
+    target = out_file or Path(f"enrol-{doc['station_code']}.json")
+    target.write_text(json.dumps(doc, ensure_ascii=False, indent=1), "utf-8")
+    out.emit({"station_code": doc["station_code"], "code": one_time, "file": str(target), "expires": doc["expires"]},
+             f"服务站 {doc['station_code']} 一次性登记码:{one_time}(有效期至 {doc['expires'][:10]})\n登记文件:{target}\n"
+             f"联网登记:station enroll --hub <本服务器地址> --code {one_time}")
+
+
+@station_group.command("confirm")
+@click.argument("reply", type=click.Path(path_type=Path))
+@common
+def station_confirm(reply, out: Out, home: HubHome):
+    """导入服务站的登记回执文件(U盘带回),完成登记。"""
+    try:
+        doc = json.loads(reply.read_text("utf-8"))
+    except (OSError, ValueError):
+        raise ValidationFailed("登记回执无效", [FieldError("file", "bad_file", f"{reply} 不是登记回执文件")]) from None
+    with unlock(home) as hub:
+        code = hub.confirm(doc)
+    out.emit({"station_code": code, "active": True}, f"服务站 {code} 登记完成")
+
+
+@station_group.command("list")
+@common
+def station_list(out: Out, home: HubHome):
+    """列出服务站及同步情况。"""
+    with unlock(home) as hub:
+        rows = hub.store.stations()
+    labels = {"pending": "待登记", "active": "在用", "revoked": "已停用"}
+    out.emit(rows, lambda rs: "\n".join(f"{r['code']:<10}{pad(r['name'], 24)}{labels[r['status']]:<6} 已收至 {r['hwm']:<7} "
+                                        f"最近联系 {r['last_seen'] or '—'}" for r in rs) or "还没有服务站")
+
+
+@station_group.command("revoke")
+@click.argument("code")
+@common
+def station_revoke(code, out: Out, home: HubHome):
+    """停用服务站:其数据包将被拒收(设备丢失或更换时)。"""
+    with unlock(home) as hub:
+        hub.revoke(code)
+    out.emit({"station_code": code.upper(), "revoked": True}, f"服务站 {code.upper()} 已停用")
+
+
+@main.group("case")
+def case_group():
+    """各村上报的代办件:查看、受理、退回、办结。"""
+
+
+@case_group.command("list")
+@click.option("--station", help="服务站编码")
+@click.option("--status", type=click.Choice([s.value for s in Status]))
+@click.option("--limit", default=50, show_default=True)
+@common
+def case_list(station, status, limit, out: Out, home: HubHome):
+    """代办件列表。"""
+    with unlock(home) as hub:
+        rows = hub.store.cases(station and station.upper(), status, limit)
+    for r in rows:
+        r["status_label"] = Status(r["status"]).label
+    out.emit(rows, lambda rs: "\n".join(f"{r['number']}  {r['received_on']}  {pad(r['item_name'], 30)} {r['status_label']}"
+                                        for r in rs) or "没有代办件")
+
+
+@case_group.command("show")
+@click.argument("ref")
+@common
+def case_show(ref, out: Out, home: HubHome):
+    """一件的状态和完整时间线。"""
+    with unlock(home) as hub:
+        row, state, events = hub.case_state(ref)
+    data = {"case": row, "status_label": state.status.label, "conflicts": state.conflicts,
+            "timeline": [{"type": e.type.value, "label": e.type.label, "node": e.node, "on": e.payload.get("on") or
+                          e.payload.get("received_on"), "payload": e.payload} for e in events]}
+    out.emit(data, lambda d: "\n".join([f"{row['number']} · {row['item_name']} · {d['status_label']}"] +
+                                       [f"  {e['on']}  {e['label']}  {e['node']}" for e in d["timeline"]]))
+
+
+def _case_action(etype: str, payload_of):
+    @click.argument("ref")
+    @common
+    def action(ref, out: Out, home: HubHome, **kw):
+        with unlock(home) as hub:
+            state = hub.case_event(ref, etype, payload_of(kw))
+        out.emit({"number": state.number, "status": state.status.value, "status_label": state.status.label},
+                 lambda d: f"{d['number']}:{d['status_label']}(将在服务站下次同步时送达)")
+    return action
+
+
+case_group.command("accept", help="受理(乡镇已受理)。")(_case_action("accepted_by_township", lambda kw: {}))
+case_group.command("return", help="退回补正。")(click.option("--reason", required=True, help="退回原因")(
+    _case_action("returned_for_correction", lambda kw: {"reason": kw["reason"]})))
+case_group.command("decide", help="记录办理结果。")(
+    click.option("--outcome", type=click.Choice(["approved", "rejected"]), required=True, help="准予/不予")(
+        click.option("--summary", required=True, help="结果说明")(
+            _case_action("decided", lambda kw: {"outcome": kw["outcome"], "summary": kw["summary"]}))))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["catalog", "calendar"]))
+@click.argument("source", type=click.Path(path_type=Path))
+@common
+def publish(kind, source, out: Out, home: HubHome):
+    """下发事项清单(catalog)或某年节假日安排(calendar)给全部服务站。"""
+    try:
+        doc = json.loads(source.read_text("utf-8"))
+    except (OSError, ValueError):
+        raise ValidationFailed("文件无效", [FieldError("file", "bad_json", f"{source} 不是有效的 JSON 文件")]) from None
+    with unlock(home) as hub:
+        n = hub.publish(kind, doc)
+    out.emit({"kind": kind, "stations": n}, f"已排队下发给 {n} 个服务站")
+
+
+@main.command("quarantine")
+@click.option("--station")
+@common
+def quarantine(station, out: Out, home: HubHome):
+    """列出未能接收、已搁置的记录及原因。"""
+    with unlock(home) as hub:
+        rows = hub.store.quarantined(station and station.upper())
+    out.emit(rows, lambda rs: "\n".join(f"{r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}" for r in rs) or "没有搁置的记录")
+
+
+@main.command("verify-receipt")
+@click.argument("code")
+@common
+def verify_receipt(code, out: Out, home: HubHome):
+    """核验服务站出具的回执二维码(离线,用该站登记的公钥)。"""
+    from station.services.signing import verify_token
+    with unlock(home) as hub:
+        number = code.strip().upper().split(":")[1] if code.count(":") >= 3 else ""
+        st = hub.store.station(number.split("-")[0]) if number else None
+    if st is None or st["sign_pub"] is None:
+        check = {"valid": False, "reason": "不是已登记服务站出具的回执"}
+    else:
+        r = verify_token(code, st["code"], bytes(st["sign_pub"]))
+        check = {"valid": r.valid, "number": r.number, "due": r.due, "reason": r.reason, "station": st["name"]}
+    out.emit(check, lambda d: f"真实回执:{d['number']}({d['station']}),办结期限 {d['due']}" if d["valid"] else f"核验不通过:{d['reason']}")
+    if not check["valid"]:
+        sys.exit(11)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The hub's HTTP service (FastAPI): enrol, push, pull, health — described by OpenAPI.
+
+Bundles travel as ``application/octet-stream``. Anything wrong with a request is a 4xx with a
+JSON ``{"error": code, "reason": ...}`` and stores nothing; the hub answers 5xx only for its own
+faults. One modest PC serves a township: applying is serialized (SQLite has one writer), reads
+and crypto run in the thread pool.
+"""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from station.errors import NotFound, StationError
+from sync.bundle import MAX_CIPHERTEXT, MAX_HEADER, BundleRejected
+from sync.hub.service import Hub
+
+MAX_BODY = MAX_CIPHERTEXT + MAX_HEADER + 1024
+OCTETS = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+class Problem(BaseModel):
+    error: str
+    reason: str
+
+
+class EnrolRequest(BaseModel):
+    station_code: str = Field(min_length=2, max_length=12)
+    code: str = Field(min_length=4, max_length=32)
+    sign_pub: str = Field(max_length=100)
+    enc_pub: str = Field(max_length=100)
+    mac: str = Field(max_length=128)
+
+
+class EnrolResponse(BaseModel):
+    hub_id: str
+    hub_name: str
+    sign_pub: str
+    enc_pub: str
+    mac: str
+
+
+class Health(BaseModel):
+    status: str
+    hub_id: str
+    hub_name: str
+
+
+STATUS = {"unknown_sender": 403, "bad_signature": 403, "wrong_recipient": 421, "too_large": 413, "gap": 409}
+
+
+def problem(status: int, code: str, reason: str) -> JSONResponse:
+    return JSONResponse({"error": code, "reason": reason}, status_code=status)
+
+
+async def _body(request: Request) -> bytes | JSONResponse:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        return problem(413, "too_large", "数据包超过大小上限")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return problem(413, "too_large", "数据包超过大小上限")
+    return bytes(body)
+
+
+def create_app(hub: Hub) -> FastAPI:
+    app = FastAPI(title="村便民服务站 · 乡镇同步服务", version="1",
+                  description="服务站与乡镇便民服务中心之间交换签名、加密的数据包(格式见 sync/SPEC.md)。")
+    app.openapi_schema = None
+    responses = {400: ERROR, 403: ERROR, 409: ERROR, 413: ERROR, 421: ERROR, 422: ERROR}
+
+    @app.get("/v1/health", response_model=Health)
+    def health() -> Health:
+        return Health(status="ok", hub_id=hub.hub_id, hub_name=hub.name)
+
+    @app.post("/v1/enroll", response_model=EnrolResponse, responses={404: ERROR, 400: ERROR})
+    def enroll(req: EnrolRequest):
+        try:
+            return hub.enroll(req.model_dump())
+        except NotFound as exc:
+            return problem(404, exc.code, exc.title)
+        except StationError as exc:
+            return problem(400, exc.code, "; ".join([exc.title] + [d.message for d in exc.details]))
+
+    async def _exchange(request: Request, pull: bool) -> Response:
+        body = await _body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        if pull:
+            from sync.bundle import peek
+            try:
+                h = peek(body)
+            except BundleRejected as exc:
+                return problem(400, exc.code, exc.reason)
+            if h["seq_to"] >= h["seq_from"]:
+                return problem(400, "not_empty", "拉取请求不能携带记录:请用 /v1/push 上传")
+        try:
+            from starlette.concurrency import run_in_threadpool
+            reply = await run_in_threadpool(hub.receive, body)
+        except BundleRejected as exc:
+            return problem(STATUS.get(exc.code, 400), exc.code, exc.reason)
+        return Response(reply, media_type="application/octet-stream")
+
+    @app.post("/v1/push", responses={200: {"content": OCTETS, "description": "回复数据包"}, **responses},
+              openapi_extra={"requestBody": {"required": True, "content": OCTETS}})
+    async def push(request: Request):
+        """上传服务站的数据包;应答为乡镇的回复数据包(确认号 + 发给该站的记录)。"""
+        return await _exchange(request, pull=False)
+
+    @app.post("/v1/pull", responses={200: {"content": OCTETS, "description": "回复数据包"}, **responses},
+              openapi_extra={"requestBody": {"required": True, "content": OCTETS}})
+    async def pull(request: Request):
+        """以不含记录的签名数据包拉取乡镇发给该站的记录。"""
+        return await _exchange(request, pull=True)
+
+    @app.exception_handler(StationError)
+    async def station_error(request: Request, exc: StationError):
+        return problem(400, exc.code, exc.title)
+
+    app.openapi_schema = None
+    _schema = app.openapi
+
+    def openapi():
+        schema = _schema()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+        return schema
+    app.openapi = openapi
+    return app
