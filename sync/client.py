@@ -140,9 +140,10 @@ def inbound_hwm(session: Session) -> int:
     return int(session.store.scalar("SELECT value FROM settings WHERE key = 'sync_inbound_hwm'") or 0)
 
 
-def build_bundle(session: Session, peer: dict, first: int | None = None, max_items: int = protocol.MAX_ITEMS_PER_BUNDLE,
+def build_bundle(session: Session, peer: dict, first: int | None = None, max_items: int | None = None,
                  max_bytes: int = MAX_BUNDLE_BYTES) -> tuple[bytes, int, int]:
     """The next bundle of unacknowledged outbox records (possibly empty: then it is a pull)."""
+    max_items = max_items or protocol.MAX_ITEMS_PER_BUNDLE
     if first is None:
         first = session.store.scalar("SELECT min(seq) FROM outbox WHERE acked = 0") or \
             (session.store.scalar("SELECT max(seq) FROM outbox") or 0) + 1

@@ -15,8 +15,8 @@ import requests
 from station.services import cases
 from station.services.session import StationHome
 from sync import client
-from sync.hub.service import HubHome
 from sync.http import HttpTransport
+from sync.hub.service import HubHome
 from tests.conftest import make_id
 
 ROOT = Path(__file__).resolve().parents[2]
