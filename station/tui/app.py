@@ -33,6 +33,7 @@ class AppConfig:
     user: str | None = None
     passphrase: str | None = None
     watch_scans: bool = True
+    background_sync: bool = True
     # A line for the unlock screen (the demo station shows its logins there).
     hint: str | None = None
 
@@ -49,6 +50,7 @@ class StationApp(App):
         Binding("f4", "go('cases')", "代办件", id="go-cases"),
         Binding("f5", "go('residents')", "查群众", id="go-residents"),
         Binding("f9", "go('settings')", "设置", id="go-settings", show=False),
+        Binding("f8", "sync_now", "同步", id="sync-now", show=False),
         Binding("ctrl+l", "lock", "锁屏", id="lock", show=False),
         Binding("ctrl+q", "quit", "退出", id="quit", show=False),
     ]
@@ -61,6 +63,7 @@ class StationApp(App):
         self.locked = False
         self.last_activity = time.monotonic()
         self.pending_scans: list[Path] = []
+        self.background_sync = None
         self.idle_minutes = settings_service.IDLE_LOCK_DEFAULT_MIN
         self._watcher = None
 
@@ -98,6 +101,35 @@ class StationApp(App):
         else:
             self.push_screen(TodayScreen())
         self._start_scan_watch()
+        self._start_background_sync()
+
+    def _start_background_sync(self) -> None:
+        if not self.config.background_sync or self.session is None:
+            return
+        from sync import client
+        peer = client.hub(self.session)
+        if peer is None or not peer["url"]:
+            return  # not enrolled, or a USB-only station
+        from station.tui.background_sync import BackgroundSync
+        self.background_sync = BackgroundSync(self.session, peer["url"], lambda: self.call_from_thread(self._sync_changed))
+        self.background_sync.start()
+
+    def _sync_changed(self) -> None:
+        refresh = getattr(self.screen, "action_refresh", None)
+        if refresh is not None:
+            refresh()
+
+    def action_sync_now(self) -> None:
+        if self.background_sync is None:
+            self.notify("本站未联网登记到乡镇服务器;可用U盘导出交乡镇。", title="同步")
+            return
+        self.background_sync.now()
+        self.notify("正在与乡镇同步…", title="同步", timeout=3)
+
+    def _stop_background_sync(self) -> None:
+        if self.background_sync is not None:
+            self.background_sync.stop()
+            self.background_sync = None
 
     def verify_passphrase(self, username: str, passphrase: str) -> None:
         key = self.home.keyring().unlock(username, passphrase)
@@ -132,6 +164,7 @@ class StationApp(App):
     def switch_user(self) -> None:
         from station.tui.screens.unlock import UnlockScreen
         self._stop_scan_watch()
+        self._stop_background_sync()
         if self.session:
             self.session.close()
             self.session = None
@@ -143,6 +176,7 @@ class StationApp(App):
 
     def on_unmount(self) -> None:
         self._stop_scan_watch()
+        self._stop_background_sync()
         if self.session:
             self.session.close()
             self.session = None
@@ -150,7 +184,7 @@ class StationApp(App):
     # --- navigation -----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Nothing but help (and quit) before unlocking or while locked.
-        if action in ("go", "lock", "palette") and (self.session is None or self.locked):
+        if action in ("go", "lock", "palette", "sync_now") and (self.session is None or self.locked):
             return False
         return True
 
