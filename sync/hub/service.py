@@ -176,10 +176,21 @@ class Hub:
         if h["kind"] != "outbox":
             raise BundleRejected("malformed", "不是服务站上传的数据包")
         station = h["sender"]
+        step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload)
+        counts: dict[str, int] = {}
+        for item in out:
+            counts[item["kind"]] = counts.get(item["kind"], 0) + 1
+        return seal(kind="reply", sender=self.hub_id, recipient=station, seq_from=acked + 1, seq_to=acked + len(out),
+                    counts=counts, created_at=now_iso(), payload={"items": out, "ack": step.new_hwm, "quarantined": quarantined},
+                    sign_key=self.sign, recipient_enc=bytes(st["enc_pub"]))
+
+    def apply(self, station: str, seq_from: int, seq_to: int, payload: dict):
+        """Apply one station bundle's payload in one transaction; what ``receive`` does after the
+        crypto (also the baseline the sync benchmark compares the wire against)."""
         with self.lock, self.store.transaction():
             st = self.store.station(station)
-            step = protocol.plan(st["hwm"], h["seq_from"], h["seq_to"])
-            items = protocol.check_items(payload.get("items", []), h["seq_from"], h["seq_to"], protocol.ITEM_KINDS_FROM_STATION)
+            step = protocol.plan(st["hwm"], seq_from, seq_to)
+            items = protocol.check_items(payload.get("items", []), seq_from, seq_to, protocol.ITEM_KINDS_FROM_STATION)
             quarantined, touched = [], set()
             for item in items:
                 if item["seq"] <= step.skip_through or not self.store.mark_received(station, item["seq"], item["kind"],
@@ -196,15 +207,9 @@ class Hub:
             acked = max(st["acked"], ack if isinstance(ack, int) else 0)
             self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso())
             if step.status == "apply" and items:
-                self.store.audit(self.user, "sync.apply", station, {"from": h["seq_from"], "to": h["seq_to"],
-                                                                     "quarantined": len(quarantined)})
+                self.store.audit(self.user, "sync.apply", station, {"from": seq_from, "to": seq_to, "quarantined": len(quarantined)})
             out = self.store.outbox_after(station, acked, protocol.MAX_ITEMS_PER_BUNDLE)
-        counts: dict[str, int] = {}
-        for item in out:
-            counts[item["kind"]] = counts.get(item["kind"], 0) + 1
-        return seal(kind="reply", sender=self.hub_id, recipient=station, seq_from=acked + 1, seq_to=acked + len(out),
-                    counts=counts, created_at=now_iso(), payload={"items": out, "ack": step.new_hwm, "quarantined": quarantined},
-                    sign_key=self.sign, recipient_enc=bytes(st["enc_pub"]))
+        return step, acked, quarantined, out, st
 
     def _apply_item(self, station: str, item: dict) -> set[str]:
         data = item["data"]

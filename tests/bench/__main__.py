@@ -2,15 +2,26 @@
 import argparse
 import json
 
-from tests.bench import foundation, printouts, tui
+from tests.bench import foundation, printouts, sync, tui
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Village Station benchmarks")
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=["foundation", "tui", "printouts"], help="run one group")
+    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync"], help="run one group")
     args = parser.parse_args()
+    if args.only in (None, "sync"):
+        r = sync.run()
+        t, c = r["throughput"], r["concurrency"]
+        print(f"sync {t['events']:,} events ({t['items']:,} records) station → hub over loopback HTTP: {t['wire_s']:.1f} s = "
+              f"{t['wire_events_per_s']:,.0f} events/s vs the same payloads applied to a hub store directly "
+              f"{t['direct_events_per_s']:,.0f} events/s → {t['ratio']:.2f}x of direct (targets ≥ 0.5x and ≥ 5,000 events/s)")
+        print(f"{c['stations']} stations pushing at once for {c['seconds']:.0f} s: {c['pushes']} pushes, {c['events']:,} events at the hub, "
+              f"lost {c['lost']}, duplicated {c['duplicates']}, failed rounds {c['errors']}; push latency p50 {c['p50_ms']:.0f} ms, "
+              f"p99 {c['p99_ms']:.0f} ms")
+        if args.only == "sync":
+            return
     if args.only in (None, "printouts"):
         p = printouts.run()
         led, rec = p["ledger"], p["receipt"]
