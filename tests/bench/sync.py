@@ -46,8 +46,9 @@ def _bulk_station(home: StationHome, n_cases: int, events_per_case: int = 5):
             seq += 1
             eid = str(uuid.uuid4())
             if k == 0:
-                etype, payload = "received", {"number": number, "resident_id": rid, "item_code": "SB-001", "item_name": "城乡居民基本养老保险参保登记",
-                                              "owner": "zhanzhang", "received_on": "2026-11-20", "due_on": "2026-11-24",
+                etype, payload = "received", {"number": number, "resident_id": rid, "item_code": "SB-001",
+                                              "item_name": "城乡居民基本养老保险参保登记", "owner": "zhanzhang",
+                                              "received_on": "2026-11-20", "due_on": "2026-11-24",
                                               "materials_required": ["申请人居民身份证"], "materials_received": ["申请人居民身份证"]}
             else:
                 etype, payload = "note_added", {"text": f"第{k}次电话回访", "on": "2026-11-20"}
