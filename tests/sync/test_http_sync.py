@@ -1,6 +1,8 @@
 """Stations and a real hub on 127.0.0.1: convergence, bad requests, quarantine, schemathesis."""
 from __future__ import annotations
 
+import json
+
 import requests
 import schemathesis
 
@@ -151,3 +153,36 @@ def test_no_5xx_from_the_hub_api(hub):
     with HubHome(hub.dir).unlock("admin", HUB_PASS) as h:
         assert h.store.counts()["events"] == 0
     assert ST_PASS
+
+
+def test_attachments_travel_and_township_verifies_receipts(hub, tmp_path):
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    from station.services import attachments, signing
+    from tests.sync.conftest import ROOT, intake
+    s = new_station(tmp_path, hub, "XX0101")
+    number = intake(s, 1)[0]
+    scan = tmp_path / "户口簿.jpg"
+    blob = b"\xff\xd8\xff" + os.urandom(50_000)
+    scan.write_bytes(blob)
+    attachments.attach(s, number, scan)
+    client.sync_once(s, HttpTransport(hub.url))
+    with hub.open() as h:
+        row = h.store.s.one("SELECT name, size, sha256, data FROM attachments")
+    assert row["name"] == "户口簿.jpg" and bytes(row["data"]) == blob and row["sha256"] == hashlib.sha256(blob).hexdigest()
+    state, _ = cases.load(s, number)
+    token = signing.receipt_token(s, number, state.due_on)
+    env = {**os.environ, "TOWNSHIP_PASSPHRASE": HUB_PASS, "TOWNSHIP_USER": "admin"}
+
+    def verify(code):
+        return subprocess.run([sys.executable, "-m", "sync.hub.cli", "verify-receipt", code, "--json", "--data-dir", str(hub.dir)],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+    good = verify(token)
+    assert good.returncode == 0 and json.loads(good.stdout)["valid"] and json.loads(good.stdout)["number"] == number
+    forged = token.replace(number, number[:-1] + ("2" if number[-1] != "2" else "3"))
+    bad = verify(forged)
+    assert bad.returncode == 11 and not json.loads(bad.stdout)["valid"]
+    s.close()
