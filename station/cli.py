@@ -533,6 +533,37 @@ def sync(url, status_only, out: Out, home: StationHome):
              + (f";{len(result.quarantined)} 条被搁置(station sync --status 查看)" if result.quarantined else ""))
 
 
+@main.command()
+@click.option("--to", "target", required=True, type=click.Path(path_type=Path), help="U盘(或文件夹)路径")
+@click.option("--max-mb", default=16.0, show_default=True, help="单个数据包文件的大小上限(MB)")
+@common
+def export(target, max_mb, out: Out, home: StationHome):
+    """把尚未被乡镇确认的记录导出到U盘(断网时使用),交乡镇导入。"""
+    from sync import usb
+    with unlock(home) as session:
+        def progress(done, total):
+            if not out.json:
+                click.echo(f"\r已写入 {done}/{total} 条", nl=False, err=True)
+        result = usb.export_to(session, target, max_mb, progress)
+    if not out.json:
+        click.echo("", err=True)
+    out.emit({"folder": str(result.folder), "files": result.files, "records": result.records, "unchanged": result.skipped},
+             f"已导出到 {result.folder}:数据包 {len(result.files)} 个,共 {result.records} 条记录。请交乡镇导入后带回U盘。")
+
+
+@main.command("import-ack")
+@click.argument("path", type=click.Path(path_type=Path, exists=True))
+@common
+def import_ack(path, out: Out, home: StationHome):
+    """导入乡镇写回U盘的确认文件:确认已送达的记录,接收办理结果、事项清单和节假日安排。"""
+    from sync import usb
+    with unlock(home) as session:
+        r = usb.import_acks(session, path)
+    out.emit(vars(r), lambda d: (f"已导入乡镇确认 {r.files} 个:确认至第 {r.acked_through} 号,接收乡镇记录 {r.applied} 条"
+                                 if r.files else "U盘上没有本站的确认文件")
+             + "".join(f"\n暂存:{h}" for h in r.held) + "".join(f"\n拒收 {x['file']}:{x['reason']}" for x in r.rejected))
+
+
 # --- printing ---------------------------------------------------------------------------
 @main.command("print")
 @click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register"]))

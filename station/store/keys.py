@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from station.errors import AuthFailed, FieldError, StoreError, ValidationFailed
+from station.fileio import atomic_write
 
 FORMAT = 1
 # Scrypt cost: ~0.27 s on this 2-core machine, about a second on a ten-year-old PC. Memory is
@@ -119,13 +119,7 @@ class KeyRing:
 
     def save(self) -> None:
         """Write atomically: a power cut leaves either the old file or the new one."""
-        tmp = self.path.with_suffix(".json.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode("utf-8"))
 
     # --- users -----------------------------------------------------------------
     def users(self) -> list[str]:
@@ -172,13 +166,3 @@ class KeyRing:
         if key is None:
             raise AuthFailed("恢复码不正确,请核对后重新输入(字母不区分大小写,横线可省略)")
         return key
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -112,8 +112,16 @@ def _v6_sync(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _v7_held(db: sqlite_utils.Database) -> None:
+    """Bundles from the township that arrived before an earlier one (USB sticks come back in any order)."""
+    db.executescript("""
+    CREATE TABLE held_bundles (id INTEGER PRIMARY KEY, source TEXT NOT NULL, seq_from INTEGER NOT NULL, data BLOB NOT NULL,
+        reason TEXT NOT NULL, at TEXT NOT NULL);
+    """)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
-                                                             _v5_station_keys, _v6_sync]
+                                                             _v5_station_keys, _v6_sync, _v7_held]
 LATEST = len(MIGRATIONS)
 
 

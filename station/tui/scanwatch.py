@@ -6,33 +6,14 @@ stopped changing, so a half-written scan is never offered for attaching.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Callable
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from station.fileio import wait_until_stable
 from station.services.attachments import ALLOWED
-
-SETTLE_S = 0.6
-GIVE_UP_S = 120
-
-
-def wait_until_stable(path: Path, settle: float = SETTLE_S, give_up: float = GIVE_UP_S) -> bool:
-    """True once the file exists with a size unchanged over ``settle`` seconds."""
-    deadline = time.monotonic() + give_up
-    last = -1
-    while time.monotonic() < deadline:
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            return False
-        if size == last and size > 0:
-            return True
-        last = size
-        time.sleep(settle)
-    return False
 
 
 class _Handler(FileSystemEventHandler):

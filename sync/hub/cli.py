@@ -218,6 +218,37 @@ def publish(kind, source, out: Out, home: HubHome):
     out.emit({"kind": kind, "stations": n}, f"已排队下发给 {n} 个服务站")
 
 
+@main.command("import")
+@click.argument("path", type=click.Path(path_type=Path, exists=True))
+@common
+def import_command(path, out: Out, home: HubHome):
+    """导入U盘上的数据包(一个文件、一个文件夹或整个U盘),并把确认文件写回U盘。"""
+    from sync.hub.usb import import_path
+    with unlock(home) as hub:
+        report = import_path(hub, path)
+    out.emit(report.as_dict(), report.text())
+
+
+@main.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@common
+def watch(folders, out: Out, home: HubHome):
+    """监视文件夹:插入的U盘(挂载在其下)或拷入的数据包会自动导入。Ctrl+C 停止。"""
+    import threading
+
+    from sync.hub.usb import watch as watch_folders
+    stop = threading.Event()
+
+    def report(target, r):
+        out.emit({"path": str(target), **r.as_dict()}, f"[{target}]\n{r.text()}")
+    with unlock(home) as hub:
+        click.echo("正在监视:" + "、".join(map(str, folders)), err=True)
+        try:
+            watch_folders(hub, list(folders), report, stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+
 @main.command("quarantine")
 @click.option("--station")
 @common

@@ -40,6 +40,9 @@ class HubStore(Protocol):
     def quarantined(self, station: str | None) -> list[dict]: ...
     def append_outbox(self, station: str, kind: str, ref: str, data: dict) -> int: ...
     def outbox_after(self, station: str, seq: int, limit: int) -> list[dict]: ...
+    def hold(self, station: str, seq_from: int, seq_to: int, data: bytes, reason: str) -> None: ...
+    def held(self, station: str | None) -> list[dict]: ...
+    def release(self, held_id: int) -> None: ...
     def max_stamp(self) -> str | None: ...
     def counts(self) -> dict: ...
     def close(self) -> None: ...
@@ -72,7 +75,15 @@ def _v1(db: sqlite_utils.Database) -> None:
     """)
 
 
-HUB_MIGRATIONS = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Bundles that arrived ahead of a missing one (USB), held until the gap is filled."""
+    db.executescript("""
+    CREATE TABLE held (id INTEGER PRIMARY KEY, station TEXT NOT NULL, seq_from INTEGER NOT NULL, seq_to INTEGER NOT NULL,
+        data BLOB NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL, UNIQUE (station, seq_from, seq_to));
+    """)
+
+
+HUB_MIGRATIONS = [_v1, _v2]
 
 
 class SQLiteHubStore:
@@ -182,11 +193,23 @@ class SQLiteHubStore:
         rows = self.s.query("SELECT seq, kind, data FROM outbox WHERE station = ? AND seq > ? ORDER BY seq LIMIT ?", (station, seq, limit))
         return [{"seq": r["seq"], "kind": r["kind"], "data": json.loads(r["data"])} for r in rows]
 
+    def hold(self, station, seq_from, seq_to, data, reason):
+        self._x("INSERT OR IGNORE INTO held (station, seq_from, seq_to, data, reason, at) VALUES (?,?,?,?,?,?)",
+                (station, seq_from, seq_to, data, reason, audit.now_iso()))
+
+    def held(self, station):
+        sql = "SELECT id, station, seq_from, seq_to, data, reason, at FROM held" + (" WHERE station = ?" if station else "")
+        return self.s.query(sql + " ORDER BY station, seq_from", (station,) if station else ())
+
+    def release(self, held_id):
+        self._x("DELETE FROM held WHERE id = ?", (held_id,))
+
     def max_stamp(self):
         return self.s.scalar("SELECT max(stamp) FROM events")
 
     def counts(self):
-        return {t: self.s.scalar(f"SELECT count(*) FROM {t}") for t in ("stations", "events", "cases", "residents", "attachments", "quarantine")}
+        return {t: self.s.scalar(f"SELECT count(*) FROM {t}")
+                for t in ("stations", "events", "cases", "residents", "attachments", "quarantine", "held")}
 
     def close(self):
         self.s.close()

@@ -1,0 +1,210 @@
+"""The USB stick, station side: export what the township has not acknowledged, and take the
+township's acknowledgements (and its results, catalog and calendar) when the stick comes home.
+
+Layout on the stick::
+
+    <stick>/<STATION>/<STATION>-<from>-<to>.vsb      bundles for the township
+    <stick>/<STATION>/给乡镇的说明.txt                 a plain note for township staff (no personal data)
+    <stick>/<STATION>/from-township/*.vsb            the township's answers, for the station
+
+Exporting never changes the station's state: records stay unacknowledged until the township's
+answer is imported, so a full, pulled or lost stick loses nothing.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from station.fileio import TMP_SUFFIX, atomic_write
+from station.services import audit, signing
+from station.services.session import Session
+from sync import bundle, client
+from sync.bundle import BundleRejected
+
+ACK_DIR = "from-township"
+NOTE = "给乡镇的说明.txt"
+DEFAULT_MAX_MB = 16
+
+
+@dataclass
+class ExportResult:
+    folder: Path
+    files: list[str] = field(default_factory=list)
+    records: int = 0
+    skipped: int = 0  # identical files already on the stick
+
+
+def _verify_written(path: Path, expected: bytes, public: bytes) -> None:
+    """Read the file back from the stick: same bytes, our signature, a well-formed header."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).digest() != hashlib.sha256(expected).digest():
+        raise client.SyncFailed(f"写入U盘后读回校验不符({path.name}):U盘可能有坏块,请换一个U盘")
+    bundle.peek(data)
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(data[-bundle.SIG_LEN:], data[:-bundle.SIG_LEN])
+    except InvalidSignature:
+        raise client.SyncFailed(f"写入U盘后读回签名不符({path.name}):请换一个U盘") from None
+
+
+def _stick_error(exc: OSError, folder: Path) -> client.SyncFailed:
+    if exc.errno == errno.ENOSPC:
+        return client.SyncFailed(f"U盘空间不足({folder}):请清理或换一个U盘后重新导出。本站数据未受影响")
+    return client.SyncFailed(f"无法写入U盘({folder}):U盘可能已被拔出或写保护({exc.strerror})。本站数据未受影响,插好后重新导出即可")
+
+
+def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
+              progress: Callable[[int, int], None] | None = None) -> ExportResult:
+    """Write every unacknowledged record as bundles into ``root/<station>/``; each file atomically."""
+    peer = client.hub(session)
+    if peer is None:
+        raise client.SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记文件登记(station enroll 文件)")
+    folder = Path(root) / session.station_code
+    result = ExportResult(folder)
+    first = session.store.scalar("SELECT min(seq) FROM outbox WHERE acked = 0")
+    last = session.store.scalar("SELECT max(seq) FROM outbox") or 0
+    acked = (first - 1) if first is not None else last  # everything below the first unacknowledged record
+    total = 0 if first is None else last - first + 1
+    public = signing.public_key(session)
+    max_bytes = int(max_mb * 1024 * 1024) - 8 * 1024  # room for the header (about 1 KB) and the signature
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob(f"{session.station_code}-*.vsb"):  # already at the township: tidy the stick
+            try:
+                if int(stale.stem.split("-")[-1]) <= acked:
+                    stale.unlink()
+            except ValueError:
+                continue
+        for leftover in folder.glob("*" + TMP_SUFFIX):  # from an export that was cut off
+            leftover.unlink()
+        while first is not None and first <= last:
+            data, seq_from, seq_to = client.build_bundle(session, peer, first=first, max_bytes=max_bytes)
+            if len(data) > max_mb * 1024 * 1024:
+                raise client.SyncFailed(f"第 {seq_from} 号记录(很可能是一份很大的扫描件)超过单个文件上限 {max_mb} MB:请调大上限")
+            path = folder / f"{session.station_code}-{seq_from:08d}-{seq_to:08d}.vsb"
+            if path.exists() and _same_range(path, data):
+                result.skipped += 1
+            else:
+                atomic_write(path, data)
+                _verify_written(path, data, public)
+            result.files.append(path.name)
+            result.records += seq_to - seq_from + 1
+            if progress:
+                progress(result.records, total)
+            first = seq_to + 1
+        _write_note(session, folder, result)
+    except OSError as exc:
+        raise _stick_error(exc, folder) from None
+    with session.store.transaction() as db:
+        audit.record(db, session.user.username, "usb.export", str(folder), {"files": len(result.files), "records": result.records})
+    return result
+
+
+def _same_range(path: Path, data: bytes) -> bool:
+    """An earlier export of exactly the same records (a re-export writes nothing new)."""
+    try:
+        old = bundle.peek(path.read_bytes())
+        new = bundle.peek(data)
+    except (OSError, BundleRejected):
+        return False
+    return (old["seq_from"], old["seq_to"], old["payload_sha256"]) == (new["seq_from"], new["seq_to"], new["payload_sha256"])
+
+
+def _write_note(session: Session, folder: Path, result: ExportResult) -> None:
+    cases_n = session.store.scalar("SELECT count(DISTINCT e.case_id) FROM events e JOIN outbox o ON o.seq = e.outbox_seq WHERE o.acked = 0")
+    text = (f"村便民服务站数据包\r\n\r\n服务站:{session.station_name}({session.station_code})\r\n"
+            f"导出时间:{datetime.now():%Y-%m-%d %H:%M}\r\n数据包:{len(result.files)} 个,共 {result.records} 条记录,涉及代办件 {cases_n} 件\r\n\r\n"
+            "请在乡镇电脑上运行:township import <U盘>\r\n导入后会在本U盘写回确认文件,请把U盘带回服务站。\r\n"
+            "数据包已加密,只有乡镇服务器能读取;本说明不含群众个人信息。\r\n")
+    atomic_write(folder / NOTE, text.encode("utf-8-sig"))
+
+
+@dataclass
+class AckResult:
+    applied: int = 0  # township records applied
+    acked_through: int = 0
+    files: int = 0
+    already: int = 0
+    held: list[str] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+
+
+def import_acks(session: Session, root: Path) -> AckResult:
+    """Apply the township's answers found on the stick, oldest first; hold any that come early."""
+    folder = Path(root) / session.station_code / ACK_DIR
+    result = AckResult()
+    files = sorted(folder.glob("*.vsb"), key=_ack_order) if folder.is_dir() else []
+    for path in files:
+        data = path.read_bytes()
+        result.files += 1
+        try:
+            applied = client.apply_reply(session, data)
+        except BundleRejected as exc:
+            if exc.code == "gap":
+                _hold(session, data, exc.reason)
+                result.held.append(f"{path.name}:{exc.reason}")
+                path.unlink()
+                continue
+            result.rejected.append({"file": path.name, "code": exc.code, "reason": exc.reason})
+            continue
+        result.applied += applied.applied
+        result.acked_through = max(result.acked_through, applied.acked_through)
+        result.already += applied.applied == 0
+        path.unlink()  # applied: the stick need not carry it again
+    result.applied += _release_held(session)
+    if result.files:
+        client.record_success(session)
+    return result
+
+
+def _ack_order(path: Path) -> tuple:
+    try:
+        return (bundle.peek(path.read_bytes())["seq_from"], path.name)
+    except (OSError, BundleRejected):
+        return (0, path.name)
+
+
+def _hold(session: Session, data: bytes, reason: str) -> None:
+    h = bundle.peek(data)
+    with session.store.transaction() as db:
+        db.execute("INSERT INTO held_bundles (source, seq_from, data, reason, at) VALUES (?,?,?,?,?)",
+                   (h["sender"], h["seq_from"], data, reason, audit.now_iso()))
+
+
+def _release_held(session: Session) -> int:
+    """Apply held bundles whose gap has been filled, until none moves."""
+    applied, progress = 0, True
+    while progress:
+        progress = False
+        for row in session.store.query("SELECT id, data FROM held_bundles ORDER BY seq_from"):
+            try:
+                r = client.apply_reply(session, bytes(row["data"]))
+            except BundleRejected as exc:
+                if exc.code == "gap":
+                    continue
+            else:
+                applied += r.applied
+            with session.store.transaction() as db:
+                db.execute("DELETE FROM held_bundles WHERE id = ?", (row["id"],))
+            progress = True
+    return applied
+
+
+def removable_drives() -> list[Path]:
+    """Mounted removable drives (USB sticks) that psutil can see on Windows, macOS and Linux."""
+    import psutil
+    found = []
+    for part in psutil.disk_partitions(all=False):
+        mount = part.mountpoint
+        if "removable" in part.opts or mount.startswith(("/media/", "/run/media/", "/Volumes/", "/mnt/usb")):
+            found.append(Path(mount))
+    return found
+
+
+
