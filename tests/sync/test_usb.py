@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import random
 import signal
@@ -12,7 +13,7 @@ import time
 import pytest
 
 from station.core.cases import fold
-from station.services import cases
+from station.services import cases, signing
 from station.services.session import StationHome
 from sync import bundle, client, usb
 from sync.bundle import BundleRejected
@@ -34,7 +35,7 @@ def usb_station(tmp_path, hub, code: str):
     _, doc = hub.add_station(code, f"{code}村")
     stick = tmp_path / "enrol-stick"
     stick.mkdir(exist_ok=True)
-    (stick / f"enrol-{code}.json").write_text(__import__("json").dumps(doc, ensure_ascii=False), "utf-8")
+    (stick / f"enrol-{code}.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
     client.enroll_file(s, stick / f"enrol-{code}.json")
     assert import_path(hub, stick).enrolled == [code]
     return s
@@ -143,7 +144,7 @@ def test_every_bad_file_is_rejected_with_a_reason_and_nothing_applied(hub, tmp_p
         "truncated.vsb": good[: len(good) // 2], "flipped.vsb": good[:200] + bytes([good[200] ^ 4]) + good[201:],
         "photo.vsb": b"\xff\xd8\xff\xe0 not a bundle" * 10, "future.vsb": b"VSB9" + good[4:],
         "wrong-recipient.vsb": bundle.seal(kind="outbox", sender="XX0101", recipient="OTHER", seq_from=1, seq_to=0, counts={},
-                                           created_at="x", payload={"items": []}, sign_key=__import__("station.services.signing", fromlist=["x"]).signing_key(s),
+                                           created_at="x", payload={"items": []}, sign_key=signing.signing_key(s),
                                            recipient_enc=bundle.public_bytes(other_hub_enc)),
         "stranger.vsb": bundle.seal(kind="outbox", sender="ZZ0001", recipient="JZ01", seq_from=1, seq_to=0, counts={},
                                     created_at="x", payload={"items": []}, sign_key=other_hub_sign, recipient_enc=bytes(peer["enc_pub"])),
