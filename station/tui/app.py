@@ -22,6 +22,8 @@ from station.errors import AuthFailed, StationError
 from station.services import settings as settings_service
 from station.services.session import Session, StationHome
 
+STICK_POLL_S = 5.0
+
 
 @dataclass
 class AppConfig:
@@ -34,6 +36,7 @@ class AppConfig:
     passphrase: str | None = None
     watch_scans: bool = True
     background_sync: bool = True
+    watch_sticks: bool = True
     # A line for the unlock screen (the demo station shows its logins there).
     hint: str | None = None
 
@@ -51,6 +54,7 @@ class StationApp(App):
         Binding("f5", "go('residents')", "查群众", id="go-residents"),
         Binding("f9", "go('settings')", "设置", id="go-settings", show=False),
         Binding("f8", "sync_now", "同步", id="sync-now", show=False),
+        Binding("f7", "go('usb')", "U盘", id="go-usb", show=False),
         Binding("ctrl+l", "lock", "锁屏", id="lock", show=False),
         Binding("ctrl+q", "quit", "退出", id="quit", show=False),
     ]
@@ -64,6 +68,7 @@ class StationApp(App):
         self.last_activity = time.monotonic()
         self.pending_scans: list[Path] = []
         self.background_sync = None
+        self._stick_seen: set = set()
         self.idle_minutes = settings_service.IDLE_LOCK_DEFAULT_MIN
         self._watcher = None
 
@@ -71,6 +76,7 @@ class StationApp(App):
     def on_mount(self) -> None:
         from station.tui.screens.unlock import UnlockScreen
         self.set_interval(1.0, self._check_idle)
+        self.set_interval(STICK_POLL_S, self.poll_sticks)
         if self.config.user and self.config.passphrase:
             try:
                 self.show_unlocked(self.open_session(self.config.user, self.config.passphrase))
@@ -114,6 +120,35 @@ class StationApp(App):
         self.background_sync = BackgroundSync(self.session, peer["url"], lambda: self.call_from_thread(self._sync_changed))
         self.background_sync.start()
 
+    def poll_sticks(self) -> None:
+        """Notice a stick coming back from the township and take its answers in (off the UI thread)."""
+        if self.session is None or self.locked or not self.config.watch_sticks:
+            return
+        self.run_worker(self._take_acks, thread=True, exclusive=True, group="sticks", exit_on_error=False)
+
+    def _take_acks(self) -> None:
+        from sync import usb
+        session = self.session
+        if session is None:
+            return
+        roots = list(usb.removable_drives())
+        folder = settings_service.get(session, "usb_folder")
+        if folder:
+            roots.append(Path(folder))
+        for root in roots:
+            acks = root / session.station_code / usb.ACK_DIR
+            if not acks.is_dir():
+                continue
+            files = sorted(acks.glob("*.vsb"))
+            seen = {(f, f.stat().st_mtime) for f in files}
+            if not files or seen <= self._stick_seen:
+                continue
+            self._stick_seen |= seen
+            from station.tui.screens.usb import describe_ack
+            result = usb.import_acks(session, root)
+            self.call_from_thread(self.notify, describe_ack(result), title=f"U盘({root})", timeout=10)
+            self.call_from_thread(self._sync_changed)
+
     def _sync_changed(self) -> None:
         refresh = getattr(self.screen, "action_refresh", None)
         if refresh is not None:
@@ -130,6 +165,7 @@ class StationApp(App):
         if self.background_sync is not None:
             self.background_sync.stop()
             self.background_sync = None
+        self._stick_seen: set = set()
 
     def verify_passphrase(self, username: str, passphrase: str) -> None:
         key = self.home.keyring().unlock(username, passphrase)
@@ -194,8 +230,9 @@ class StationApp(App):
         from station.tui.screens.residents import ResidentSearchScreen
         from station.tui.screens.settings import SettingsScreen
         from station.tui.screens.today import TodayScreen
+        from station.tui.screens.usb import UsbScreen
         targets = {"intake": IntakeScreen, "cases": CaseListScreen, "residents": ResidentSearchScreen,
-                   "settings": SettingsScreen}
+                   "settings": SettingsScreen, "usb": UsbScreen}
         if where != "today" and isinstance(self.screen, targets[where]):
             return
         while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):
