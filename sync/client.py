@@ -117,19 +117,34 @@ def enroll_file(session: Session, path: Path) -> Path:
 
 
 # --- building and applying ----------------------------------------------------------------
+_FETCH = {
+    "event": "SELECT id, case_id, type, stamp, node, user, payload FROM events WHERE id IN ({})",
+    "resident": "SELECT id, id_number, name, sex, birth_date, phone, address, village_group, created_at, updated_at "
+                "FROM residents WHERE id IN ({})",
+    "attachment": "SELECT id, case_id, name, mime, size, sha256, data FROM attachments WHERE id IN ({})",
+}
+
+
+def _items_data(session: Session, rows: list[dict]) -> dict[tuple[str, str], dict]:
+    """The data of many outbox records, one query per kind and 500 ids (not one query each)."""
+    found: dict[tuple[str, str], dict] = {}
+    by_kind: dict[str, list[str]] = {}
+    for r in rows:
+        by_kind.setdefault(r["kind"], []).append(r["ref_id"])
+    for kind, ids in by_kind.items():
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            for row in session.store.query(_FETCH[kind].format(",".join("?" * len(part))), tuple(part)):
+                if kind == "event":
+                    row["payload"] = json.loads(row["payload"])
+                elif kind == "attachment":
+                    row["data"] = _b64(bytes(row["data"]))
+                found[(kind, row["id"])] = row
+    return found
+
+
 def _item_data(session: Session, kind: str, ref: str) -> dict | None:
-    if kind == "event":
-        row = session.store.one("SELECT id, case_id, type, stamp, node, user, payload FROM events WHERE id = ?", (ref,))
-        if row:
-            row["payload"] = json.loads(row["payload"])
-        return row
-    if kind == "resident":
-        return session.store.one("SELECT id, id_number, name, sex, birth_date, phone, address, village_group, created_at, "
-                                 "updated_at FROM residents WHERE id = ?", (ref,))
-    row = session.store.one("SELECT id, case_id, name, mime, size, sha256, data FROM attachments WHERE id = ?", (ref,))
-    if row:
-        row["data"] = _b64(bytes(row["data"]))
-    return row
+    return _items_data(session, [{"kind": kind, "ref_id": ref}]).get((kind, ref))
 
 
 def pending(session: Session) -> int:
@@ -148,9 +163,10 @@ def build_bundle(session: Session, peer: dict, first: int | None = None, max_ite
         first = session.store.scalar("SELECT min(seq) FROM outbox WHERE acked = 0") or \
             (session.store.scalar("SELECT max(seq) FROM outbox") or 0) + 1
     rows = session.store.query("SELECT seq, kind, ref_id FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?", (first, max_items))
+    fetched = _items_data(session, rows)
     items, size, counts = [], 0, {}
     for r in rows:
-        data = _item_data(session, r["kind"], r["ref_id"])
+        data = fetched.get((r["kind"], r["ref_id"]))
         if data is None:  # cannot happen through the services; kept visible if it does
             raise SyncFailed(f"第 {r['seq']} 号待上传记录的内容缺失,请联系技术人员")
         items.append({"seq": r["seq"], "kind": r["kind"], "data": data})

@@ -2,15 +2,24 @@
 import argparse
 import json
 
-from tests.bench import foundation, printouts, sync, tui
+from tests.bench import foundation, printouts, sync, tui, usb
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Village Station benchmarks")
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync"], help="run one group")
+    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb"], help="run one group")
     args = parser.parse_args()
+    if args.only in (None, "usb"):
+        u = usb.run()
+        print(f"USB export {u['events']:,} events ({u['records']:,} records) → {u['files']} files, {u['mb']:.1f} MB: {u['export_s']:.1f} s = "
+              f"{u['export_mb_s']:.1f} MB/s, {u['export_events_s']:,.0f} events/s; copying the same bytes (fsync) {u['copy_mb_s']:.1f} MB/s "
+              f"→ {u['export_ratio']:.2f}x of the floor")
+        print(f"USB import of that stick: {u['import_s']:.1f} s = {u['import_events_s']:,.0f} events/s ({u['import_mb_s']:.1f} MB/s); "
+              f"the same events applied without the bundle layer {u['apply_events_s']:,.0f} events/s → {u['import_ratio']:.2f}x of the floor")
+        if args.only == "usb":
+            return
     if args.only in (None, "sync"):
         r = sync.run()
         t, c = r["throughput"], r["concurrency"]
