@@ -51,7 +51,7 @@ class Opened:
     payload: dict
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
@@ -76,7 +76,7 @@ def seal(*, kind: str, sender: str, recipient: str, seq_from: int, seq_to: int, 
     header = canonical({"format": FORMAT, "kind": kind, "sender": sender, "recipient": recipient, "seq_from": seq_from,
                         "seq_to": seq_to, "counts": counts, "created_at": created_at,
                         "payload_sha256": hashlib.sha256(plain).hexdigest(), "payload_size": len(plain),
-                        "eph": _b64(eph_pub), "nonce": _b64(nonce)})
+                        "eph": b64(eph_pub), "nonce": b64(nonce)})
     if len(header) > MAX_HEADER:
         raise ValueError("header too large")
     head = MAGIC + struct.pack(">I", len(header)) + header

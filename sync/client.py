@@ -23,7 +23,7 @@ from station.errors import FieldError, StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
 from station.services.session import Session
 from sync import protocol
-from sync.bundle import BundleRejected, open_bundle, public_bytes, seal
+from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
 from sync.hub.service import enrol_mac
 
 MAX_BUNDLE_BYTES = 8 * 1024 * 1024  # split so one bad link or full stick loses little
@@ -55,12 +55,9 @@ def hub(session: Session) -> dict | None:
     return session.store.one("SELECT * FROM peers LIMIT 1")
 
 
-def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode()
-
 
 def _my_keys(session: Session) -> tuple[str, str]:
-    return _b64(signing.public_key(session)), _b64(public_bytes(encryption_key(session)))
+    return b64(signing.public_key(session)), b64(public_bytes(encryption_key(session)))
 
 
 def _store_hub(session: Session, info: dict, url: str | None) -> None:
@@ -101,8 +98,8 @@ def enroll_file(session: Session, path: Path) -> Path:
         if doc.get("kind") != "enrolment":
             raise ValueError
         code, station_code = doc["code"], doc["station_code"]
-        for k in ("hub_id", "hub_name", "sign_pub", "enc_pub"):
-            doc[k]  # noqa: B018 - presence check
+        if any(k not in doc for k in ("hub_id", "hub_name", "sign_pub", "enc_pub")):
+            raise ValueError
     except (OSError, ValueError, KeyError, TypeError):
         raise ValidationFailed("登记文件无效", [FieldError("file", "bad_file", f"{path} 不是乡镇生成的服务站登记文件")]) from None
     if station_code != session.station_code:
@@ -138,7 +135,7 @@ def _items_data(session: Session, rows: list[dict]) -> dict[tuple[str, str], dic
                 if kind == "event":
                     row["payload"] = json.loads(row["payload"])
                 elif kind == "attachment":
-                    row["data"] = _b64(bytes(row["data"]))
+                    row["data"] = b64(bytes(row["data"]))
                 found[(kind, row["id"])] = row
     return found
 

@@ -27,7 +27,7 @@ from station.errors import FieldError, IllegalTransition, NotFound, StationError
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import protocol
-from sync.bundle import BundleRejected, open_bundle, public_bytes, seal
+from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
 from sync.hub.store import HubStore, SQLiteHubStore
 
 ENROL_DAYS = 14
@@ -47,9 +47,6 @@ def enrol_mac(code: str, *parts: str) -> str:
 def _hash_code(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
-
-def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode()
 
 
 class Hub:
@@ -84,8 +81,8 @@ class Hub:
         self.store.close()
 
     def public_info(self) -> dict:
-        return {"hub_id": self.hub_id, "hub_name": self.name, "sign_pub": _b64(public_bytes(self.sign)),
-                "enc_pub": _b64(public_bytes(self.enc))}
+        return {"hub_id": self.hub_id, "hub_name": self.name, "sign_pub": b64(public_bytes(self.sign)),
+                "enc_pub": b64(public_bytes(self.enc))}
 
     # --- enrolment --------------------------------------------------------------------------
     def add_station(self, code: str, name: str, url: str | None = None) -> tuple[str, dict]:

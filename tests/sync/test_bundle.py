@@ -70,7 +70,7 @@ def _lying(payload_bytes: bytes, declared_size: int, fmt: int = 1) -> bytes:
     nonce = os.urandom(12)
     header = canonical({"format": fmt, "kind": "outbox", "sender": "XX0101", "recipient": "HUB1", "seq_from": 1, "seq_to": 1,
                         "counts": {}, "created_at": "x", "payload_sha256": hashlib.sha256(payload_bytes).hexdigest(),
-                        "payload_size": declared_size, "eph": bundle._b64(eph_pub), "nonce": bundle._b64(nonce)})
+                        "payload_size": declared_size, "eph": bundle.b64(eph_pub), "nonce": bundle.b64(nonce)})
     head = bundle.MAGIC + struct.pack(">I", len(header)) + header
     ct = AESGCM(key).encrypt(nonce, zlib.compress(payload_bytes, 9), head)
     body = head + struct.pack(">I", len(ct)) + ct

@@ -8,7 +8,8 @@ from textual.widgets import Static
 
 from station.services import demo
 from station.services.session import StationHome
-from station.tui import AppConfig, app as app_module, make_app
+from station.tui import AppConfig, make_app
+from station.tui import app as app_module
 from station.tui.screens.usb import UsbScreen
 from sync import client
 from sync.hub.service import HubHome

@@ -222,7 +222,8 @@ class IntakeScreen(StationScreen):
     # --- save -----------------------------------------------------------------------------
     def document(self) -> dict:
         """The intake document, exactly as ``station case new`` takes it."""
-        value = lambda sel: self.query_one(sel, Input).value.strip()  # noqa: E731
+        def value(sel: str) -> str:
+            return self.query_one(sel, Input).value.strip()
         if self.resident is not None:
             resident = {"id_number": self.resident["id_number"], "name": self.resident["name"]}
         else:

@@ -1,0 +1,141 @@
+"""``station`` commands that move data out of the station: printing, receipt checks, and sync
+with the township over the network or a USB stick. Registered on ``station.cli.main``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from station.cli import Out, StationHome, common, main, unlock
+from station.errors import FieldError, ValidationFailed
+from station.services import cases
+
+
+# --- sync with the township --------------------------------------------------------------
+@main.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--hub", "url", help="乡镇服务器地址,如 http://10.1.2.3:8470(联网登记)")
+@click.option("--code", help="乡镇给出的一次性登记码(联网登记)")
+@common
+def enroll(file, url, code, out: Out, home: StationHome):
+    """在乡镇登记本站:station enroll 登记文件(U盘),或 station enroll --hub 地址 --code 登记码(联网)。"""
+    from sync import client
+    if file is None and not (url and code):
+        raise ValidationFailed("请给出登记文件,或同时给出 --hub 和 --code", [FieldError("file", "required", "缺少登记方式")])
+    with unlock(home) as session:
+        if file is not None:
+            reply = client.enroll_file(session, file)
+            peer = client.hub(session)
+            out.emit({"hub": peer["hub_id"], "reply_file": str(reply)},
+                     f"已登记到 {peer['name']}。请把回执文件 {reply} 带回乡镇导入(township station confirm)。")
+            return
+        from sync.http import HttpTransport
+        response = HttpTransport(url).enroll(client.enroll_request(session, code))
+        client.finish_http_enrolment(session, code, response, url)
+    out.emit({"hub": response["hub_id"], "url": url}, f"已在 {response['hub_name']} 登记,可以同步了(station sync)。")
+
+
+@main.command()
+@click.option("--hub", "url", help="乡镇服务器地址(默认用登记时的地址)")
+@click.option("--status", "status_only", is_flag=True, help="只显示同步状态")
+@common
+def sync(url, status_only, out: Out, home: StationHome):
+    """与乡镇同步一次:上传未确认的记录,接收办理结果、事项清单和节假日安排。"""
+    from station.services import syncstate
+    from sync import client
+    with unlock(home) as session:
+        if status_only:
+            state = syncstate.status(session)
+            quarantined = session.store.query("SELECT source, seq, kind, reason, at FROM sync_quarantine ORDER BY id")
+            out.emit({**state, "quarantined": quarantined},
+                     lambda d: syncstate.describe(d) + "".join(f"\n搁置:{q['at'][:16]} 第{q['seq']}号 {q['reason']}" for q in quarantined))
+            return
+        peer = client.hub(session)
+        target = url or (peer and peer["url"])
+        if not target:
+            raise ValidationFailed("没有乡镇服务器地址", [FieldError("hub", "required", "本站尚未联网登记:请用 --hub 指定地址,或用U盘交换")])
+        from sync.http import HttpTransport
+        result = client.sync_once(session, HttpTransport(target))
+        left = client.pending(session)
+    out.emit({"sent": result.sent, "received": result.received, "quarantined": result.quarantined, "pending": left},
+             f"同步完成:上传 {result.sent} 条,接收 {result.received} 条,待上传 {left} 条"
+             + (f";{len(result.quarantined)} 条被搁置(station sync --status 查看)" if result.quarantined else ""))
+
+
+@main.command()
+@click.option("--to", "target", required=True, type=click.Path(path_type=Path), help="U盘(或文件夹)路径")
+@click.option("--max-mb", default=16.0, show_default=True, help="单个数据包文件的大小上限(MB)")
+@common
+def export(target, max_mb, out: Out, home: StationHome):
+    """把尚未被乡镇确认的记录导出到U盘(断网时使用),交乡镇导入。"""
+    from sync import usb
+    with unlock(home) as session:
+        def progress(done, total):
+            if not out.json:
+                click.echo(f"\r已写入 {done}/{total} 条", nl=False, err=True)
+        result = usb.export_to(session, target, max_mb, progress)
+    if not out.json:
+        click.echo("", err=True)
+    out.emit({"folder": str(result.folder), "files": result.files, "records": result.records, "unchanged": result.skipped},
+             f"已导出到 {result.folder}:数据包 {len(result.files)} 个,共 {result.records} 条记录。请交乡镇导入后带回U盘。")
+
+
+@main.command("import-ack")
+@click.argument("path", type=click.Path(path_type=Path, exists=True))
+@common
+def import_ack(path, out: Out, home: StationHome):
+    """导入乡镇写回U盘的确认文件:确认已送达的记录,接收办理结果、事项清单和节假日安排。"""
+    from sync import usb
+    with unlock(home) as session:
+        r = usb.import_acks(session, path)
+    out.emit(vars(r), lambda d: (f"已导入乡镇确认 {r.files} 个:确认至第 {r.acked_through} 号,接收乡镇记录 {r.applied} 条"
+                                 if r.files else "U盘上没有本站的确认文件")
+             + "".join(f"\n暂存:{h}" for h in r.held) + "".join(f"\n拒收 {x['file']}:{x['reason']}" for x in r.rejected))
+
+
+# --- printing ---------------------------------------------------------------------------
+@main.command("print")
+@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register"]))
+@click.argument("ref", required=False)
+@click.option("--out", "out_file", type=click.Path(path_type=Path), help="保存为 PDF 文件(不送打印机)")
+@click.option("--from", "period_from", type=click.DateTime(["%Y-%m-%d"]), help="台账起始日期(register,默认本月1日)")
+@click.option("--to", "period_to", type=click.DateTime(["%Y-%m-%d"]), help="台账截止日期(register,默认今天)")
+@click.option("--printer", help="打印机名称(默认:系统默认打印机)")
+@common
+def print_command(kind, ref, out_file, period_from, period_to, printer, out: Out, home: StationHome):
+    """打印:receipt=受理回执,notice=一次性告知书,proxy=代办委托书(REF 为件号);register=代办登记台账。"""
+    from printouts import printing
+    from printouts.render import render
+    with unlock(home) as session:
+        doc = render(session, kind, ref, period_from and period_from.date(), period_to and period_to.date())
+    if doc.warning:
+        click.echo(f"注意:{doc.warning}", err=True)
+    if out_file:
+        out_file.write_bytes(doc.pdf)
+        message = f"已保存 {out_file}(请妥善保管:含群众信息)"
+    else:
+        message = printing.send(doc.pdf, doc.title, printer)
+    out.emit({"title": doc.title, "bytes": len(doc.pdf), "out": str(out_file) if out_file else None, "message": message},
+             f"{doc.title}:{message}")
+
+
+@main.command("verify-receipt")
+@click.argument("code")
+@common
+def verify_receipt(code, out: Out, home: StationHome):
+    """核验回执二维码(扫描得到或手工输入的回执码)是否为本站出具的真实回执。"""
+    from station.services import signing
+    with unlock(home) as session:
+        check = signing.verify_token(code, session.station_code, signing.public_key(session))
+        status = None
+        if check.valid:
+            state, _ = cases.load(session, check.number)
+            status = state.status.label
+    out.emit({"valid": check.valid, "number": check.number, "due": check.due, "reason": check.reason, "status": status},
+             lambda d: (f"真实回执:{d['number']},办结期限 {d['due']},当前状态:{d['status']}" if d["valid"]
+                        else f"核验不通过:{d['reason']}"))
+    if not check.valid:
+        sys.exit(11)
+
+
