@@ -487,4 +487,8 @@ def calendar_import(source, out: Out, home: StationHome):
 from station import cli_exchange  # noqa: E402,F401
 
 if __name__ == "__main__":
-    main()
+    # Run as ``python -m station.cli``: use the importable module's group, on which
+    # ``station.cli_exchange`` registered its commands (this file is then a second copy).
+    from station.cli import main as registered
+
+    registered()
