@@ -119,6 +119,9 @@ _FETCH = {
     "resident": "SELECT id, id_number, name, sex, birth_date, phone, address, village_group, created_at, updated_at "
                 "FROM residents WHERE id IN ({})",
     "attachment": "SELECT id, case_id, name, mime, size, sha256, data FROM attachments WHERE id IN ({})",
+    "ledger_entry": "SELECT id, ledger, program, period, id_number, head_name, village_group, phone, area, rate, amount_fen, "
+                    "bank_card, status, paid_on, month, basis, kind, corrects, reason, author, created_at, hash "
+                    "FROM ledger_entries WHERE id IN ({})",
 }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sync.bundle import BundleRejected
 
-ITEM_KINDS_FROM_STATION = {"resident", "event", "attachment"}
+ITEM_KINDS_FROM_STATION = {"resident", "event", "attachment", "ledger_entry"}
 ITEM_KINDS_FROM_HUB = {"event", "catalog", "calendar"}
 MAX_ITEMS_PER_BUNDLE = 2000
 

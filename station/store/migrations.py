@@ -120,8 +120,27 @@ def _v7_held(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _v8_ledgers(db: sqlite_utils.Database) -> None:
+    """Ledger entries (台账): append-only, hash-chained; corrections are new entries."""
+    db.executescript("""
+    CREATE TABLE ledger_entries (
+        seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, ledger TEXT NOT NULL, program TEXT NOT NULL, period TEXT NOT NULL,
+        id_number TEXT NOT NULL, head_name TEXT NOT NULL, village_group TEXT, phone TEXT, area TEXT, rate TEXT,
+        amount_fen INTEGER NOT NULL, bank_card TEXT, status TEXT NOT NULL, paid_on TEXT, month TEXT, basis TEXT,
+        kind TEXT NOT NULL, corrects TEXT, reason TEXT, author TEXT NOT NULL, source TEXT, row_no INTEGER,
+        created_at TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+    CREATE INDEX ledger_totals ON ledger_entries(ledger, program, period, village_group, amount_fen);
+    CREATE INDEX ledger_household ON ledger_entries(ledger, program, period, id_number);
+    CREATE TABLE ledger_imports (sha256 TEXT NOT NULL, ledger TEXT NOT NULL, program TEXT NOT NULL, period TEXT NOT NULL,
+        file_name TEXT NOT NULL, rows INTEGER NOT NULL, imported_at TEXT NOT NULL, imported_by TEXT NOT NULL,
+        PRIMARY KEY (sha256, ledger, program, period));
+    CREATE TABLE ledger_locks (ledger TEXT NOT NULL, program TEXT NOT NULL, period TEXT NOT NULL, locked_by TEXT NOT NULL,
+        locked_at TEXT NOT NULL, PRIMARY KEY (ledger, program, period));
+    """)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
-                                                             _v5_station_keys, _v6_sync, _v7_held]
+                                                             _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers]
 LATEST = len(MIGRATIONS)
 
 

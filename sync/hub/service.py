@@ -215,6 +215,12 @@ class Hub:
                 raise ItemInvalid("群众记录缺少编号或身份证号码")
             self.store.put_resident(station, data)
             return set()
+        if item["kind"] == "ledger_entry":
+            if not all(isinstance(data.get(k), str) for k in ("id", "ledger", "program", "period")) or \
+                    not isinstance(data.get("amount_fen"), int):
+                raise ItemInvalid("台账记录格式不对")
+            self.store.put_ledger_entry(station, data)
+            return set()
         if item["kind"] == "event":
             try:
                 event = CaseEvent.model_validate(data)

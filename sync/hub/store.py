@@ -36,6 +36,7 @@ class HubStore(Protocol):
     def cases(self, station: str | None, status: str | None, limit: int) -> list[dict]: ...
     def put_resident(self, station: str, resident: dict) -> None: ...
     def put_attachment(self, station: str, attachment: dict) -> None: ...
+    def put_ledger_entry(self, station: str, entry: dict) -> None: ...
     def quarantine(self, station: str, seq: int | None, kind: str, reason: str, data: dict | None) -> None: ...
     def quarantined(self, station: str | None) -> list[dict]: ...
     def append_outbox(self, station: str, kind: str, ref: str, data: dict) -> int: ...
@@ -83,7 +84,16 @@ def _v2(db: sqlite_utils.Database) -> None:
     """)
 
 
-HUB_MIGRATIONS = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """The stations' ledger entries (台账), as they wrote them (append-only there, so here too)."""
+    db.executescript("""
+    CREATE TABLE ledger_entries (id TEXT PRIMARY KEY, station TEXT NOT NULL, ledger TEXT NOT NULL, program TEXT NOT NULL,
+        period TEXT NOT NULL, amount_fen INTEGER NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX ledger_station ON ledger_entries(station, ledger, program, period);
+    """)
+
+
+HUB_MIGRATIONS = [_v1, _v2, _v3]
 
 
 class SQLiteHubStore:
@@ -174,6 +184,10 @@ class SQLiteHubStore:
     def put_attachment(self, station, a):
         self._x("INSERT OR IGNORE INTO attachments (id, station, case_id, name, size, sha256, data) VALUES (?,?,?,?,?,?,?)",
                 (a["id"], station, a["case_id"], a["name"], a["size"], a["sha256"], a["data"]))
+
+    def put_ledger_entry(self, station, e):
+        self._x("INSERT OR IGNORE INTO ledger_entries (id, station, ledger, program, period, amount_fen, data) VALUES (?,?,?,?,?,?,?)",
+                (e["id"], station, e["ledger"], e["program"], e["period"], e["amount_fen"], json.dumps(e, ensure_ascii=False)))
 
     def quarantine(self, station, seq, kind, reason, data):
         self._x("INSERT INTO quarantine (station, seq, kind, reason, data, at) VALUES (?,?,?,?,?,?)",

@@ -1,0 +1,260 @@
+"""The ledger write path on the station's store: import, correct, lock; and the views: list,
+totals, export, chain verification.
+
+Entries are never changed after they are written. A correction is a new entry — a reversal
+(negative amount) and, when superseding, a new entry with the corrected values — with its reason
+and author, so a plain sum is always the true total and the hash chain shows every change.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledgers import rules, sheets
+from station.core.masking import mask_bank, mask_id, mask_phone
+from station.core.money import format_fen
+from station.errors import FieldError, NotFound, StationError, ValidationFailed
+from station.services import audit, residents
+from station.services.session import Session
+
+GENESIS = "0" * 64
+VIEW_COLUMNS = ("id, ledger, program, period, id_number, head_name, village_group, phone, area, rate, amount_fen, bank_card, "
+                "status, paid_on, month, basis, kind, corrects, reason, author, created_at")
+
+
+class ImportRefused(StationError):
+    code = "import_refused"
+    exit_code = 2
+
+
+@dataclass
+class ImportReport:
+    file: str
+    ledger: str
+    program: str
+    period: str
+    mapping: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+    valid: int = 0
+    errors: list[dict] = field(default_factory=list)
+    total_fen: int = 0
+    written: int = 0
+    already_imported: bool = False
+
+    def as_dict(self) -> dict:
+        return {**vars(self), "total": format_fen(self.total_fen)}
+
+
+def _check_scope(ledger: str, program: str, period: str) -> None:
+    problems = []
+    if ledger not in rules.LEDGERS:
+        problems.append(FieldError("ledger", "unknown", "台账类型应为 subsidy(涉农补贴)或 relief(民政救济)"))
+    if not (program or "").strip() or len(program) > 40:
+        problems.append(FieldError("program", "required", "请填写项目名称,如 耕地地力保护补贴"))
+    if not (period or "").strip() or len(period) > 20:
+        problems.append(FieldError("period", "required", "请填写期间,如 2026 或 2026-11"))
+    if problems:
+        raise ValidationFailed("台账信息不完整", problems)
+
+
+def is_locked(session: Session, ledger: str, program: str, period: str) -> bool:
+    return bool(session.store.scalar("SELECT 1 FROM ledger_locks WHERE ledger = ? AND program = ? AND period = ?", (ledger, program, period)))
+
+
+def import_file(session: Session, path: Path, ledger: str, program: str, period: str, overrides: dict[str, str] | None = None,
+                dry_run: bool = False, valid_only: bool = False) -> ImportReport:
+    """Validate a township spreadsheet and, unless ``dry_run``, write it: every row, or (with
+    ``valid_only``) every valid row — never a part chosen by accident."""
+    _check_scope(ledger, program, period)
+    path = Path(path)
+    report = ImportReport(path.name, ledger, program, period)
+    if is_locked(session, ledger, program, period):
+        raise ValidationFailed("该期台账已锁定", [FieldError("period", "locked", f"{program} {period} 已由站长锁定:只能通过更正修改")])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if session.store.scalar("SELECT 1 FROM ledger_imports WHERE sha256 = ? AND ledger = ? AND program = ? AND period = ?",
+                            (digest, ledger, program, period)):
+        report.already_imported = True
+        return report
+    headers, rows = sheets.read_table(path)
+    mapping = rules.guess_mapping(headers)
+    for name, header in (overrides or {}).items():
+        if name not in rules.FIELDS:
+            raise ValidationFailed("列对应有误", [FieldError("map", "unknown_field", f"没有“{name}”这个字段;可用:{'、'.join(rules.FIELDS)}")])
+        if header not in headers:
+            raise ValidationFailed("列对应有误", [FieldError("map", "no_such_column", f"表格中没有名为“{header}”的列")])
+        mapping[name] = headers.index(header)
+    report.mapping = {f: headers[i] for f, i in sorted(mapping.items(), key=lambda x: x[1])}
+    missing = [f for f in rules.REQUIRED[ledger] if f not in mapping]
+    if missing:
+        raise ValidationFailed("找不到必需的列", [FieldError("map", "missing_column",
+                                                        f"找不到“{rules.FIELD_LABELS[f]}”列:请用列对应指定(如 {f}=表头名)")
+                                             for f in missing])
+    existing = {r["id_number"] for r in session.store.query(
+        "SELECT id_number FROM ledger_entries WHERE ledger = ? AND program = ? AND period = ? GROUP BY id_number "
+        "HAVING sum(amount_fen) != 0", (ledger, program, period))}
+    seen: dict[str, int] = {}
+    good: list[dict] = []
+    today = session.today()
+    for n, row in enumerate(rows, start=2):  # row 1 is the header, as the clerk sees it in Excel
+        report.rows += 1
+        raw = {f: (row[i] if i < len(row) else None) for f, i in mapping.items()}
+        entry, errors = rules.check_row(ledger, raw, n, today)
+        if entry is not None:
+            key = entry["id_number"] if ledger == "subsidy" else f"{entry['id_number']}|{entry.get('month')}"
+            if key in seen:
+                errors = [rules.RowError(n, "id_number", "duplicate", f"与第 {seen[key]} 行是同一户(身份证号相同)")]
+            elif entry["id_number"] in existing and ledger == "subsidy":
+                errors = [rules.RowError(n, "id_number", "exists", "该户已在本期台账中(如需改动请用更正)")]
+            else:
+                seen[key] = n
+                entry["row_no"] = n
+                good.append(entry)
+        report.errors += [e.as_dict() for e in errors]
+    report.valid = len(good)
+    report.total_fen = sum(e["amount_fen"] for e in good)
+    if dry_run:
+        return report
+    if report.errors and not valid_only:
+        raise ImportRefused(f"有 {len(report.errors)} 处错误,未导入任何数据:请修正表格后重新导入,或选择只导入正确的 {report.valid} 行",
+                            [FieldError(f"row {e['row']}", e["code"], f"第 {e['row']} 行 {e['message']}") for e in report.errors[:50]])
+    with session.store.transaction() as db:
+        prev = db.execute("SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone()
+        prev = prev[0] if prev else GENESIS
+        now = audit.now_iso()
+        for e in good:
+            prev = _append(db, {**e, "id": str(uuid.uuid4()), "ledger": ledger, "program": program, "period": period,
+                                "kind": "original", "author": session.user.username, "created_at": now,
+                                "source": f"{path.name}#{digest[:12]}"}, prev)
+        db.execute("INSERT INTO ledger_imports (sha256, ledger, program, period, file_name, rows, imported_at, imported_by) "
+                   "VALUES (?,?,?,?,?,?,?,?)", (digest, ledger, program, period, path.name, len(good), now, session.user.username))
+        audit.record(db, session.user.username, "ledger.import", f"{ledger}/{program}/{period}",
+                     {"file": path.name, "rows": len(good), "skipped": len(report.errors), "total_fen": report.total_fen})
+    report.written = len(good)
+    return report
+
+
+def _append(db, e: dict, prev: str) -> str:
+    e = {k: e.get(k) for k in rules.CHAINED} | {"source": e.get("source"), "row_no": e.get("row_no")}
+    digest = rules.entry_hash(prev, e)
+    cols = list(e) + ["prev_hash", "hash"]
+    db.execute(f"INSERT INTO ledger_entries ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", (*e.values(), prev, digest))
+    residents.outbox(db, "ledger_entry", e["id"])  # goes up to the township with the next bundle
+    return digest
+
+
+def correct(session: Session, entry_id: str, reason: str, changes: dict | None = None) -> list[str]:
+    """Reverse an entry (no ``changes``) or supersede it with corrected values; both are new,
+    visible entries. Allowed in locked periods too: that is what locking leaves possible."""
+    if not (reason or "").strip():
+        raise ValidationFailed("请填写更正原因", [FieldError("reason", "required", "更正必须写明原因")])
+    original = session.store.one(f"SELECT {VIEW_COLUMNS} FROM ledger_entries WHERE id = ?", (entry_id,))
+    if original is None:
+        raise NotFound("没有找到该台账记录")
+    if original["kind"] == "reversal":
+        raise ValidationFailed("不能更正冲减记录", [FieldError("entry", "is_reversal", "这是一条冲减记录,请更正原记录")])
+    if session.store.scalar("SELECT 1 FROM ledger_entries WHERE corrects = ? AND kind = 'reversal'", (entry_id,)):
+        raise ValidationFailed("该记录已被更正", [FieldError("entry", "already_corrected", "该记录已被冲减或替换,请更正最新的那条")])
+    new_entry = None
+    if changes:
+        raw = {k: original[k] for k in ("head_name", "id_number", "village_group", "area", "rate", "bank_card", "phone",
+                                        "status", "paid_on", "month", "basis") if original[k] is not None}
+        raw["amount"] = format_fen(original["amount_fen"])
+        raw.update(changes)
+        new_entry, errors = rules.check_row(original["ledger"], raw, 0, session.today())
+        if errors:
+            raise ValidationFailed("更正内容有误", [FieldError(e.field, e.code, e.message) for e in errors])
+    ids = []
+    with session.store.transaction() as db:
+        prev = db.execute("SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone()[0]
+        now = audit.now_iso()
+        base = {k: original[k] for k in ("ledger", "program", "period")}
+        reversal = {**original, "id": str(uuid.uuid4()), "amount_fen": -original["amount_fen"], "kind": "reversal",
+                    "corrects": entry_id, "reason": reason.strip(), "author": session.user.username, "created_at": now}
+        prev = _append(db, reversal, prev)
+        ids.append(reversal["id"])
+        if new_entry:
+            replacement = {**base, **new_entry, "id": str(uuid.uuid4()), "kind": "supersede", "corrects": entry_id,
+                           "reason": reason.strip(), "author": session.user.username, "created_at": now}
+            _append(db, replacement, prev)
+            ids.append(replacement["id"])
+        audit.record(db, session.user.username, "ledger.correct", entry_id, {"reason": reason.strip(), "supersede": bool(new_entry)})
+    return ids
+
+
+def lock(session: Session, ledger: str, program: str, period: str) -> None:
+    session.require_supervisor("锁定台账")
+    _check_scope(ledger, program, period)
+    if is_locked(session, ledger, program, period):
+        return
+    with session.store.transaction() as db:
+        db.execute("INSERT INTO ledger_locks (ledger, program, period, locked_by, locked_at) VALUES (?,?,?,?,?)",
+                   (ledger, program, period, session.user.username, audit.now_iso()))
+        head = db.execute("SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone()
+        audit.record(db, session.user.username, "ledger.lock", f"{ledger}/{program}/{period}", {"chain_head": head[0] if head else None})
+
+
+def _where(ledger: str | None, program: str | None, period: str | None, village_group: str | None) -> tuple[str, list]:
+    where, params = [], []
+    for col, value in (("ledger", ledger), ("program", program), ("period", period), ("village_group", village_group)):
+        if value:
+            where.append(f"{col} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+def entries(session: Session, ledger=None, program=None, period=None, village_group=None, limit=200, offset=0, masked=True) -> list[dict]:
+    where, params = _where(ledger, program, period, village_group)
+    rows = session.store.query(f"SELECT {VIEW_COLUMNS} FROM ledger_entries{where} ORDER BY seq LIMIT ? OFFSET ?", (*params, limit, offset))
+    for r in rows:
+        r["amount"] = format_fen(r["amount_fen"])
+        if masked:
+            r["id_number"], r["bank_card"], r["phone"] = mask_id(r["id_number"]), mask_bank(r["bank_card"]), mask_phone(r["phone"])
+    return rows
+
+
+def totals(session: Session, ledger=None, program=None, period=None, village_group=None,
+           by: tuple[str, ...] = ("program", "period", "village_group")) -> list[dict]:
+    """Sums to the fen (corrections included), from the covering index."""
+    allowed = {"ledger", "program", "period", "village_group"}
+    if not set(by) <= allowed:
+        raise ValueError(by)
+    where, params = _where(ledger, program, period, village_group)
+    cols = ", ".join(("ledger",) + tuple(by)) if "ledger" not in by else ", ".join(by)
+    rows = session.store.query(f"SELECT {cols}, sum(amount_fen) AS total_fen, count(DISTINCT id_number) AS households "
+                               f"FROM ledger_entries{where} GROUP BY {cols} ORDER BY {cols}", tuple(params))
+    for r in rows:
+        r["total"] = format_fen(r["total_fen"])
+    return rows
+
+
+EXPORT_HEADERS = [("program", "项目"), ("period", "期间"), ("head_name", "户主姓名"), ("id_number", "身份证号码"),
+                  ("village_group", "村民小组"), ("area", "面积(亩)"), ("rate", "补贴标准(元/亩)"), ("month", "月份"),
+                  ("amount", "金额(元)"), ("bank_card", "银行卡号"), ("status", "状态"), ("paid_on", "发放日期"),
+                  ("basis", "依据"), ("kind", "记录类型"), ("reason", "更正原因")]
+KIND_LABELS = {"original": "原始", "reversal": "冲减", "supersede": "更正"}
+
+
+def export(session: Session, path: Path, ledger=None, program=None, period=None, village_group=None, encoding="utf-8-sig") -> int:
+    """Any ledger view as .xlsx or .csv — masked: full numbers travel to the township only inside
+    encrypted bundles, never in a spreadsheet on a stick."""
+    rows = entries(session, ledger, program, period, village_group, limit=10**9)
+    data = [[KIND_LABELS.get(r[k], r[k]) if k == "kind" else (r[k] if r[k] is not None else "") for k, _ in EXPORT_HEADERS] for r in rows]
+    sheets.write_table(Path(path), [h for _, h in EXPORT_HEADERS], data, encoding=encoding)
+    with session.store.transaction() as db:
+        audit.record(db, session.user.username, "ledger.export", str(Path(path).name), {"rows": len(rows)})
+    return len(rows)
+
+
+def verify_chain(session: Session) -> tuple[int, list[str]]:
+    problems, prev, count = [], GENESIS, 0
+    cols = ", ".join(rules.CHAINED)
+    for row in session.store.query(f"SELECT seq, {cols}, prev_hash, hash FROM ledger_entries ORDER BY seq"):
+        count += 1
+        if row["prev_hash"] != prev:
+            problems.append(f"台账第 {row['seq']} 条与前一条接不上(记录被删除或调换)")
+        if rules.entry_hash(row["prev_hash"], row) != row["hash"]:
+            problems.append(f"台账第 {row['seq']} 条内容与校验值不符(记录被改动)")
+        prev = row["hash"]
+    return count, problems
