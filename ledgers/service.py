@@ -216,13 +216,16 @@ def entries(session: Session, ledger=None, program=None, period=None, village_gr
 
 def totals(session: Session, ledger=None, program=None, period=None, village_group=None,
            by: tuple[str, ...] = ("program", "period", "village_group")) -> list[dict]:
-    """Sums to the fen (corrections included), from the covering index."""
+    """Sums to the fen (corrections included) and active entries (户次: an original or superseding
+    entry counts one, a reversal takes one away — for subsidies that is households), all from the
+    covering index, so a million entries take a fraction of a second."""
     allowed = {"ledger", "program", "period", "village_group"}
     if not set(by) <= allowed:
         raise ValueError(by)
     where, params = _where(ledger, program, period, village_group)
     cols = ", ".join(("ledger",) + tuple(by)) if "ledger" not in by else ", ".join(by)
-    rows = session.store.query(f"SELECT {cols}, sum(amount_fen) AS total_fen, count(DISTINCT id_number) AS households "
+    rows = session.store.query(f"SELECT {cols}, sum(amount_fen) AS total_fen, "
+                               "sum(CASE kind WHEN 'reversal' THEN -1 ELSE 1 END) AS households "
                                f"FROM ledger_entries{where} GROUP BY {cols} ORDER BY {cols}", tuple(params))
     for r in rows:
         r["total"] = format_fen(r["total_fen"])

@@ -86,7 +86,7 @@ def ledger_totals(ledger, program, period, by, out: Out, home: StationHome):
     with unlock(home) as session:
         rows = service.totals(session, ledger, program, period, by=tuple(by) or ("program", "period", "village_group"))
     out.emit(rows, lambda rs: "\n".join("  ".join(str(r.get(k) or "") for k in ("program", "period", "village_group") if k in r)
-                                        + f"  {r['households']} 户  {r['total']} 元" for r in rs) or "没有记录")
+                                        + f"  {r['households']} 户次  {r['total']} 元" for r in rs) or "没有记录")
 
 
 @ledger_group.command("lock")

@@ -129,7 +129,7 @@ def _v8_ledgers(db: sqlite_utils.Database) -> None:
         amount_fen INTEGER NOT NULL, bank_card TEXT, status TEXT NOT NULL, paid_on TEXT, month TEXT, basis TEXT,
         kind TEXT NOT NULL, corrects TEXT, reason TEXT, author TEXT NOT NULL, source TEXT, row_no INTEGER,
         created_at TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
-    CREATE INDEX ledger_totals ON ledger_entries(ledger, program, period, village_group, amount_fen);
+    CREATE INDEX ledger_totals ON ledger_entries(ledger, program, period, village_group, amount_fen, kind);
     CREATE INDEX ledger_household ON ledger_entries(ledger, program, period, id_number);
     CREATE TABLE ledger_imports (sha256 TEXT NOT NULL, ledger TEXT NOT NULL, program TEXT NOT NULL, period TEXT NOT NULL,
         file_name TEXT NOT NULL, rows INTEGER NOT NULL, imported_at TEXT NOT NULL, imported_by TEXT NOT NULL,

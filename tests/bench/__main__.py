@@ -2,15 +2,24 @@
 import argparse
 import json
 
-from tests.bench import foundation, printouts, sync, tui, usb
+from tests.bench import foundation, ledgers, printouts, sync, tui, usb
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Village Station benchmarks")
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb"], help="run one group")
+    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers"], help="run one group")
     args = parser.parse_args()
+    if args.only in (None, "ledgers"):
+        led = ledgers.run()
+        i, t = led["import"], led["totals"]
+        print(f"ledger import of a {i['rows']:,}-row .xlsx: {i['import_s']:.1f} s (target < 20 s), of which openpyxl reading the "
+              f"file {i['openpyxl_read_s']:.1f} s and ours {i['ours_s']:.1f} s")
+        print(f"ledger totals over {t['entries']:,} entries ({t['groups']} groups): {1000 * t['ours_s']:.0f} ms (target ≤ 500 ms) "
+              f"vs plain SQLite same query {1000 * t['plain_s']:.0f} ms → {t['ratio']:.2f}x; by program only {1000 * t['by_program_s']:.0f} ms")
+        if args.only == "ledgers":
+            return
     if args.only in (None, "usb"):
         u = usb.run()
         print(f"USB export {u['events']:,} events ({u['records']:,} records) → {u['files']} files, {u['mb']:.1f} MB: {u['export_s']:.1f} s = "

@@ -121,6 +121,7 @@ def test_lock_correction_totals_and_chain(session, home, tmp_path):
     assert len(reversal_of_other) == 1
     total = service.totals(session, "subsidy", by=("program",))[0]
     assert total["total_fen"] == 3 * one + 37740 and total["total"] == f"{(3 * one + 37740) / 100:,.2f}"
+    assert total["households"] == 4  # five, one superseded (still one), one reversed
     kinds = [e["kind"] for e in service.entries(session, "subsidy")]
     assert kinds == ["original"] * 5 + ["reversal", "supersede", "reversal"]  # the originals are still there
     assert service.verify_chain(session) == (8, [])
