@@ -17,7 +17,8 @@ CARDS = [("received_today", "今日收件"), ("due_soon", "即将到期"), ("ove
 class TodayScreen(StationScreen):
     """今日概览"""
 
-    BINDINGS = [("enter", "open", "打开"), ("r", "refresh", "刷新"), ("u", "app.go('usb')", "U盘"), ("s", "app.sync_now", "同步")]
+    BINDINGS = [("enter", "open", "打开"), ("r", "refresh", "刷新"), ("u", "app.go('usb')", "U盘"), ("s", "app.sync_now", "同步"),
+                ("l", "app.go('ledger')", "台账")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")

@@ -1,0 +1,247 @@
+"""台账: list with filters and totals, import wizard with its validation report, correction,
+lock (站长), export. Every write goes through ``ledgers.service``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Label, Static
+
+from station.errors import StationError
+from station.tui.base import StationScreen, error_label, say, show_field_errors
+from station.tui.compact import Button, Input, Select
+
+LEDGER_OPTIONS = [("涉农补贴", "subsidy"), ("民政救济", "relief")]
+
+
+class LedgerScreen(StationScreen):
+    """台账"""
+
+    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+i", "import_file", "导入名单"), ("ctrl+k", "correct", "更正"),
+                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期")]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="")
+        with Horizontal(id="ledger-filters"):
+            yield Select(LEDGER_OPTIONS, value="subsidy", allow_blank=False, id="l-ledger")
+            yield Input(placeholder="项目", id="l-program")
+            yield Input(placeholder="期间", id="l-period")
+            yield Input(placeholder="村民小组", id="l-group")
+        yield Static("", id="ledger-totals", classes="status-line")
+        yield DataTable(id="ledger-entries", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#ledger-entries", DataTable)
+        for label, width in (("户主", 8), ("身份证", 18), ("组", 5), ("面积", 7), ("标准", 8), ("金额(元)", 11), ("状态", 6),
+                             ("类型", 4), ("原因", 16)):
+            table.add_column(label, width=width)
+        self.reload()
+
+    def scope(self) -> dict:
+        def text(sel):
+            return self.query_one(sel, Input).value.strip() or None
+        return {"ledger": self.query_one("#l-ledger", Select).value, "program": text("#l-program"),
+                "period": text("#l-period"), "village_group": text("#l-group")}
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def reload(self) -> None:
+        self._load(self.scope())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ledger")
+    def _load(self, scope: dict) -> None:
+        from ledgers import service
+        rows = service.entries(self.session, limit=500, **scope)
+        sums = service.totals(self.session, by=("program", "period"), **scope)
+        self.app.call_from_thread(self._show, rows, sums)
+
+    def _show(self, rows: list[dict], sums: list[dict]) -> None:
+        from ledgers.service import KIND_LABELS
+        table = self.query_one("#ledger-entries", DataTable)
+        table.clear()
+        for r in rows:
+            table.add_row(r["head_name"], r["id_number"], r["village_group"] or "", r["area"] or "", r["rate"] or "", r["amount"],
+                          r["status"], KIND_LABELS[r["kind"]], r["reason"] or "", key=r["id"])
+        lines = [f"{s['program']} {s['period']}:{s['households']} 户次,合计 {s['total']} 元" for s in sums]
+        self.query_one("#ledger-totals", Static).update(";".join(lines) or "没有记录(Ctrl+I 导入乡镇名单)")
+
+    def _selected(self) -> str | None:
+        table = self.query_one("#ledger-entries", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "lock":
+            return self.session.user.is_supervisor
+        return True
+
+    def action_import_file(self) -> None:
+        self.app.push_screen(ImportWizard(self.scope()), lambda done: done and self.reload())
+
+    def action_correct(self) -> None:
+        entry = self._selected()
+        if entry:
+            self.app.push_screen(CorrectionForm(entry), lambda done: done and self.reload())
+
+    def action_export(self) -> None:
+        self.app.push_screen(ExportForm(self.scope()))
+
+    def action_lock(self) -> None:
+        from ledgers import service
+        scope = self.scope()
+        try:
+            service.lock(self.session, scope["ledger"], scope["program"] or "", scope["period"] or "")
+        except StationError as exc:
+            self.app.show_error(exc)
+            return
+        self.notify(f"{scope['program']} {scope['period']} 已锁定:此后只能更正", title="已锁定")
+
+
+class ImportWizard(ModalScreen[bool]):
+    """File → check (validation report) → import all, or only the valid rows, or cancel."""
+
+    BINDINGS = [("escape", "dismiss(False)", "取消")]
+
+    def __init__(self, scope: dict):
+        super().__init__()
+        self.scope = scope
+        self.report = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="import-wizard"):
+            yield Static("导入乡镇名单(.xlsx 或 .csv)", classes="dialog-title")
+            yield Select(LEDGER_OPTIONS, value=self.scope["ledger"], allow_blank=False, id="w-ledger")
+            yield Input(value=self.scope.get("program") or "", placeholder="项目,如 耕地地力保护补贴", id="program")
+            yield error_label("program")
+            yield Input(value=self.scope.get("period") or "", placeholder="期间,如 2026", id="period")
+            yield error_label("period")
+            yield Input(placeholder="文件路径,如 E:\\补贴名单.xlsx", id="file")
+            yield error_label("file")
+            yield error_label("map")
+            yield Button("检查", id="check", variant="primary")
+            yield Static("", id="report")
+            with Horizontal(classes="row"):
+                yield Button("全部导入", id="all", disabled=True)
+                yield Button("只导入正确的行", id="valid", disabled=True)
+
+    def _args(self):
+        return (Path(self.query_one("#file", Input).value.strip()), self.query_one("#w-ledger", Select).value,
+                self.query_one("#program", Input).value.strip(), self.query_one("#period", Input).value.strip())
+
+    @on(Button.Pressed, "#check")
+    def _check(self) -> None:
+        path = self._args()[0]
+        if not path.is_file():
+            show_field_errors(self, [])
+            say(self.query_one("#err-file", Label), "找不到该文件")
+            return
+        self._run(dry_run=True, valid_only=False)
+
+    @on(Button.Pressed, "#all")
+    def _all(self) -> None:
+        self._run(dry_run=False, valid_only=False)
+
+    @on(Button.Pressed, "#valid")
+    def _valid(self) -> None:
+        self._run(dry_run=False, valid_only=True)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _run(self, dry_run: bool, valid_only: bool) -> None:
+        from ledgers import service
+        path, ledger, program, period = self._args()
+        try:
+            report = service.import_file(self.app.session, path, ledger, program, period, dry_run=dry_run, valid_only=valid_only)
+        except StationError as exc:
+            self.app.call_from_thread(self._failed, exc)
+            return
+        self.app.call_from_thread(self._reported, report, dry_run)
+
+    def _failed(self, exc: StationError) -> None:
+        left = show_field_errors(self, exc.details)
+        self.query_one("#report", Static).update(exc.title + "".join(f"\n{d.message}" for d in left[:10]))
+
+    def _reported(self, report, dry_run: bool) -> None:
+        show_field_errors(self, [])
+        self.report = report
+        if report.already_imported:
+            self.query_one("#report", Static).update("该文件已导入过本期台账,未重复导入。")
+            return
+        if not dry_run:
+            self.app.notify(f"已导入 {report.written} 行,合计 {report.as_dict()['total']} 元", title="导入完成")
+            self.dismiss(True)
+            return
+        lines = ["列对应:" + ",".join(f"{v}" for v in report.mapping.values()),
+                 f"共 {report.rows} 行:正确 {report.valid} 行(合计 {report.as_dict()['total']} 元),错误 {len(report.errors)} 处"]
+        lines += [f"第 {e['row']} 行:{e['message']}" for e in report.errors[:12]]
+        if len(report.errors) > 12:
+            lines.append(f"……另有 {len(report.errors) - 12} 处(命令行 station ledger import --dry-run 可看全部)")
+        self.query_one("#report", Static).update("\n".join(lines))
+        self.query_one("#all", Button).disabled = bool(report.errors) or not report.valid
+        valid = self.query_one("#valid", Button)
+        valid.disabled = not (report.errors and report.valid)
+        valid.label = f"只导入正确的 {report.valid} 行"
+
+
+class CorrectionForm(ModalScreen[bool]):
+    BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]
+
+    def __init__(self, entry_id: str):
+        super().__init__()
+        self.entry_id = entry_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("更正台账记录(原记录保留,更正留痕)", classes="dialog-title")
+            yield Label("更正原因(必填)")
+            yield Input(id="reason")
+            yield error_label("reason")
+            yield Label("新金额(元),不填则为冲减(作废该记录)")
+            yield Input(id="amount", restrict=r"[0-9.]*")
+            yield error_label("amount")
+            yield Button("保存 (Ctrl+S)", id="save", variant="primary")
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        from ledgers import service
+        amount = self.query_one("#amount", Input).value.strip()
+        try:
+            service.correct(self.app.session, self.entry_id, self.query_one("#reason", Input).value,
+                            {"amount": amount, "area": "", "rate": ""} if amount else None)
+        except StationError as exc:
+            left = show_field_errors(self, exc.details)
+            if left or not exc.details:
+                self.app.show_error(exc)
+            return
+        self.dismiss(True)
+
+
+class ExportForm(ModalScreen[None]):
+    BINDINGS = [("escape", "dismiss", "取消")]
+
+    def __init__(self, scope: dict):
+        super().__init__()
+        self.scope = scope
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("导出台账(号码已脱敏)", classes="dialog-title")
+            yield Input(placeholder="保存为,如 E:\\台账.xlsx 或 台账.csv", id="file")
+            yield error_label("file")
+            yield Button("导出", id="go", variant="primary")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#go")
+    def _go(self) -> None:
+        from ledgers import service
+        try:
+            n = service.export(self.app.session, Path(self.query_one("#file", Input).value.strip()), **self.scope)
+        except (StationError, OSError) as exc:
+            say(self.query_one("#err-file", Label), getattr(exc, "title", None) or f"无法写入:{exc}")
+            return
+        self.app.notify(f"已导出 {n} 行", title="导出完成")
+        self.dismiss()
