@@ -8,6 +8,7 @@ and author, so a plain sum is always the true total and the hash chain shows eve
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,27 +92,11 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
         raise ValidationFailed("找不到必需的列", [FieldError("map", "missing_column",
                                                         f"找不到“{rules.FIELD_LABELS[f]}”列:请用列对应指定(如 {f}=表头名)")
                                              for f in missing])
-    existing = {r["id_number"] for r in session.store.query(
-        "SELECT id_number FROM ledger_entries WHERE ledger = ? AND program = ? AND period = ? GROUP BY id_number "
-        "HAVING sum(amount_fen) != 0", (ledger, program, period))}
-    seen: dict[str, int] = {}
-    good: list[dict] = []
-    today = session.today()
-    for n, row in enumerate(rows, start=2):  # row 1 is the header, as the clerk sees it in Excel
-        report.rows += 1
-        raw = {f: (row[i] if i < len(row) else None) for f, i in mapping.items()}
-        entry, errors = rules.check_row(ledger, raw, n, today)
-        if entry is not None:
-            key = entry["id_number"] if ledger == "subsidy" else f"{entry['id_number']}|{entry.get('month')}"
-            if key in seen:
-                errors = [rules.RowError(n, "id_number", "duplicate", f"与第 {seen[key]} 行是同一户(身份证号相同)")]
-            elif entry["id_number"] in existing and ledger == "subsidy":
-                errors = [rules.RowError(n, "id_number", "exists", "该户已在本期台账中(如需改动请用更正)")]
-            else:
-                seen[key] = n
-                entry["row_no"] = n
-                good.append(entry)
-        report.errors += [e.as_dict() for e in errors]
+    raws = [(n, {f: (row[i] if i < len(row) else None) for f, i in mapping.items()})
+            for n, row in enumerate(rows, start=2)]  # row 1 is the header, as the clerk sees it in Excel
+    good, errors = check_rows(session.store.conn, ledger, program, period, raws, session.today())
+    report.rows = len(raws)
+    report.errors = [e.as_dict() for e in errors]
     report.valid = len(good)
     report.total_fen = sum(e["amount_fen"] for e in good)
     if dry_run:
@@ -120,19 +105,66 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
         raise ImportRefused(f"有 {len(report.errors)} 处错误,未导入任何数据:请修正表格后重新导入,或选择只导入正确的 {report.valid} 行",
                             [FieldError(f"row {e['row']}", e["code"], f"第 {e['row']} 行 {e['message']}") for e in report.errors[:50]])
     with session.store.transaction() as db:
-        prev = db.execute("SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone()
-        prev = prev[0] if prev else GENESIS
-        now = audit.now_iso()
-        for e in good:
-            prev = _append(db, {**e, "id": str(uuid.uuid4()), "ledger": ledger, "program": program, "period": period,
-                                "kind": "original", "author": session.user.username, "created_at": now,
-                                "source": f"{path.name}#{digest[:12]}"}, prev)
-        db.execute("INSERT INTO ledger_imports (sha256, ledger, program, period, file_name, rows, imported_at, imported_by) "
-                   "VALUES (?,?,?,?,?,?,?,?)", (digest, ledger, program, period, path.name, len(good), now, session.user.username))
+        _write_entries(db, session.user.username, ledger, program, period, good, path.name, digest)
         audit.record(db, session.user.username, "ledger.import", f"{ledger}/{program}/{period}",
                      {"file": path.name, "rows": len(good), "skipped": len(report.errors), "total_fen": report.total_fen})
     report.written = len(good)
     return report
+
+
+def check_rows(conn, ledger: str, program: str, period: str, raws: list[tuple[int, dict]], today) -> tuple[list[dict], list]:
+    """Every row checked on its own, against the others (same household twice) and against the
+    store (household already in this period)."""
+    existing = {r[0] for r in conn.execute(
+        "SELECT id_number FROM ledger_entries WHERE ledger = ? AND program = ? AND period = ? GROUP BY id_number "
+        "HAVING sum(amount_fen) != 0", (ledger, program, period)).fetchall()}
+    seen: dict[str, int] = {}
+    good, errors = [], []
+    for n, raw in raws:
+        entry, row_errors = rules.check_row(ledger, raw, n, today)
+        if entry is not None:
+            key = entry["id_number"] if ledger == "subsidy" else f"{entry['id_number']}|{entry.get('month')}"
+            if key in seen:
+                row_errors = [rules.RowError(n, "id_number", "duplicate", f"与第 {seen[key]} 行是同一户(身份证号相同)")]
+            elif entry["id_number"] in existing and ledger == "subsidy":
+                row_errors = [rules.RowError(n, "id_number", "exists", "该户已在本期台账中(如需改动请用更正)")]
+            else:
+                seen[key] = n
+                entry["row_no"] = n
+                good.append(entry)
+        errors += row_errors
+    return good, errors
+
+
+def _write_entries(db, author: str, ledger: str, program: str, period: str, good: list[dict], source: str, digest: str) -> None:
+    prev = db.execute("SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone()
+    prev = prev[0] if prev else GENESIS
+    now = audit.now_iso()
+    for e in good:
+        prev = _append(db, {**e, "id": str(uuid.uuid4()), "ledger": ledger, "program": program, "period": period,
+                            "kind": "original", "author": author, "created_at": now, "source": f"{source}#{digest[:12]}"}, prev)
+    db.execute("INSERT INTO ledger_imports (sha256, ledger, program, period, file_name, rows, imported_at, imported_by) "
+               "VALUES (?,?,?,?,?,?,?,?)", (digest, ledger, program, period, source, len(good), now, author))
+
+
+def apply_township_list(db, session: Session, doc: dict) -> int:
+    """A subsidy or relief list sent down by the township, inside the sync transaction: the same
+    checks as a file import, all rows or none (a bad list is quarantined by the caller)."""
+    ledger, program, period, rows = doc["ledger"], doc["program"], doc["period"], doc["rows"]
+    _check_scope(ledger, program, period)
+    digest = hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    if db.execute("SELECT 1 FROM ledger_imports WHERE sha256 = ? AND ledger = ? AND program = ? AND period = ?",
+                  (digest, ledger, program, period)).fetchone():
+        return 0
+    if db.execute("SELECT 1 FROM ledger_locks WHERE ledger = ? AND program = ? AND period = ?", (ledger, program, period)).fetchone():
+        raise ValidationFailed(f"{program} {period} 已锁定,乡镇下发的名单未导入")
+    good, errors = check_rows(db.conn, ledger, program, period, [(n, r) for n, r in enumerate(rows, start=2)], session.today())
+    if errors:
+        raise ValidationFailed(f"乡镇下发的{program}名单有 {len(errors)} 处错误,未导入:" +
+                               ";".join(f"第 {e.row} 行 {e.message}" for e in errors[:5]))
+    _write_entries(db, session.user.username, ledger, program, period, good, f"乡镇下发 {doc.get('source', '')}", digest)
+    audit.record(db, session.user.username, "ledger.township_list", f"{ledger}/{program}/{period}", {"rows": len(good)})
+    return len(good)
 
 
 def _append(db, e: dict, prev: str) -> str:

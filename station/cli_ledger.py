@@ -143,3 +143,80 @@ def ledger_verify(out: Out, home: StationHome):
              lambda d: f"台账哈希链完好:共 {count} 条" if d["ok"] else "台账哈希链有问题:\n" + "\n".join(problems))
     if problems:
         sys.exit(9)
+
+
+@ledger_group.group("infra")
+def infra_group():
+    """农村基础设施建设台账:项目、资金来源、预算、施工单位、进度、付款、验收。"""
+
+
+def _show_project(p) -> str:
+    d = p.as_dict()
+    return (f"{d['name']}({d['id'][:8]})· {d['status_label']} · 进度 {d['progress']}% · 资金来源 {d['funding_source']} · "
+            f"施工单位 {d['contractor'] or '—'}\n  预算 {d['budget']} 元,已付 {d['paid']} 元,余 {d['remaining']} 元")
+
+
+@infra_group.command("add")
+@click.option("--name", required=True)
+@click.option("--funding", required=True, help="资金来源,如 一事一议财政奖补")
+@click.option("--budget", required=True, help="预算(元)")
+@click.option("--contractor", default="", help="施工单位")
+@common
+def infra_add(name, funding, budget, contractor, out: Out, home: StationHome):
+    """登记一个项目。"""
+    from ledgers import infra
+    with unlock(home) as session:
+        p = infra.get(session, infra.create(session, name, funding, budget, contractor))
+    out.emit(p.as_dict(), _show_project(p))
+
+
+@infra_group.command("progress")
+@click.argument("project")
+@click.option("--percent", required=True, type=int)
+@click.option("--note", default="")
+@click.option("--on", "on", help="日期(默认今天)")
+@common
+def infra_progress(project, percent, note, on, out: Out, home: StationHome):
+    """记录工程进度(百分比)。"""
+    from ledgers import infra
+    with unlock(home) as session:
+        p = infra.progress(session, project, percent, note, on)
+    out.emit(p.as_dict(), _show_project(p))
+
+
+@infra_group.command("pay")
+@click.argument("project")
+@click.option("--amount", required=True, help="金额(元);负数为冲减,须写 --reason")
+@click.option("--payee", required=True, help="收款单位")
+@click.option("--reason", default="")
+@click.option("--on", "on")
+@common
+def infra_pay(project, amount, payee, reason, on, out: Out, home: StationHome):
+    """记录一笔付款(不能超过预算)。"""
+    from ledgers import infra
+    with unlock(home) as session:
+        p = infra.pay(session, project, amount, payee, on, reason)
+    out.emit(p.as_dict(), _show_project(p))
+
+
+@infra_group.command("accept")
+@click.argument("project")
+@click.option("--note", required=True, help="验收意见")
+@click.option("--on", "on")
+@common
+def infra_accept(project, note, on, out: Out, home: StationHome):
+    """记录验收(站长;工程须已完工)。"""
+    from ledgers import infra
+    with unlock(home) as session:
+        p = infra.accept(session, project, note, on)
+    out.emit(p.as_dict(), _show_project(p))
+
+
+@infra_group.command("list")
+@common
+def infra_list(out: Out, home: StationHome):
+    """全部项目及其预算、付款、进度。"""
+    from ledgers import infra
+    with unlock(home) as session:
+        ps = infra.projects(session)
+    out.emit([p.as_dict() for p in ps], lambda _: "\n".join(_show_project(p) for p in ps) or "没有项目")

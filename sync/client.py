@@ -122,6 +122,7 @@ _FETCH = {
     "ledger_entry": "SELECT id, ledger, program, period, id_number, head_name, village_group, phone, area, rate, amount_fen, "
                     "bank_card, status, paid_on, month, basis, kind, corrects, reason, author, created_at, hash "
                     "FROM ledger_entries WHERE id IN ({})",
+    "infra_event": "SELECT id, project_id, type, payload, author, created_at FROM infra_events WHERE id IN ({})",
 }
 
 
@@ -209,12 +210,16 @@ def apply_reply(session: Session, data: bytes) -> Applied:
         for item in items:
             if item["seq"] <= step.skip_through:
                 continue
+            db.execute("SAVEPOINT hub_item")  # an item set aside leaves nothing half-written behind
             try:
                 kind = _apply_hub_item(db, session, peer, item)
+                db.execute("RELEASE SAVEPOINT hub_item")
                 touched_catalog |= kind == "catalog"
                 touched_calendar |= kind == "calendar"
                 result.applied += 1
             except (ValidationError, KeyError, TypeError, ValueError, StationError) as exc:
+                db.execute("ROLLBACK TO SAVEPOINT hub_item")
+                db.execute("RELEASE SAVEPOINT hub_item")
                 reason = exc.title if isinstance(exc, StationError) else "内容格式不对"
                 db.execute("INSERT INTO sync_quarantine (source, seq, kind, reason, data, at) VALUES (?,?,?,?,?,?)",
                            (peer["hub_id"], item["seq"], item["kind"], reason, json.dumps(item["data"], ensure_ascii=False),
@@ -254,6 +259,10 @@ def _apply_hub_item(db, session: Session, peer: dict, item: dict) -> str:
             raise ValidationFailed("事项清单有误")
         catalog.install(db, parsed, session.user.username, f"乡镇 {peer['hub_id']}")
         return "catalog"
+    if item["kind"] == "ledger_list":
+        from ledgers.service import apply_township_list
+        apply_township_list(db, session, data)
+        return "ledger_list"
     calendar.store_year_in(db, session, data, f"乡镇 {peer['hub_id']}")
     return "calendar"
 

@@ -139,8 +139,17 @@ def _v8_ledgers(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _v9_infrastructure(db: sqlite_utils.Database) -> None:
+    """Rural infrastructure projects (农村基础设施建设): append-only events per project."""
+    db.executescript("""
+    CREATE TABLE infra_events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL, type TEXT NOT NULL,
+        payload TEXT NOT NULL, author TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE INDEX infra_project ON infra_events(project_id, seq);
+    """)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
-                                                             _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers]
+                                                             _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers, _v9_infrastructure]
 LATEST = len(MIGRATIONS)
 
 

@@ -249,6 +249,25 @@ def watch(folders, out: Out, home: HubHome):
             stop.set()
 
 
+@main.command("send-list")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--station", required=True, help="服务站编码")
+@click.option("--ledger", type=click.Choice(["subsidy", "relief"]), default="subsidy", show_default=True)
+@click.option("--program", required=True)
+@click.option("--period", required=True)
+@common
+def send_list(file, station, ledger, program, period, out: Out, home: HubHome):
+    """把补贴或救助名单(.xlsx/.csv)下发给服务站,进入其台账(服务站按同样规则校验)。"""
+    from ledgers import rules, sheets
+    headers, rows = sheets.read_table(file)
+    mapping = rules.guess_mapping(headers)
+    as_text = [{f: (repr(r[i]) if isinstance(r[i], float) else (None if r[i] is None else str(r[i])))
+                for f, i in mapping.items() if i < len(r)} for r in rows]
+    with unlock(home) as hub:
+        n = hub.send_list(station, ledger, program, period, as_text, file.name)
+    out.emit({"station": station.upper(), "rows": n}, f"已排队下发 {n} 行给 {station.upper()}(下次同步或U盘交换时送达)")
+
+
 @main.command("quarantine")
 @click.option("--station")
 @common

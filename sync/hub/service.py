@@ -194,7 +194,8 @@ class Hub:
                                                                                     str(item["data"].get("id", ""))):
                     continue
                 try:
-                    touched |= self._apply_item(station, item)
+                    with self.store.item():  # a quarantined item leaves nothing half-written behind
+                        touched |= self._apply_item(station, item)
                 except ItemInvalid as exc:
                     self.store.quarantine(station, item["seq"], item["kind"], str(exc), item["data"])
                     quarantined.append({"seq": item["seq"], "reason": str(exc)})
@@ -214,6 +215,11 @@ class Hub:
             if not isinstance(data.get("id"), str) or not isinstance(data.get("id_number"), str):
                 raise ItemInvalid("群众记录缺少编号或身份证号码")
             self.store.put_resident(station, data)
+            return set()
+        if item["kind"] == "infra_event":
+            if not all(isinstance(data.get(k), str) for k in ("id", "project_id", "type", "payload")):
+                raise ItemInvalid("基础设施台账记录格式不对")
+            self.store.put_infra_event(station, data)
             return set()
         if item["kind"] == "ledger_entry":
             if not all(isinstance(data.get(k), str) for k in ("id", "ledger", "program", "period")) or \
@@ -281,6 +287,19 @@ class Hub:
             self.store.append_outbox(row["station"], "event", event.id, event.model_dump(mode="json"))
             self.store.audit(self.user, f"case.{et.value}", row["number"], {k: v for k, v in payload.items() if k in ("outcome", "on")})
         return fold(row["id"], events + [event])
+
+    def send_list(self, station: str, ledger: str, program: str, period: str, rows: list[dict], source: str) -> int:
+        """A subsidy or relief list for one station's ledger (and its public posting)."""
+        st = self.store.station(station.upper())
+        if st is None or st["status"] != "active":
+            raise NotFound(f"服务站 {station} 未登记或已停用")
+        if not rows:
+            raise ValidationFailed("名单是空的", [FieldError("rows", "empty", "名单中没有数据")])
+        doc = {"ledger": ledger, "program": program, "period": period, "rows": rows, "source": source}
+        with self.store.transaction():
+            self.store.append_outbox(st["code"], "ledger_list", f"{ledger}/{program}/{period}", doc)
+            self.store.audit(self.user, "publish.ledger_list", st["code"], {"program": program, "period": period, "rows": len(rows)})
+        return len(rows)
 
     def publish(self, kind: str, doc: dict) -> int:
         """Send a catalog version or a year's calendar to every active station (and later enrolees)."""

@@ -19,6 +19,7 @@ from station.store.db import Store, open_store
 
 class HubStore(Protocol):
     def transaction(self) -> contextlib.AbstractContextManager: ...
+    def item(self) -> contextlib.AbstractContextManager: ...
     def setting(self, key: str) -> str | None: ...
     def set_setting(self, key: str, value: str) -> None: ...
     def key(self, purpose: str) -> bytes | None: ...
@@ -37,6 +38,7 @@ class HubStore(Protocol):
     def put_resident(self, station: str, resident: dict) -> None: ...
     def put_attachment(self, station: str, attachment: dict) -> None: ...
     def put_ledger_entry(self, station: str, entry: dict) -> None: ...
+    def put_infra_event(self, station: str, event: dict) -> None: ...
     def quarantine(self, station: str, seq: int | None, kind: str, reason: str, data: dict | None) -> None: ...
     def quarantined(self, station: str | None) -> list[dict]: ...
     def append_outbox(self, station: str, kind: str, ref: str, data: dict) -> int: ...
@@ -93,7 +95,13 @@ def _v3(db: sqlite_utils.Database) -> None:
     """)
 
 
-HUB_MIGRATIONS = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE infra_events (id TEXT PRIMARY KEY, station TEXT NOT NULL, project_id TEXT NOT NULL, data TEXT NOT NULL);
+    """)
+
+
+HUB_MIGRATIONS = [_v1, _v2, _v3, _v4]
 
 
 class SQLiteHubStore:
@@ -111,6 +119,18 @@ class SQLiteHubStore:
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         with self.s.transaction() as db:
             yield db
+
+    @contextlib.contextmanager
+    def item(self) -> Iterator[None]:
+        """A savepoint inside the open transaction: one bundle item, all or nothing."""
+        self.s.conn.execute("SAVEPOINT item")
+        try:
+            yield
+        except BaseException:
+            self.s.conn.execute("ROLLBACK TO SAVEPOINT item")
+            self.s.conn.execute("RELEASE SAVEPOINT item")
+            raise
+        self.s.conn.execute("RELEASE SAVEPOINT item")
 
     def _x(self, sql: str, params=()):
         return self.s.conn.execute(sql, params)
@@ -184,6 +204,10 @@ class SQLiteHubStore:
     def put_attachment(self, station, a):
         self._x("INSERT OR IGNORE INTO attachments (id, station, case_id, name, size, sha256, data) VALUES (?,?,?,?,?,?,?)",
                 (a["id"], station, a["case_id"], a["name"], a["size"], a["sha256"], a["data"]))
+
+    def put_infra_event(self, station, e):
+        self._x("INSERT OR IGNORE INTO infra_events (id, station, project_id, data) VALUES (?,?,?,?)",
+                (e["id"], station, e["project_id"], json.dumps(e, ensure_ascii=False)))
 
     def put_ledger_entry(self, station, e):
         self._x("INSERT OR IGNORE INTO ledger_entries (id, station, ledger, program, period, amount_fen, data) VALUES (?,?,?,?,?,?,?)",

@@ -196,3 +196,26 @@ def home_factory():
         s, _ = StationHome(path / "st").init("XX0101", "石板村", "zhanzhang", "罗世芬", PASS)
         return s
     return make
+
+
+def test_lists_sent_down_by_the_township(session, tmp_path):
+    from sync import client
+    from sync.hub.service import HubHome
+    hub, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇", "admin", "hub-pass-2026")
+    code, _ = hub.add_station(session.station_code, session.station_name)
+    client.finish_http_enrolment(session, code, hub.enroll(client.enroll_request(session, code)), "local")
+
+    class Local:
+        def push(self, data):
+            return hub.receive(data)
+    good = [{"head_name": f"王{n}", "id_number": make_id(seq=n), "area": "2.5", "rate": "100", "amount": "250.00"} for n in (1, 2)]
+    hub.send_list(session.station_code, "subsidy", "种粮一次性补贴", "2026", good, "种粮补贴.xlsx")
+    bad = [{"head_name": "李四", "id_number": "123", "amount": "10"}]
+    hub.send_list(session.station_code, "subsidy", "生态公益林补偿", "2026", bad, "公益林.xlsx")
+    result = client.sync_once(session, Local())
+    assert service.totals(session, "subsidy", by=("program",))[0]["total"] == "500.00"
+    assert len(result.quarantined) == 1 and "未导入" in result.quarantined[0]["reason"]
+    assert session.store.scalar("SELECT count(*) FROM ledger_entries WHERE program = '生态公益林补偿'") == 0
+    client.sync_once(session, Local())  # applied once only
+    assert session.store.scalar("SELECT count(*) FROM ledger_entries") == 2
+    hub.store.close()
