@@ -79,3 +79,36 @@ def posting_rows(raw: list[dict]) -> tuple[tuple[dict, ...], int]:
         row["seq"] = str(i)
         rows.append(row)
     return tuple(rows), total
+
+
+def ledger_rows(session: Session, ledger: str, program: str | None, period: str | None, village_group: str | None) -> list[dict]:
+    """A ledger view for paper: every entry (corrections included), numbers masked."""
+    from ledgers import service
+    rows = service.entries(session, ledger, program, period, village_group, limit=10**9, masked=True)
+    for r in rows:
+        r["kind_label"] = service.KIND_LABELS[r["kind"]]
+    return rows
+
+
+def posting_from_ledger(session: Session, ledger: str, program: str, period: str, posting_from: date, posting_to: date):
+    """The public posting (公示) of one ledger period: one line per household as it stands after
+    corrections, every identity, bank and phone number masked by ``posting_rows``."""
+    from printouts.records import PostingColumn, PostingSheet
+    if posting_to < posting_from:
+        raise ValidationFailed("公示期有误", [FieldError("posting_to", "bad_period", "公示截止日期不能早于开始日期")])
+    raw = session.store.query(
+        "SELECT head_name AS name, village_group, id_number, bank_card, "
+        "max(CASE WHEN kind != 'reversal' THEN area END) AS area, sum(amount_fen) AS amount_fen FROM ledger_entries "
+        "WHERE ledger = ? AND program = ? AND period = ? GROUP BY id_number HAVING sum(amount_fen) != 0 "
+        "ORDER BY village_group, min(seq)", (ledger, program, period))
+    if not raw:
+        raise ValidationFailed("没有可公示的记录", [FieldError("period", "empty", f"{program} {period} 没有台账记录")])
+    rows, total = posting_rows([{k: (v if v is not None else "") for k, v in r.items()} for r in raw])
+    cols = [PostingColumn("序号", "seq", 12, "RIGHT"), PostingColumn("户主", "name", 20), PostingColumn("村民小组", "village_group", 18),
+            PostingColumn("身份证号码", "id_number", 40), PostingColumn("银行卡号", "bank_card", 42)]
+    cols += [PostingColumn("面积(亩)", "area", 18, "RIGHT")] if ledger == "subsidy" else []
+    cols += [PostingColumn("金额(元)", "amount", 30 if ledger == "subsidy" else 48, "RIGHT")]
+    label = {"subsidy": "发放名单", "relief": "救助对象名单"}[ledger]
+    return PostingSheet(session.station_name, f"{session.station_name.replace('便民服务站', '')}{period}{program}{label}公示",
+                        f"{period}{program}", posting_from, posting_to, settings.station_phone(session) or "见站内公示",
+                        tuple(cols), rows, total, session.today())

@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from printouts import data, notice, proxy, receipt, register
+from printouts import data, notice, posting, proxy, receipt, register
+from printouts import ledger as ledger_doc
 from printouts.fonts import cjk_font
 from station.errors import FieldError, ValidationFailed
 from station.services import audit
 from station.services.session import Session
 
-KINDS = {"receipt": "受理回执", "notice": "一次性告知书", "proxy": "代办委托书", "register": "代办登记台账"}
+KINDS = {"receipt": "受理回执", "notice": "一次性告知书", "proxy": "代办委托书", "register": "代办登记台账",
+         "ledger": "台账(补贴/救助)", "posting": "公示名单"}
+
+
+POSTING_DAYS = 7  # 公示 usually runs five to seven days
 
 
 @dataclass(frozen=True)
@@ -22,11 +27,26 @@ class Rendered:
 
 
 def render(session: Session, kind: str, ref: str | None = None, period_from: date | None = None,
-           period_to: date | None = None) -> Rendered:
+           period_to: date | None = None, ledger: str = "subsidy", program: str | None = None, period: str | None = None,
+           village_group: str | None = None) -> Rendered:
     if kind not in KINDS:
         raise ValidationFailed("未知的打印类型", [FieldError("kind", "unknown_kind", "可打印:" + "、".join(f"{k}({v})" for k, v in KINDS.items()))])
     buffer = io.BytesIO()
-    if kind == "register":
+    if kind in ("ledger", "posting"):
+        if not program or not period:
+            raise ValidationFailed("请指定项目和期间", [FieldError("program", "required", "打印台账或公示须指定 --program 和 --period")])
+        if kind == "ledger":
+            rows = data.ledger_rows(session, ledger, program, period, village_group)
+            title = f"{'涉农补贴' if ledger == 'subsidy' else '民政救济'}台账 · {program}"
+            ledger_doc.build(ledger_doc.table(session.station_name, title, period, rows, session.today(), session.user.display_name), buffer)
+        else:
+            today = session.today()
+            sheet = data.posting_from_ledger(session, ledger, program, period, period_from or today,
+                                             period_to or today + timedelta(days=POSTING_DAYS - 1))
+            posting.build(sheet, buffer)
+            title = sheet.title
+        target = f"{ledger}/{program}/{period}"
+    elif kind == "register":
         today = session.today()
         sheet = data.register_sheet(session, period_from or today.replace(day=1), period_to or today)
         register.build(sheet, buffer)

@@ -96,19 +96,26 @@ def import_ack(path, out: Out, home: StationHome):
 
 # --- printing ---------------------------------------------------------------------------
 @main.command("print")
-@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register"]))
+@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register", "ledger", "posting"]))
 @click.argument("ref", required=False)
 @click.option("--out", "out_file", type=click.Path(path_type=Path), help="保存为 PDF 文件(不送打印机)")
-@click.option("--from", "period_from", type=click.DateTime(["%Y-%m-%d"]), help="台账起始日期(register,默认本月1日)")
-@click.option("--to", "period_to", type=click.DateTime(["%Y-%m-%d"]), help="台账截止日期(register,默认今天)")
+@click.option("--from", "period_from", type=click.DateTime(["%Y-%m-%d"]),
+              help="register:起始日期(默认本月1日);posting:公示开始日期(默认今天)")
+@click.option("--to", "period_to", type=click.DateTime(["%Y-%m-%d"]),
+              help="register:截止日期(默认今天);posting:公示截止日期(默认7天)")
+@click.option("--ledger", type=click.Choice(["subsidy", "relief"]), default="subsidy", help="ledger/posting:台账类型")
+@click.option("--program", help="ledger/posting:项目")
+@click.option("--period", help="ledger/posting:期间")
 @click.option("--printer", help="打印机名称(默认:系统默认打印机)")
 @common
-def print_command(kind, ref, out_file, period_from, period_to, printer, out: Out, home: StationHome):
-    """打印:receipt=受理回执,notice=一次性告知书,proxy=代办委托书(REF 为件号);register=代办登记台账。"""
+def print_command(kind, ref, out_file, period_from, period_to, ledger, program, period, printer, out: Out, home: StationHome):
+    """打印:receipt=受理回执,notice=一次性告知书,proxy=代办委托书(REF 为件号);register=代办登记台账;
+    ledger=补贴/救助台账;posting=公示名单(由台账生成,号码脱敏)。"""
     from printouts import printing
     from printouts.render import render
     with unlock(home) as session:
-        doc = render(session, kind, ref, period_from and period_from.date(), period_to and period_to.date())
+        doc = render(session, kind, ref, period_from and period_from.date(), period_to and period_to.date(),
+                     ledger=ledger, program=program, period=period)
     if doc.warning:
         click.echo(f"注意:{doc.warning}", err=True)
     if out_file:

@@ -219,3 +219,27 @@ def test_lists_sent_down_by_the_township(session, tmp_path):
     client.sync_once(session, Local())  # applied once only
     assert session.store.scalar("SELECT count(*) FROM ledger_entries") == 2
     hub.store.close()
+
+
+def test_ledger_printout_and_posting_from_a_period(session, tmp_path):
+    import re
+    import subprocess
+
+    from printouts.render import render
+    imp(session, xlsx(tmp_path / "a.xlsx", [row(n) for n in range(1, 61)]))
+    first = service.entries(session, "subsidy")[0]["id"]
+    service.correct(session, first, "面积核实", {"area": "2.00", "amount": "251.60"})
+    one = to_fen(Decimal("3.25") * Decimal("125.8"))
+    total = 59 * one + 25160
+    for kind in ("ledger", "posting"):
+        doc = render(session, kind, ledger="subsidy", program="耕地地力保护补贴", period="2026")
+        (tmp_path / f"{kind}.pdf").write_bytes(doc.pdf)
+        text = subprocess.run(["pdftotext", "-layout", str(tmp_path / f"{kind}.pdf"), "-"], capture_output=True, text=True).stdout
+        flat = re.sub(r"\s+", "", text)
+        assert "王17" in flat and f"{total / 100:,.2f}" in flat, kind
+        for n in range(1, 61):
+            assert make_id(seq=n) not in flat and f"62170000{n:011d}" not in flat and f"1380000{n:04d}" not in flat
+    assert "公示期" in flat and "户" in flat
+    ledger_text = re.sub(r"\s+", "", subprocess.run(["pdftotext", "-layout", str(tmp_path / "ledger.pdf"), "-"],
+                                                    capture_output=True, text=True).stdout)
+    assert "冲减" in ledger_text and "面积核实" in ledger_text and "本页小计" in ledger_text
