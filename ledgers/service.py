@@ -115,9 +115,10 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
 def check_rows(conn, ledger: str, program: str, period: str, raws: list[tuple[int, dict]], today) -> tuple[list[dict], list]:
     """Every row checked on its own, against the others (same household twice) and against the
     store (household already in this period)."""
+    # A household is in the period once (subsidies) or once per month (relief), after corrections.
     existing = {r[0] for r in conn.execute(
-        "SELECT id_number FROM ledger_entries WHERE ledger = ? AND program = ? AND period = ? GROUP BY id_number "
-        "HAVING sum(amount_fen) != 0", (ledger, program, period)).fetchall()}
+        "SELECT id_number || CASE WHEN ledger = 'relief' THEN '|' || coalesce(month, '') ELSE '' END AS k FROM ledger_entries "
+        "WHERE ledger = ? AND program = ? AND period = ? GROUP BY k HAVING sum(amount_fen) != 0", (ledger, program, period)).fetchall()}
     seen: dict[str, int] = {}
     good, errors = [], []
     for n, raw in raws:
@@ -126,7 +127,7 @@ def check_rows(conn, ledger: str, program: str, period: str, raws: list[tuple[in
             key = entry["id_number"] if ledger == "subsidy" else f"{entry['id_number']}|{entry.get('month')}"
             if key in seen:
                 row_errors = [rules.RowError(n, "id_number", "duplicate", f"与第 {seen[key]} 行是同一户(身份证号相同)")]
-            elif entry["id_number"] in existing and ledger == "subsidy":
+            elif key in existing:
                 row_errors = [rules.RowError(n, "id_number", "exists", "该户已在本期台账中(如需改动请用更正)")]
             else:
                 seen[key] = n

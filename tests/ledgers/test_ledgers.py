@@ -100,6 +100,10 @@ def test_gbk_csv_and_relief_by_month(session, tmp_path):
         w.writerow(["李桂兰", make_id(seq=11), "2026-12", "465.00", "家庭人均收入低于保障标准"])
     report = imp(session, path, ledger="relief", program="低保", period="2026Q4")
     assert report.written == 2 and service.totals(session, "relief")[0]["total"] == "930.00"
+    again = gbk_csv(tmp_path / "dibao-12.csv", [["李桂兰", make_id(seq=11), "2026-12", "465.00", "补录"]],
+                    headers=["救助对象", "身份证号", "月份", "月保障金", "保障依据"])
+    dup = imp(session, again, ledger="relief", program="低保", period="2026Q4", dry_run=True)
+    assert [e["code"] for e in dup.errors] == ["exists"]  # December was already paid in another file
 
 
 def test_lock_correction_totals_and_chain(session, home, tmp_path):
