@@ -9,8 +9,7 @@ from datetime import date
 
 from printouts.records import CaseSheet, MaterialLine, RegisterSheet
 from station.core.cases import RATING_LABELS, Status
-from station.core.masking import mask_bank, mask_id, mask_phone
-from station.core.money import format_fen
+from station.core.masking import mask_id, mask_phone
 from station.errors import FieldError, ValidationFailed
 from station.services import cases, residents, settings, signing, users
 from station.services.session import Session
@@ -63,22 +62,10 @@ def register_sheet(session: Session, period_from: date, period_to: date) -> Regi
     return RegisterSheet(session.station_name, period_from, period_to, out, session.today(), session.user.display_name)
 
 
-MASKED_FIELDS = {"id_number": mask_id, "bank_card": mask_bank, "phone": mask_phone}
-
-
-def posting_rows(raw: list[dict]) -> tuple[tuple[dict, ...], int]:
-    """Rows for a posting with every identity, bank and phone number masked (the one place
-    postings are masked), amounts formatted; and the total in fen."""
-    rows, total = [], 0
-    for i, r in enumerate(raw, 1):
-        row = {k: (MASKED_FIELDS[k](v) if k in MASKED_FIELDS else v) for k, v in r.items()}
-        if "amount_fen" in r:
-            total += r["amount_fen"]
-            row["amount"] = format_fen(r["amount_fen"])
-            del row["amount_fen"]
-        row["seq"] = str(i)
-        rows.append(row)
-    return tuple(rows), total
+def posting_rows(raw: list[dict]):
+    """Masking for postings lives in one place: ``ledgers.posting``."""
+    from ledgers.posting import posting_rows as rows
+    return rows(raw)
 
 
 def ledger_rows(session: Session, ledger: str, program: str | None, period: str | None, village_group: str | None) -> list[dict]:
@@ -96,14 +83,8 @@ def posting_from_ledger(session: Session, ledger: str, program: str, period: str
     from printouts.records import PostingColumn, PostingSheet
     if posting_to < posting_from:
         raise ValidationFailed("公示期有误", [FieldError("posting_to", "bad_period", "公示截止日期不能早于开始日期")])
-    raw = session.store.query(
-        "SELECT head_name AS name, village_group, id_number, bank_card, "
-        "max(CASE WHEN kind != 'reversal' THEN area END) AS area, sum(amount_fen) AS amount_fen FROM ledger_entries "
-        "WHERE ledger = ? AND program = ? AND period = ? GROUP BY id_number HAVING sum(amount_fen) != 0 "
-        "ORDER BY village_group, min(seq)", (ledger, program, period))
-    if not raw:
-        raise ValidationFailed("没有可公示的记录", [FieldError("period", "empty", f"{program} {period} 没有台账记录")])
-    rows, total = posting_rows([{k: (v if v is not None else "") for k, v in r.items()} for r in raw])
+    from ledgers.posting import period_rows
+    rows, total = period_rows(session, ledger, program, period)
     cols = [PostingColumn("序号", "seq", 12, "RIGHT"), PostingColumn("户主", "name", 20), PostingColumn("村民小组", "village_group", 18),
             PostingColumn("身份证号码", "id_number", 40), PostingColumn("银行卡号", "bank_card", 42)]
     cols += [PostingColumn("面积(亩)", "area", 18, "RIGHT")] if ledger == "subsidy" else []

@@ -148,8 +148,22 @@ def _v9_infrastructure(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _v10_bulletin(db: sqlite_utils.Database) -> None:
+    """The 九个一 profile (versions, newest wins) and the notice board: notices and objections."""
+    db.executescript("""
+    CREATE TABLE profile_versions (seq INTEGER PRIMARY KEY, data TEXT NOT NULL, author TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE TABLE notices (id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
+        posting_from TEXT, posting_to TEXT, source TEXT NOT NULL, posting TEXT, created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+        published_at TEXT, archived_at TEXT);
+    CREATE TABLE objections (id TEXT PRIMARY KEY, notice_id TEXT NOT NULL REFERENCES notices(id), who TEXT NOT NULL, what TEXT NOT NULL,
+        on_day TEXT NOT NULL, answer TEXT, answered_by TEXT, answered_on TEXT, recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL);
+    CREATE INDEX objections_notice ON objections(notice_id);
+    """)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
-                                                             _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers, _v9_infrastructure]
+                                                             _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers, _v9_infrastructure,
+                                                             _v10_bulletin]
 LATEST = len(MIGRATIONS)
 
 
