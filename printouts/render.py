@@ -13,7 +13,7 @@ from station.services import audit
 from station.services.session import Session
 
 KINDS = {"receipt": "受理回执", "notice": "一次性告知书", "proxy": "代办委托书", "register": "代办登记台账",
-         "ledger": "台账(补贴/救助)", "posting": "公示名单"}
+         "ledger": "台账(补贴/救助)", "posting": "公示名单", "poster": "九个一公示牌", "board": "公示栏公告/公示"}
 
 
 POSTING_DAYS = 7  # 公示 usually runs five to seven days
@@ -32,7 +32,22 @@ def render(session: Session, kind: str, ref: str | None = None, period_from: dat
     if kind not in KINDS:
         raise ValidationFailed("未知的打印类型", [FieldError("kind", "unknown_kind", "可打印:" + "、".join(f"{k}({v})" for k, v in KINDS.items()))])
     buffer = io.BytesIO()
-    if kind in ("ledger", "posting"):
+    if kind in ("poster", "board"):
+        from printouts import bulletin as bulletin_doc
+        from station.services import bulletin
+        if kind == "poster":
+            profile = bulletin.profile(session)
+            bulletin_doc.build_poster(profile, [i.name for i in session.catalog.items], bulletin.check(session), buffer)
+            title = f"{profile['name']} 九个一"
+            target = "poster"
+        else:
+            if not ref:
+                raise ValidationFailed("请指定公示编号", [FieldError("ref", "required", "打印公示须指定编号(station notice list 可查)")])
+            n = bulletin.notice(session, ref)
+            bulletin_doc.build_notice(n, session.station_name, bulletin.profile(session).get("phone"), session.today(), buffer)
+            title = n["title"]
+            target = n["id"]
+    elif kind in ("ledger", "posting"):
         if not program or not period:
             raise ValidationFailed("请指定项目和期间", [FieldError("program", "required", "打印台账或公示须指定 --program 和 --period")])
         if kind == "ledger":

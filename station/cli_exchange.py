@@ -96,7 +96,7 @@ def import_ack(path, out: Out, home: StationHome):
 
 # --- printing ---------------------------------------------------------------------------
 @main.command("print")
-@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register", "ledger", "posting"]))
+@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register", "ledger", "posting", "poster", "board"]))
 @click.argument("ref", required=False)
 @click.option("--out", "out_file", type=click.Path(path_type=Path), help="保存为 PDF 文件(不送打印机)")
 @click.option("--from", "period_from", type=click.DateTime(["%Y-%m-%d"]),
@@ -110,7 +110,7 @@ def import_ack(path, out: Out, home: StationHome):
 @common
 def print_command(kind, ref, out_file, period_from, period_to, ledger, program, period, printer, out: Out, home: StationHome):
     """打印:receipt=受理回执,notice=一次性告知书,proxy=代办委托书(REF 为件号);register=代办登记台账;
-    ledger=补贴/救助台账;posting=公示名单(由台账生成,号码脱敏)。"""
+    ledger=补贴/救助台账;posting=公示名单(由台账生成,号码脱敏);poster=九个一公示牌;board=公示栏上的一则公示(REF 为编号)。"""
     from printouts import printing
     from printouts.render import render
     with unlock(home) as session:

@@ -123,6 +123,9 @@ _FETCH = {
                     "bank_card, status, paid_on, month, basis, kind, corrects, reason, author, created_at, hash "
                     "FROM ledger_entries WHERE id IN ({})",
     "infra_event": "SELECT id, project_id, type, payload, author, created_at FROM infra_events WHERE id IN ({})",
+    "notice": "SELECT id, kind, title, body, status, posting_from, posting_to, source, posting, created_at, published_at, "
+              "archived_at FROM notices WHERE id IN ({})",
+    "objection": "SELECT id, notice_id, who, what, on_day, answer, answered_by, answered_on, recorded_at FROM objections WHERE id IN ({})",
 }
 
 
@@ -259,6 +262,10 @@ def _apply_hub_item(db, session: Session, peer: dict, item: dict) -> str:
             raise ValidationFailed("事项清单有误")
         catalog.install(db, parsed, session.user.username, f"乡镇 {peer['hub_id']}")
         return "catalog"
+    if item["kind"] == "notice":
+        from station.services import bulletin
+        bulletin.receive_township_notice(db, session, data, peer["hub_id"])
+        return "notice"
     if item["kind"] == "ledger_list":
         from ledgers.service import apply_township_list
         apply_township_list(db, session, data)

@@ -249,6 +249,20 @@ def watch(folders, out: Out, home: HubHome):
             stop.set()
 
 
+@main.command("publish-notice")
+@click.option("--kind", type=click.Choice(["公告", "公示"]), default="公告", show_default=True)
+@click.option("--title", required=True)
+@click.option("--body", required=True)
+@click.option("--from", "posting_from", required=True, help="公示/公告开始日期")
+@click.option("--to", "posting_to", required=True, help="截止日期")
+@common
+def publish_notice(kind, title, body, posting_from, posting_to, out: Out, home: HubHome):
+    """发布乡镇公告或公示到各服务站的公示栏(下次同步或U盘交换时送达)。"""
+    with unlock(home) as hub:
+        n = hub.publish_notice(kind, title, body, posting_from, posting_to)
+    out.emit({"stations": n}, f"已排队发往 {n} 个服务站的公示栏")
+
+
 @main.command("send-list")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--station", required=True, help="服务站编码")

@@ -216,6 +216,11 @@ class Hub:
                 raise ItemInvalid("群众记录缺少编号或身份证号码")
             self.store.put_resident(station, data)
             return set()
+        if item["kind"] in ("notice", "objection"):
+            if not isinstance(data.get("id"), str) or (item["kind"] == "objection" and not isinstance(data.get("notice_id"), str)):
+                raise ItemInvalid("公示记录格式不对")
+            self.store.put_board_item(station, item["kind"], data)
+            return set()
         if item["kind"] == "infra_event":
             if not all(isinstance(data.get(k), str) for k in ("id", "project_id", "type", "payload")):
                 raise ItemInvalid("基础设施台账记录格式不对")
@@ -300,6 +305,28 @@ class Hub:
             self.store.append_outbox(st["code"], "ledger_list", f"{ledger}/{program}/{period}", doc)
             self.store.audit(self.user, "publish.ledger_list", st["code"], {"program": program, "period": period, "rows": len(rows)})
         return len(rows)
+
+    def publish_notice(self, kind: str, title: str, body: str, posting_from: str, posting_to: str) -> int:
+        """A township notice (公告 or 公示) for every station's board."""
+        problems = [FieldError(f, "required", m) for f, v, m in (("title", title, "标题不能为空"), ("body", body, "内容不能为空"))
+                    if not (v or "").strip()]
+        if kind not in ("公示", "公告"):
+            problems.append(FieldError("kind", "bad_kind", "类型应为 公示 或 公告"))
+        try:
+            if date.fromisoformat(posting_to) < date.fromisoformat(posting_from):
+                problems.append(FieldError("posting_to", "reversed", "截止日期不能早于开始日期"))
+        except (TypeError, ValueError):
+            problems.append(FieldError("posting_period", "bad_date", "公示期须填写,格式 年-月-日"))
+        if problems:
+            raise ValidationFailed("公告内容有误", problems)
+        doc = {"id": str(uuid.uuid4()), "kind": kind, "title": title.strip(), "body": body.strip(),
+               "posting_from": posting_from, "posting_to": posting_to}
+        with self.store.transaction():
+            active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+            for code in active:
+                self.store.append_outbox(code, "notice", doc["id"], doc)
+            self.store.audit(self.user, "publish.notice", doc["id"], {"title": doc["title"], "stations": len(active)})
+        return len(active)
 
     def publish(self, kind: str, doc: dict) -> int:
         """Send a catalog version or a year's calendar to every active station (and later enrolees)."""

@@ -39,6 +39,7 @@ class HubStore(Protocol):
     def put_attachment(self, station: str, attachment: dict) -> None: ...
     def put_ledger_entry(self, station: str, entry: dict) -> None: ...
     def put_infra_event(self, station: str, event: dict) -> None: ...
+    def put_board_item(self, station: str, kind: str, item: dict) -> None: ...
     def quarantine(self, station: str, seq: int | None, kind: str, reason: str, data: dict | None) -> None: ...
     def quarantined(self, station: str | None) -> list[dict]: ...
     def append_outbox(self, station: str, kind: str, ref: str, data: dict) -> int: ...
@@ -101,7 +102,15 @@ def _v4(db: sqlite_utils.Database) -> None:
     """)
 
 
-HUB_MIGRATIONS = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """The stations' notice boards: notices and objections, as last sent (they change while drafts)."""
+    db.executescript("""
+    CREATE TABLE notices (id TEXT PRIMARY KEY, station TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE objections (id TEXT PRIMARY KEY, station TEXT NOT NULL, notice_id TEXT NOT NULL, data TEXT NOT NULL);
+    """)
+
+
+HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]
 
 
 class SQLiteHubStore:
@@ -208,6 +217,14 @@ class SQLiteHubStore:
     def put_infra_event(self, station, e):
         self._x("INSERT OR IGNORE INTO infra_events (id, station, project_id, data) VALUES (?,?,?,?)",
                 (e["id"], station, e["project_id"], json.dumps(e, ensure_ascii=False)))
+
+    def put_board_item(self, station, kind, item):
+        if kind == "notice":
+            self._x("INSERT INTO notices (id, station, data) VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+                    (item["id"], station, json.dumps(item, ensure_ascii=False)))
+        else:
+            self._x("INSERT INTO objections (id, station, notice_id, data) VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+                    (item["id"], station, item["notice_id"], json.dumps(item, ensure_ascii=False)))
 
     def put_ledger_entry(self, station, e):
         self._x("INSERT OR IGNORE INTO ledger_entries (id, station, ledger, program, period, amount_fen, data) VALUES (?,?,?,?,?,?,?)",
