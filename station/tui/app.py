@@ -56,6 +56,7 @@ class StationApp(App):
         Binding("f8", "sync_now", "同步", id="sync-now", show=False),
         Binding("f7", "go('usb')", "U盘", id="go-usb", show=False),
         Binding("f6", "go('ledger')", "台账", id="go-ledger", show=False),
+        Binding("f10", "go('bulletin')", "公示栏", id="go-bulletin", show=False),
         Binding("ctrl+l", "lock", "锁屏", id="lock", show=False),
         Binding("ctrl+q", "quit", "退出", id="quit", show=False),
     ]
@@ -226,6 +227,7 @@ class StationApp(App):
         return True
 
     def action_go(self, where: str) -> None:
+        from station.tui.screens.bulletin import BulletinScreen
         from station.tui.screens.cases import CaseListScreen
         from station.tui.screens.intake import IntakeScreen
         from station.tui.screens.ledger import LedgerScreen
@@ -234,7 +236,8 @@ class StationApp(App):
         from station.tui.screens.today import TodayScreen
         from station.tui.screens.usb import UsbScreen
         targets = {"intake": IntakeScreen, "cases": CaseListScreen, "residents": ResidentSearchScreen,
-                   "settings": SettingsScreen, "usb": UsbScreen, "ledger": LedgerScreen}
+                   "settings": SettingsScreen, "usb": UsbScreen, "ledger": LedgerScreen,
+                   "bulletin": BulletinScreen}
         if where != "today" and isinstance(self.screen, targets[where]):
             return
         while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):

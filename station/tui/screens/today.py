@@ -18,7 +18,7 @@ class TodayScreen(StationScreen):
     """今日概览"""
 
     BINDINGS = [("enter", "open", "打开"), ("r", "refresh", "刷新"), ("u", "app.go('usb')", "U盘"), ("s", "app.sync_now", "同步"),
-                ("l", "app.go('ledger')", "台账")]
+                ("l", "app.go('ledger')", "台账"), ("b", "app.go('bulletin')", "公示栏")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
