@@ -9,7 +9,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from printouts import posting
 from printouts.layout import GRID, LIGHT, MARGIN, PORTRAIT, esc, style
-from printouts.records import PostingColumn, PostingSheet
+from printouts.records import Column, PostingSheet
 
 
 def build_poster(profile: dict, items: list[str], checklist: list, out) -> None:
@@ -38,10 +38,10 @@ def build_poster(profile: dict, items: list[str], checklist: list, out) -> None:
 def build_notice(n: dict, station_name: str, phone: str | None, today: date, out) -> None:
     if n.get("posting"):
         p = n["posting"]
-        cols = [PostingColumn("序号", "seq", 12, "RIGHT"), PostingColumn("户主", "name", 20), PostingColumn("村民小组", "village_group", 18),
-                PostingColumn("身份证号码", "id_number", 40), PostingColumn("银行卡号", "bank_card", 42)]
-        cols += [PostingColumn("面积(亩)", "area", 18, "RIGHT")] if p["ledger"] == "subsidy" else []
-        cols += [PostingColumn("金额(元)", "amount", 30 if p["ledger"] == "subsidy" else 48, "RIGHT")]
+        cols = [Column("序号", "seq", 12, "RIGHT"), Column("户主", "name", 20), Column("村民小组", "village_group", 18),
+                Column("身份证号码", "id_number", 40), Column("银行卡号", "bank_card", 42)]
+        cols += [Column("面积(亩)", "area", 18, "RIGHT")] if p["ledger"] == "subsidy" else []
+        cols += [Column("金额(元)", "amount", 30 if p["ledger"] == "subsidy" else 48, "RIGHT")]
         sheet = PostingSheet(station_name, n["title"], f"{p['period']}{p['program']}", date.fromisoformat(n["posting_from"]),
                              date.fromisoformat(n["posting_to"]), phone or "见站内公示", tuple(cols), tuple(p["rows"]),
                              p["total_fen"], today)

@@ -80,15 +80,15 @@ def ledger_rows(session: Session, ledger: str, program: str | None, period: str 
 def posting_from_ledger(session: Session, ledger: str, program: str, period: str, posting_from: date, posting_to: date):
     """The public posting (公示) of one ledger period: one line per household as it stands after
     corrections, every identity, bank and phone number masked by ``posting_rows``."""
-    from printouts.records import PostingColumn, PostingSheet
+    from printouts.records import Column, PostingSheet
     if posting_to < posting_from:
         raise ValidationFailed("公示期有误", [FieldError("posting_to", "bad_period", "公示截止日期不能早于开始日期")])
     from ledgers.posting import period_rows
     rows, total = period_rows(session, ledger, program, period)
-    cols = [PostingColumn("序号", "seq", 12, "RIGHT"), PostingColumn("户主", "name", 20), PostingColumn("村民小组", "village_group", 18),
-            PostingColumn("身份证号码", "id_number", 40), PostingColumn("银行卡号", "bank_card", 42)]
-    cols += [PostingColumn("面积(亩)", "area", 18, "RIGHT")] if ledger == "subsidy" else []
-    cols += [PostingColumn("金额(元)", "amount", 30 if ledger == "subsidy" else 48, "RIGHT")]
+    cols = [Column("序号", "seq", 12, "RIGHT"), Column("户主", "name", 20), Column("村民小组", "village_group", 18),
+            Column("身份证号码", "id_number", 40), Column("银行卡号", "bank_card", 42)]
+    cols += [Column("面积(亩)", "area", 18, "RIGHT")] if ledger == "subsidy" else []
+    cols += [Column("金额(元)", "amount", 30 if ledger == "subsidy" else 48, "RIGHT")]
     label = {"subsidy": "发放名单", "relief": "救助对象名单"}[ledger]
     return PostingSheet(session.station_name, f"{session.station_name.replace('便民服务站', '')}{period}{program}{label}公示",
                         f"{period}{program}", posting_from, posting_to, settings.station_phone(session) or "见站内公示",

@@ -17,6 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Table, TableStyle
 
 from printouts.layout import GRID, LANDSCAPE, LIGHT, PORTRAIT, fit, font
+from printouts.records import Column
 
 ROW_H = 6 * mm
 FONT_SIZE = 8.5
@@ -24,14 +25,6 @@ TOP = 24 * mm  # title block
 BOTTOM = 12 * mm  # footer
 SIGN_H = 22 * mm  # signature lines under the grand total
 MARGIN = 12 * mm
-
-
-@dataclass(frozen=True)
-class Column:
-    title: str
-    key: str
-    width_mm: float
-    align: str = "LEFT"
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,9 @@ class RegisterSheet:
 
 
 @dataclass(frozen=True)
-class PostingColumn:
+class Column:
+    """A column of a printed table (long ledgers and postings alike)."""
+
     title: str
     key: str
     width_mm: float
@@ -78,7 +80,7 @@ class PostingSheet:
     posting_from: date
     posting_to: date
     objection_phone: str
-    columns: tuple[PostingColumn, ...]
+    columns: tuple[Column, ...]
     rows: tuple[dict, ...]  # already masked: see printouts.data.posting_rows
     total_fen: int
     printed_on: date

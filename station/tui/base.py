@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Label
 
-from station.errors import FieldError
+from station.errors import FieldError, StationError
 from station.services.session import Session
 
 
@@ -54,3 +54,20 @@ class StationScreen(Screen):
     @property
     def session(self) -> Session:
         return self.app.session  # type: ignore[attr-defined]
+
+
+class FormScreen(ModalScreen[bool]):
+    """A small modal form: save through a service, errors beside the fields, close on success."""
+
+    BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]
+
+    def save_with(self, fn) -> bool:
+        try:
+            fn()
+        except StationError as exc:
+            left = show_field_errors(self, exc.details)
+            if left or not exc.details:
+                self.app.show_error(exc)
+            return False
+        self.dismiss(True)
+        return True

@@ -175,14 +175,14 @@ def test_public_posting_masks_every_number(tmp_path):
 
     from printouts import posting
     from printouts.data import posting_rows
-    from printouts.records import PostingColumn, PostingSheet
+    from printouts.records import Column, PostingSheet
     from tests.conftest import make_id
     raw = [{"name": f"王{n}", "village_group": "三组", "id_number": make_id(seq=n), "bank_card": f"6222021234567890{n:03d}",
             "phone": f"1381234{n:04d}", "area": "3.25", "amount_fen": 32500 + n} for n in range(1, 41)]
     rows, total = posting_rows(raw)
-    cols = (PostingColumn("序号", "seq", 10, "RIGHT"), PostingColumn("户主", "name", 18), PostingColumn("村民小组", "village_group", 16),
-            PostingColumn("身份证号码", "id_number", 36), PostingColumn("银行卡号", "bank_card", 38),
-            PostingColumn("联系电话", "phone", 24), PostingColumn("面积(亩)", "area", 14, "RIGHT"), PostingColumn("金额(元)", "amount", 24, "RIGHT"))
+    cols = (Column("序号", "seq", 10, "RIGHT"), Column("户主", "name", 18), Column("村民小组", "village_group", 16),
+            Column("身份证号码", "id_number", 36), Column("银行卡号", "bank_card", 38),
+            Column("联系电话", "phone", 24), Column("面积(亩)", "area", 14, "RIGHT"), Column("金额(元)", "amount", 24, "RIGHT"))
     sheet = PostingSheet("旧州镇石板村便民服务站", "石板村2026年耕地地力保护补贴发放名单公示", "2026年耕地地力保护补贴",
                          date(2026, 11, 20), date(2026, 11, 26), "0851-33001234", cols, rows, total, date(2026, 11, 20))
     out = tmp_path / "posting.pdf"

@@ -5,11 +5,10 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Label, Static, TextArea
 
 from station.errors import StationError
-from station.tui.base import StationScreen, error_label, show_field_errors
+from station.tui.base import FormScreen, StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input, Select
 from station.tui.printing import print_document
 
@@ -111,19 +110,7 @@ class BulletinScreen(StationScreen):
         self.app.push_screen(ProfileForm(), lambda ok: ok and self.reload())
 
 
-class _Form(ModalScreen[bool]):
-    BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]
-
-    def save_with(self, fn) -> None:
-        try:
-            fn()
-        except StationError as exc:
-            left = show_field_errors(self, exc.details)
-            if left or not exc.details:
-                self.app.show_error(exc)
-            return
-        self.dismiss(True)
-
+class _Form(FormScreen):
     @on(Button.Pressed, "#save")
     def _pressed(self) -> None:
         self.action_save()

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from station.errors import StationError
-from station.tui.base import StationScreen, error_label, say, show_field_errors
+from station.tui.base import FormScreen, StationScreen, error_label, say, show_field_errors
 from station.tui.compact import Button, Input, Select
 
 LEDGER_OPTIONS = [("涉农补贴", "subsidy"), ("民政救济", "relief")]
@@ -187,9 +187,7 @@ class ImportWizard(ModalScreen[bool]):
         valid.label = f"只导入正确的 {report.valid} 行"
 
 
-class CorrectionForm(ModalScreen[bool]):
-    BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]
-
+class CorrectionForm(FormScreen):
     def __init__(self, entry_id: str):
         super().__init__()
         self.entry_id = entry_id
@@ -209,15 +207,8 @@ class CorrectionForm(ModalScreen[bool]):
     def action_save(self) -> None:
         from ledgers import service
         amount = self.query_one("#amount", Input).value.strip()
-        try:
-            service.correct(self.app.session, self.entry_id, self.query_one("#reason", Input).value,
-                            {"amount": amount, "area": "", "rate": ""} if amount else None)
-        except StationError as exc:
-            left = show_field_errors(self, exc.details)
-            if left or not exc.details:
-                self.app.show_error(exc)
-            return
-        self.dismiss(True)
+        self.save_with(lambda: service.correct(self.app.session, self.entry_id, self.query_one("#reason", Input).value,
+                                               {"amount": amount, "area": "", "rate": ""} if amount else None))
 
 
 class ExportForm(ModalScreen[None]):
