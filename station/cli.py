@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 import platformdirs
 
+from station import cli_i18n
 from station.core.cases import RATING_LABELS, EventType
 from station.core.masking import mask_id, mask_phone
 from station.core.models import Role
@@ -25,6 +26,8 @@ from station.services import audit, cases, users
 from station.services import calendar as calendar_service
 from station.services import search as search_service
 from station.services.session import Session, StationHome
+
+cli_i18n.install()  # Click's own usage lines, headings and errors in Chinese
 
 CASE_JSON_HELP = """\b
 收件 JSON 格式(从文件或标准输入读取):

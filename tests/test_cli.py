@@ -157,7 +157,10 @@ def test_every_command_has_chinese_help():
                 walk(cmd, [*path, name])
             else:
                 assert "--data-dir" in result.output and "--json" in result.output, (path, name)
+            assert "用法:" in result.output and "显示本帮助并退出" in result.output and "Show this message" not in result.output
     walk(main, [])
+    bad = runner.invoke(main, ["case", "list", "--no-such-flag"])
+    assert bad.exit_code == 2 and "没有选项" in bad.output and "No such option" not in bad.output
 
 
 def test_print_and_verify_receipt(station, tmp_path, fake_lp):
