@@ -21,7 +21,7 @@ class LedgerScreen(StationScreen):
     """台账"""
 
     BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+i", "import_file", "导入名单"), ("ctrl+k", "correct", "更正"),
-                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期")]
+                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期"), ("ctrl+j", "infra", "基础设施台账")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -79,6 +79,10 @@ class LedgerScreen(StationScreen):
         if action == "lock":
             return self.session.user.is_supervisor
         return True
+
+    def action_infra(self) -> None:
+        from station.tui.screens.infra import InfraScreen
+        self.app.push_screen(InfraScreen())
 
     def action_import_file(self) -> None:
         self.app.push_screen(ImportWizard(self.scope()), lambda done: done and self.reload())
