@@ -7,7 +7,6 @@ as their first argument. Nothing here is global: tests open as many stations as 
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -143,11 +142,7 @@ class StationHome:
             raise ValidationFailed("无法建立服务站", errors)
 
         self.dir.mkdir(parents=True, exist_ok=True)
-        db_key = secrets.token_bytes(32)
-        recovery = keyring.new_recovery_code()
-        ring = keyring.KeyRing.create(self.keys_path)
-        ring.set_user(username, db_key, passphrase)
-        ring.set_recovery(db_key, recovery)
+        ring, db_key, recovery = keyring.KeyRing.new_store_key(self.keys_path, username, passphrase)
         store = open_store(self.db_path, db_key, create=True)
         try:
             migrate(store)

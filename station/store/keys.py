@@ -106,6 +106,17 @@ class KeyRing:
         return cls(path, {"format": FORMAT, "users": {}, "recovery": None, "failures": {}})
 
     @classmethod
+    def new_store_key(cls, path: Path, username: str, passphrase: str) -> tuple["KeyRing", bytes, str]:
+        """A fresh random database key, wrapped for the first user and under a new recovery code.
+        The ring is not saved: the caller saves it once the database exists."""
+        db_key = secrets.token_bytes(32)
+        recovery = new_recovery_code()
+        ring = cls.create(path)
+        ring.set_user(username, db_key, passphrase)
+        ring.set_recovery(db_key, recovery)
+        return ring, db_key, recovery
+
+    @classmethod
     def load(cls, path: Path) -> "KeyRing":
         try:
             data = json.loads(path.read_text("utf-8"))

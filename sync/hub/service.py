@@ -370,11 +370,7 @@ class HubHome:
         if problems:
             raise ValidationFailed("密码不符合要求", problems)
         self.dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        recovery = keyring.new_recovery_code()
-        ring = keyring.KeyRing.create(self.keys_path)
-        ring.set_user(username, key, passphrase)
-        ring.set_recovery(key, recovery)
+        ring, key, recovery = keyring.KeyRing.new_store_key(self.keys_path, username, passphrase)
         store = SQLiteHubStore(self.db_path, key, create=True)
         hub = Hub.create(store, hub_id, name, username)
         ring.save()
