@@ -15,7 +15,7 @@ from decimal import InvalidOperation
 from ledgers.rules import decimal_of
 from station.core.money import format_fen, to_fen, yuan
 from station.errors import FieldError, NotFound, ValidationFailed
-from station.services import audit, residents
+from station.services import audit, outbox
 from station.services.session import Session
 
 STATUS = {"planned": "规划", "building": "在建", "finished": "已完工", "accepted": "已验收"}
@@ -76,7 +76,7 @@ def _write(session: Session, project_id: str, etype: str, payload: dict) -> str:
     with session.store.transaction() as db:
         db.execute("INSERT INTO infra_events (id, project_id, type, payload, author, created_at) VALUES (?,?,?,?,?,?)",
                    (eid, project_id, etype, json.dumps(payload, ensure_ascii=False), session.user.username, audit.now_iso()))
-        residents.outbox(db, "infra_event", eid)
+        outbox.add(db, "infra_event", eid)
         audit.record(db, session.user.username, f"infra.{etype}", project_id, {k: v for k, v in payload.items() if k != "note"})
     return eid
 

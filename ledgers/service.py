@@ -17,7 +17,7 @@ from ledgers import rules, sheets
 from station.core.masking import mask_bank, mask_id, mask_phone
 from station.core.money import format_fen
 from station.errors import FieldError, NotFound, StationError, ValidationFailed
-from station.services import audit, residents
+from station.services import audit, outbox
 from station.services.session import Session
 
 GENESIS = "0" * 64
@@ -173,7 +173,7 @@ def _append(db, e: dict, prev: str) -> str:
     digest = rules.entry_hash(prev, e)
     cols = list(e) + ["prev_hash", "hash"]
     db.execute(f"INSERT INTO ledger_entries ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", (*e.values(), prev, digest))
-    residents.outbox(db, "ledger_entry", e["id"])  # goes up to the township with the next bundle
+    outbox.add(db, "ledger_entry", e["id"])  # goes up to the township with the next bundle
     return digest
 
 

@@ -62,12 +62,6 @@ def register_sheet(session: Session, period_from: date, period_to: date) -> Regi
     return RegisterSheet(session.station_name, period_from, period_to, out, session.today(), session.user.display_name)
 
 
-def posting_rows(raw: list[dict]):
-    """Masking for postings lives in one place: ``ledgers.posting``."""
-    from ledgers.posting import posting_rows as rows
-    return rows(raw)
-
-
 def ledger_rows(session: Session, ledger: str, program: str | None, period: str | None, village_group: str | None) -> list[dict]:
     """A ledger view for paper: every entry (corrections included), numbers masked."""
     from ledgers import service

@@ -62,35 +62,49 @@ class Out:
             click.echo(human(data) if callable(human) else human)
 
 
+def command_options(home_of, data_dir_help: str):
+    """--data-dir and --json on every command; StationError → clean message and exit code.
+    ``home_of(data_dir or None)`` builds the folder the command works on (station or hub)."""
+    def decorate(fn):
+        @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出,供脚本使用")
+        @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=data_dir_help)
+        @functools.wraps(fn)
+        def wrapper(*args, as_json: bool, data_dir: Path | None, **kwargs):
+            out = Out(as_json)
+            try:
+                return fn(*args, out=out, home=home_of(data_dir), **kwargs)
+            except StationError as exc:
+                if as_json:
+                    click.echo(json.dumps(exc.as_dict(), ensure_ascii=False, indent=1))
+                else:
+                    click.echo(f"错误:{exc}", err=True)
+                sys.exit(exc.exit_code)
+        return wrapper
+    return decorate
+
+
 def common(fn=None, *, subdir: str | None = None):
-    """--data-dir and --json on every command; StationError → clean message and exit code."""
+    """The station's commands: the folder is --data-dir, else STATION_HOME (or its ``subdir``)."""
     if fn is None:
         return functools.partial(common, subdir=subdir)
-    @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出,供脚本使用")
-    @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-                  help="服务站数据目录(默认:环境变量 STATION_HOME 或用户数据目录)")
-    @functools.wraps(fn)
-    def wrapper(*args, as_json: bool, data_dir: Path | None, **kwargs):
-        out = Out(as_json)
-        home = StationHome(data_dir or (default_data_dir() / subdir if subdir else default_data_dir()))
-        try:
-            return fn(*args, out=out, home=home, **kwargs)
-        except StationError as exc:
-            if as_json:
-                click.echo(json.dumps(exc.as_dict(), ensure_ascii=False, indent=1))
-            else:
-                click.echo(f"错误:{exc}", err=True)
-            sys.exit(exc.exit_code)
-    return wrapper
+
+    def home_of(data_dir: Path | None) -> StationHome:
+        return StationHome(data_dir or (default_data_dir() / subdir if subdir else default_data_dir()))
+    return command_options(home_of, "服务站数据目录(默认:环境变量 STATION_HOME 或用户数据目录)")(fn)
 
 
-def _passphrase(prompt: str, confirm: bool = False) -> str:
-    env = os.environ.get("STATION_PASSPHRASE")
+def secret(env_var: str, prompt: str, confirm: bool = False) -> str:
+    """A passphrase from the environment (scripts), else a hidden prompt (never from a pipe)."""
+    env = os.environ.get(env_var)
     if env is not None:
         return env
     if not sys.stdin.isatty():
-        raise StationError("需要密码:请在终端中运行,或设置环境变量 STATION_PASSPHRASE")
+        raise StationError(f"需要密码:请在终端中运行,或设置环境变量 {env_var}")
     return click.prompt(prompt, hide_input=True, confirmation_prompt="请再输入一次" if confirm else False)
+
+
+def _passphrase(prompt: str, confirm: bool = False) -> str:
+    return secret("STATION_PASSPHRASE", prompt, confirm)
 
 
 def _username(home: StationHome, given: str | None = None) -> str:

@@ -88,6 +88,19 @@ def notice_new(kind, title, body, from_ledger, program, period, out: Out, home: 
     out.emit({"id": nid}, f"已保存草稿 {nid[:8]}:发布时须填写公示期(station notice publish {nid[:8]} --from … --to …)")
 
 
+@notice_group.command("edit")
+@click.argument("notice_id")
+@click.option("--title", help="新标题")
+@click.option("--body", help="新内容")
+@common
+def notice_edit(notice_id, title, body, out: Out, home: StationHome):
+    """修改草稿(发布后不能再改)。"""
+    from station.services import bulletin
+    with unlock(home) as session:
+        bulletin.edit_notice(session, notice_id, title, body)
+    out.emit({"edited": True}, "草稿已修改")
+
+
 @notice_group.command("publish")
 @click.argument("notice_id")
 @click.option("--from", "posting_from", help="公示开始日期")

@@ -147,10 +147,6 @@ def _items_data(session: Session, rows: list[dict]) -> dict[tuple[str, str], dic
     return found
 
 
-def _item_data(session: Session, kind: str, ref: str) -> dict | None:
-    return _items_data(session, [{"kind": kind, "ref_id": ref}]).get((kind, ref))
-
-
 def pending(session: Session) -> int:
     return session.store.scalar("SELECT count(*) FROM outbox WHERE acked = 0")
 

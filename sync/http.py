@@ -40,9 +40,3 @@ class HttpTransport:
 
     def enroll(self, request: dict) -> dict:
         return self._check(self._post("/v1/enroll", json=request)).json()
-
-    def health(self) -> dict:
-        try:
-            return self._check(self.http.get(self.url + "/v1/health", timeout=CONNECT_TIMEOUT)).json()
-        except requests.RequestException:
-            raise SyncFailed(f"连不上乡镇服务器 {self.url}") from None

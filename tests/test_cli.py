@@ -179,3 +179,15 @@ def test_print_and_verify_receipt(station, tmp_path, fake_lp):
     forged = code.replace(number, number[:-1] + str((int(number[-1]) + 1) % 10))
     result = run(station, "verify-receipt", forged)
     assert result.returncode == 11 and "签名不符" in result.stdout
+
+
+def test_notice_commands(station):
+    nid = ok(run(station, "notice", "new", "--title", "停水通知", "--body", "明天停水。", "--json"))["id"]
+    ok(run(station, "notice", "edit", nid[:8], "--body", "明天上午停水。"))
+    refused = run(station, "notice", "publish", nid[:8])
+    assert refused.returncode == 2 and "公示期" in refused.stderr
+    ok(run(station, "notice", "publish", nid[:8], "--from", "2099-01-01", "--to", "2099-01-07"))
+    board = ok(run(station, "notice", "list", "--json"))
+    assert [n["title"] for n in board["upcoming"]] == ["停水通知"]
+    edit_after = run(station, "notice", "edit", nid[:8], "--title", "改标题")
+    assert edit_after.returncode == 4 and "不能修改" in edit_after.stderr

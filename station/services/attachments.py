@@ -15,7 +15,7 @@ from pathlib import Path
 
 from station.core.cases import EventType, check
 from station.errors import FieldError, NotFound, ValidationFailed
-from station.services import audit, cases, residents
+from station.services import audit, cases, outbox
 from station.services.session import Session
 
 MAX_BYTES = 25 * 1024 * 1024  # a 600-dpi colour A4 scan as PDF stays well under this
@@ -50,7 +50,7 @@ def attach(session: Session, case_ref: str, path: Path, remove_source: bool = Tr
         db.execute("INSERT INTO attachments (id, case_id, name, mime, size, sha256, data, added_at, added_by) VALUES (?,?,?,?,?,?,?,?,?)",
                    (payload["attachment_id"], state.id, path.name, payload["mime"], len(data), payload["sha256"], data,
                     audit.now_iso(), session.user.username))
-        residents.outbox(db, "attachment", payload["attachment_id"])  # the bytes go up to the township too
+        outbox.add(db, "attachment", payload["attachment_id"])  # the bytes go up to the township too
         event = cases.write_event(db, session, state.id, EventType.ATTACHMENT_ADDED, payload)
         cases.project(db, cases.fold(state.id, events + [event]))
         audit.record(db, session.user.username, "case.attachment_added", state.number, {"name": path.name, "size": len(data)})

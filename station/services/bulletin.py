@@ -14,7 +14,7 @@ from datetime import date
 from station.core.bulletin import DEFAULT_RULES, Facts, checklist
 from station.core.identity import check_phone
 from station.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
-from station.services import audit, residents, settings, users
+from station.services import audit, outbox, settings, users
 from station.services.session import Session
 
 KINDS = ("公示", "公告")
@@ -124,7 +124,7 @@ def publish(session: Session, notice_id: str, posting_from=None, posting_to=None
     with session.store.transaction() as db:
         db.execute("UPDATE notices SET status = 'published', posting_from = ?, posting_to = ?, published_at = ? WHERE id = ?",
                    (start, end, audit.now_iso(), n["id"]))
-        residents.outbox(db, "notice", n["id"])
+        outbox.add(db, "notice", n["id"])
         audit.record(db, session.user.username, "notice.publish", n["id"], {"from": start, "to": end})
     return _notice(session, n["id"])
 
@@ -143,7 +143,7 @@ def add_objection(session: Session, notice_id: str, who: str, what: str, on: str
     with session.store.transaction() as db:
         db.execute("INSERT INTO objections (id, notice_id, who, what, on_day, recorded_by, recorded_at) VALUES (?,?,?,?,?,?,?)",
                    (oid, n["id"], who.strip(), what.strip(), day, session.user.username, audit.now_iso()))
-        residents.outbox(db, "objection", oid)
+        outbox.add(db, "objection", oid)
         audit.record(db, session.user.username, "objection.add", n["id"], {"objection": oid})
     return oid
 
@@ -159,7 +159,7 @@ def answer_objection(session: Session, objection_id: str, answer: str) -> None:
     with session.store.transaction() as db:
         db.execute("UPDATE objections SET answer = ?, answered_by = ?, answered_on = ? WHERE id = ?",
                    (answer.strip(), session.user.username, session.today().isoformat(), row["id"]))
-        residents.outbox(db, "objection", row["id"])
+        outbox.add(db, "objection", row["id"])
         audit.record(db, session.user.username, "objection.answer", row["notice_id"], {"objection": row["id"]})
 
 
@@ -175,7 +175,7 @@ def archive(session: Session, notice_id: str) -> None:
         raise IllegalTransition("有未答复的异议", [FieldError("objections", "open", f"还有 {open_} 条异议未答复:答复后才能归档")])
     with session.store.transaction() as db:
         db.execute("UPDATE notices SET status = 'archived', archived_at = ? WHERE id = ?", (audit.now_iso(), n["id"]))
-        residents.outbox(db, "notice", n["id"])
+        outbox.add(db, "notice", n["id"])
         audit.record(db, session.user.username, "notice.archive", n["id"], {})
 
 

@@ -24,7 +24,7 @@ from station.core.cases import (
 from station.core.intake import IntakePlan, plan_intake
 from station.core.models import CatalogItem
 from station.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
-from station.services import audit, residents
+from station.services import audit, outbox, residents
 from station.services.session import Session
 
 # "Due soon" on the Today screen: due within this many working days.
@@ -47,7 +47,7 @@ def _raise(problems: list[FieldError], title: str):
 def write_event(db: sqlite_utils.Database, session: Session, case_id: str, etype: EventType, payload: dict) -> CaseEvent:
     event = CaseEvent(id=str(uuid.uuid4()), case_id=case_id, type=etype, stamp=session.clock.now(),
                       node=session.station_code, user=session.user.username, payload=payload)
-    seq = residents.outbox(db, "event", event.id)
+    seq = outbox.add(db, "event", event.id)
     db.execute("INSERT INTO events (id, case_id, type, stamp, node, user, payload, outbox_seq, recorded_at) "
                "VALUES (?,?,?,?,?,?,?,?,?)",
                (event.id, case_id, etype.value, event.stamp, event.node, event.user,

@@ -16,16 +16,10 @@ from station.core.masking import mask_id, mask_phone
 from station.core.models import ResidentInput, check_resident
 from station.core.search import name_grams, reverse_digits
 from station.errors import FieldError, NotFound, ValidationFailed
-from station.services import audit
+from station.services import audit, outbox
 from station.services.session import Session
 
 COLUMNS = "id, id_number, name, sex, birth_date, phone, address, village_group, created_at, updated_at"
-
-
-def outbox(db: sqlite_utils.Database, kind: str, ref_id: str) -> int:
-    """The station's next outbox sequence number for a record that must go up (sync builds on it)."""
-    cur = db.execute("INSERT INTO outbox (kind, ref_id, created_at) VALUES (?, ?, ?)", (kind, ref_id, audit.now_iso()))
-    return cur.lastrowid
 
 
 def validate(raw: dict, today: date, prefix: str = "") -> tuple[ResidentInput, IdentityInfo]:
@@ -48,7 +42,7 @@ def upsert(db: sqlite_utils.Database, user: str, person: ResidentInput, info: Id
                     reverse_digits(person.phone)))
         db.conn.executemany("INSERT OR IGNORE INTO resident_grams VALUES (?, ?)", [(g, rid) for g in name_grams(person.name)])
         audit.record(db, user, "resident.add", rid, {"id_number": mask_id(person.id_number)})
-        outbox(db, "resident", rid)
+        outbox.add(db, "resident", rid)
         return rid, True
     rid, name, phone, address, group = row
     if name != person.name:
@@ -63,7 +57,7 @@ def upsert(db: sqlite_utils.Database, user: str, person: ResidentInput, info: Id
                (*changes.values(), now, reverse_digits(changes.get("phone", phone)), rid))
     audit.record(db, user, "resident.update", rid,
                  {k: (mask_phone(v) if k == "phone" else v) for k, v in changes.items()})
-    outbox(db, "resident", rid)
+    outbox.add(db, "resident", rid)
     return rid, True
 
 

@@ -143,9 +143,6 @@ class KeyRing:
         self.data["users"][username] = wrap(db_key, passphrase, f"user:{username}")
         self.data["failures"].pop(username, None)
 
-    def remove_user(self, username: str) -> None:
-        self.data["users"].pop(username, None)
-
     def unlock(self, username: str, passphrase: str, now: float | None = None) -> bytes:
         """The database key, or ``AuthFailed`` with a message that says what to do."""
         now = time.time() if now is None else now

@@ -108,7 +108,7 @@ class StationApp(App):
             self.switch_screen(TodayScreen())
         else:
             self.push_screen(TodayScreen())
-        self._start_scan_watch()
+        self.start_scan_watch()
         self._start_background_sync()
 
     def _start_background_sync(self) -> None:
@@ -295,7 +295,7 @@ class StationApp(App):
                         title="意外错误", severity="error", timeout=10)
 
     # --- scanned materials ----------------------------------------------------------------
-    def _start_scan_watch(self) -> None:
+    def start_scan_watch(self) -> None:
         if not self.config.watch_scans or self.session is None:
             return
         folder = settings_service.scan_folder(self.session)
@@ -305,9 +305,6 @@ class StationApp(App):
         self._stop_scan_watch()
         self._watcher = ScanWatcher(folder, lambda p: self.call_from_thread(self.scan_arrived, p))
         self._watcher.start()
-
-    def restart_scan_watch(self) -> None:
-        self._start_scan_watch()
 
     def _stop_scan_watch(self) -> None:
         if self._watcher is not None:

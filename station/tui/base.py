@@ -61,7 +61,8 @@ class FormScreen(ModalScreen[bool]):
 
     BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]
 
-    def save_with(self, fn) -> bool:
+    def attempt(self, fn) -> bool:
+        """Run a service call; on error put the messages beside their fields (the rest in a notice)."""
         try:
             fn()
         except StationError as exc:
@@ -69,5 +70,12 @@ class FormScreen(ModalScreen[bool]):
             if left or not exc.details:
                 self.app.show_error(exc)
             return False
-        self.dismiss(True)
+        show_field_errors(self, [])
         return True
+
+    def save_with(self, fn) -> bool:
+        """``attempt``, and close the form when it worked."""
+        if self.attempt(fn):
+            self.dismiss(True)
+            return True
+        return False

@@ -3,7 +3,6 @@ cases, publish catalogs and calendars, see what was quarantined. Scriptable with
 the passphrase comes from a prompt or ``TOWNSHIP_PASSPHRASE`` (user ``TOWNSHIP_USER``)."""
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -12,9 +11,9 @@ from pathlib import Path
 import click
 import platformdirs
 
-from station.cli import Out, pad
+from station.cli import Out, command_options, pad, secret
 from station.core.cases import Status
-from station.errors import FieldError, StationError, ValidationFailed
+from station.errors import FieldError, ValidationFailed
 from sync.hub.service import Hub, HubHome
 
 
@@ -24,12 +23,7 @@ def default_dir() -> Path:
 
 
 def _secret(prompt: str, confirm: bool = False) -> str:
-    env = os.environ.get("TOWNSHIP_PASSPHRASE")
-    if env is not None:
-        return env
-    if not sys.stdin.isatty():
-        raise StationError("需要密码:请在终端中运行,或设置环境变量 TOWNSHIP_PASSPHRASE")
-    return click.prompt(prompt, hide_input=True, confirmation_prompt="请再输入一次" if confirm else False)
+    return secret("TOWNSHIP_PASSPHRASE", prompt, confirm)
 
 
 def unlock(home: HubHome) -> Hub:
@@ -40,21 +34,7 @@ def unlock(home: HubHome) -> Hub:
     return home.unlock(user, _secret(f"{user} 的密码"))
 
 
-def common(fn):
-    @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
-    @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="乡镇服务器数据目录(默认 TOWNSHIP_HOME)")
-    @functools.wraps(fn)
-    def wrapper(*args, as_json, data_dir, **kw):
-        out = Out(as_json)
-        try:
-            return fn(*args, out=out, home=HubHome(data_dir or default_dir()), **kw)
-        except StationError as exc:
-            if as_json:
-                click.echo(json.dumps(exc.as_dict(), ensure_ascii=False))
-            else:
-                click.echo(f"错误:{exc}", err=True)
-            sys.exit(exc.exit_code)
-    return wrapper
+common = command_options(lambda data_dir: HubHome(data_dir or default_dir()), "乡镇服务器数据目录(默认 TOWNSHIP_HOME)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

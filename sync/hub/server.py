@@ -69,7 +69,6 @@ async def _body(request: Request) -> bytes | JSONResponse:
 def create_app(hub: Hub) -> FastAPI:
     app = FastAPI(title="村便民服务站 · 乡镇同步服务", version="1",
                   description="服务站与乡镇便民服务中心之间交换签名、加密的数据包(格式见 sync/SPEC.md)。")
-    app.openapi_schema = None
     responses = {400: ERROR, 403: ERROR, 409: ERROR, 413: ERROR, 421: ERROR, 422: ERROR}
 
     @app.get("/v1/health", response_model=Health)
@@ -120,7 +119,6 @@ def create_app(hub: Hub) -> FastAPI:
     async def station_error(request: Request, exc: StationError):
         return problem(400, exc.code, exc.title)
 
-    app.openapi_schema = None
     _schema = app.openapi
 
     def openapi():

@@ -123,9 +123,8 @@ class Hub:
         """HTTP enrolment: the station proves the one-time code and sends its public keys."""
         try:
             station_code, code = str(request["station_code"]).upper(), str(request["code"]).upper()
-            sign_pub, enc_pub, mac = request["sign_pub"], request["enc_pub"], request["mac"]
-            base64.b64decode(sign_pub, validate=True), base64.b64decode(enc_pub, validate=True)
-        except (KeyError, TypeError, ValueError):
+            sign_pub, enc_pub, mac = (str(request[k]) for k in ("sign_pub", "enc_pub", "mac"))
+        except (KeyError, TypeError):
             raise ValidationFailed("登记请求格式不对", [FieldError("request", "malformed", "登记请求缺少字段或格式错误")]) from None
         self._activate(station_code, code, sign_pub, enc_pub, mac)
         info = self.public_info()
@@ -143,10 +142,16 @@ class Hub:
     def _activate(self, station_code: str, code: str, sign_pub: str, enc_pub: str, mac: str) -> None:
         with self.store.transaction():
             self._take_code(station_code, code)
+            try:
+                keys = [base64.b64decode(k, validate=True) for k in (sign_pub, enc_pub)]
+            except ValueError:
+                keys = []
+            if [len(k) for k in keys] != [32, 32]:  # raw Ed25519 and X25519 public keys
+                raise ValidationFailed("登记请求格式不对", [FieldError("request", "bad_key", "服务站公钥格式不对")])
             if not hmac.compare_digest(enrol_mac(code, station_code, sign_pub, enc_pub), str(mac)):
                 raise ValidationFailed("登记校验失败", [FieldError("mac", "bad_mac", "登记信息校验不符(可能被篡改)")])
-            self.store.update_station(station_code, status="active", code_hash=None, sign_pub=base64.b64decode(sign_pub),
-                                      enc_pub=base64.b64decode(enc_pub), enrolled_at=now_iso(), hwm=0, acked=0)
+            self.store.update_station(station_code, status="active", code_hash=None, sign_pub=keys[0], enc_pub=keys[1],
+                                      enrolled_at=now_iso(), hwm=0, acked=0)
             for kind in ("catalog", "calendar"):  # what the township has published so far
                 for doc in json.loads(self.store.setting(f"published_{kind}") or "[]"):
                     self.store.append_outbox(station_code, kind, str(doc.get("version") or doc.get("year")), doc)
@@ -376,11 +381,14 @@ class HubHome:
         ring.save()
         return hub, recovery
 
-    def unlock(self, username: str, passphrase: str) -> Hub:
+    def _ring(self) -> keyring.KeyRing:
         if not self.db_path.exists():
-            raise StationError(f"目录 {self.dir} 中没有乡镇服务器数据:请先运行 township init")
-        key = keyring.KeyRing.load(self.keys_path).unlock(username, passphrase)
+            raise StationError(f"目录 {self.dir} 中没有乡镇服务器数据:请先运行 township init,或用 --data-dir 指定")
+        return keyring.KeyRing.load(self.keys_path)
+
+    def unlock(self, username: str, passphrase: str) -> Hub:
+        key = self._ring().unlock(username, passphrase)
         return Hub(SQLiteHubStore(self.db_path, key), username)
 
     def users(self) -> list[str]:
-        return keyring.KeyRing.load(self.keys_path).users()
+        return self._ring().users()

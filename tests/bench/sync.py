@@ -70,6 +70,26 @@ def _enrol(s, hub, url: str | None = None):
     client.finish_http_enrolment(s, code, response, url or "local")
 
 
+def payloads_of(s, items: int) -> list[tuple[int, int, dict]]:
+    """The station's outbox as the payloads its bundles carry, built before any timing starts."""
+    payloads, seq = [], 1
+    while seq <= items:
+        rows = s.store.query("SELECT seq, kind, ref_id FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?", (seq, protocol.MAX_ITEMS_PER_BUNDLE))
+        data = client._items_data(s, rows)
+        chunk = [{"seq": r["seq"], "kind": r["kind"], "data": data[(r["kind"], r["ref_id"])]} for r in rows]
+        payloads.append((chunk[0]["seq"], chunk[-1]["seq"], {"items": chunk, "ack": 0}))
+        seq = chunk[-1]["seq"] + 1
+    return payloads
+
+
+def apply_directly(hub, station: str, payloads) -> float:
+    """Seconds to apply the payloads to a hub store with no bundle layer and no transport (the floor)."""
+    t = time.perf_counter()
+    for first, last, payload in payloads:
+        hub.apply(station, first, last, payload)
+    return time.perf_counter() - t
+
+
 def bench_throughput(workdir: Path, n_cases: int = 20_000) -> dict:
     s = _bulk_station(StationHome(workdir / "station"), n_cases)
     total_events = s.store.scalar("SELECT count(*) FROM events")
@@ -77,16 +97,7 @@ def bench_throughput(workdir: Path, n_cases: int = 20_000) -> dict:
     # Baseline: the same payloads straight into a hub store.
     direct_hub, _ = HubHome(workdir / "direct").init("JZ01", "基准乡镇", "admin", HUB_PASS)
     _enrol(s, direct_hub)
-    payloads, seq = [], 1
-    while seq <= items:
-        rows = s.store.query("SELECT seq, kind, ref_id FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?", (seq, protocol.MAX_ITEMS_PER_BUNDLE))
-        chunk = [{"seq": r["seq"], "kind": r["kind"], "data": client._item_data(s, r["kind"], r["ref_id"])} for r in rows]
-        payloads.append((chunk[0]["seq"], chunk[-1]["seq"], {"items": chunk, "ack": 0}))
-        seq = chunk[-1]["seq"] + 1
-    t = time.perf_counter()
-    for first, last, payload in payloads:
-        direct_hub.apply("BE0001", first, last, payload)
-    direct_s = time.perf_counter() - t
+    direct_s = apply_directly(direct_hub, s.station_code, payloads_of(s, items))
     direct_hub.store.close()
     # The wire: the whole station side, bundles, HTTP on loopback, the hub in its own process.
     s.store.conn.execute("DELETE FROM peers")

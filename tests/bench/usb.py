@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from station.services.session import StationHome
-from sync import client, protocol, usb
+from sync import usb
 from sync.hub.service import HubHome
 from sync.hub.usb import import_path
-from tests.bench.sync import _bulk_station, _enrol
+from tests.bench.sync import _bulk_station, _enrol, apply_directly, payloads_of
 from tests.sync.conftest import HUB_PASS
 
 
@@ -52,16 +52,7 @@ def run(n_cases: int = 20_000) -> dict:
         direct, _ = HubHome(work / "direct").init("JZ02", "基准乡镇", "admin", HUB_PASS)
         s.store.conn.execute("DELETE FROM peers")
         _enrol(s, direct)
-        payloads, seq, items = [], 1, result.records
-        while seq <= items:
-            rows = s.store.query("SELECT seq, kind, ref_id FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?", (seq, protocol.MAX_ITEMS_PER_BUNDLE))
-            chunk = [{"seq": r["seq"], "kind": r["kind"], "data": client._item_data(s, r["kind"], r["ref_id"])} for r in rows]
-            payloads.append((chunk[0]["seq"], chunk[-1]["seq"], {"items": chunk, "ack": 0}))
-            seq = chunk[-1]["seq"] + 1
-        t = time.perf_counter()
-        for first, last, payload in payloads:
-            direct.apply(s.station_code, first, last, payload)
-        apply_s = time.perf_counter() - t
+        apply_s = apply_directly(direct, s.station_code, payloads_of(s, result.records))
         direct.store.close()
         s.close()
         mb = size / 1e6

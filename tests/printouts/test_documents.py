@@ -173,8 +173,8 @@ def test_every_print_is_audited(session):
 def test_public_posting_masks_every_number(tmp_path):
     from datetime import date
 
+    from ledgers.posting import posting_rows
     from printouts import posting
-    from printouts.data import posting_rows
     from printouts.records import Column, PostingSheet
     from tests.conftest import make_id
     raw = [{"name": f"王{n}", "village_group": "三组", "id_number": make_id(seq=n), "bank_card": f"6222021234567890{n:03d}",

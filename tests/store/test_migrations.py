@@ -6,7 +6,6 @@ import pytest
 
 from station.services import search
 from station.services.session import StationHome
-from station.store import keys
 from station.store.db import open_store
 from station.store.migrations import LATEST, migrate, version
 from tests.conftest import PASS, make_id
@@ -58,4 +57,3 @@ def test_newer_database_than_software_is_refused(tmp_path):
     with pytest.raises(StoreError, match="请升级软件"):
         migrate(store)
     store.close()
-    assert keys.MIN_PASSPHRASE >= 8

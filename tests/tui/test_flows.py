@@ -31,10 +31,14 @@ def open_session(station_dir: Path, user: str = "daiban"):
 
 
 async def type_into(pilot, selector: str, value: str) -> None:
+    """Type like a clerk (key by key); Chinese comes from an input method, so it is set whole."""
     widget = pilot.app.screen.query_one(selector)
     widget.focus()
     widget.value = ""
-    await pilot.press(*value) if value.isascii() else setattr(widget, "value", value)
+    if value.isascii():
+        await pilot.press(*value)
+    else:
+        widget.value = value
     await pilot.pause()
 
 

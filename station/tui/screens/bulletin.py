@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Label, Static, TextArea
 
 from station.errors import StationError
-from station.tui.base import FormScreen, StationScreen, error_label, show_field_errors
+from station.tui.base import FormScreen, StationScreen, error_label
 from station.tui.compact import Button, Input, Select
 from station.tui.printing import print_document
 
@@ -204,15 +204,9 @@ class ObjectionsForm(_Form):
 
     def action_save(self) -> None:
         from station.services import bulletin
-        try:
-            bulletin.add_objection(self.app.session, self.notice_id, self.query_one("#who", Input).value,
-                                   self.query_one("#what", Input).value)
-        except StationError as exc:
-            if show_field_errors(self, exc.details) or not exc.details:
-                self.app.show_error(exc)
-            return
-        show_field_errors(self, [])
-        self._fill()
+        if self.attempt(lambda: bulletin.add_objection(self.app.session, self.notice_id, self.query_one("#who", Input).value,
+                                                       self.query_one("#what", Input).value)):
+            self._fill()
 
     def action_answer(self) -> None:
         from station.services import bulletin
@@ -220,14 +214,8 @@ class ObjectionsForm(_Form):
         if not table.row_count:
             return
         oid = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        try:
-            bulletin.answer_objection(self.app.session, oid, self.query_one("#answer", Input).value)
-        except StationError as exc:
-            if show_field_errors(self, exc.details) or not exc.details:
-                self.app.show_error(exc)
-            return
-        show_field_errors(self, [])
-        self._fill()
+        if self.attempt(lambda: bulletin.answer_objection(self.app.session, oid, self.query_one("#answer", Input).value)):
+            self._fill()
 
 
 class ProfileForm(_Form):

@@ -110,6 +110,10 @@ class IntakeScreen(StationScreen):
             self._find_residents(event.value)
         else:
             self.query_one("#resident-results", OptionList).clear_options()
+        if not event.value.strip() and self.resident is not None:  # cleared: register a new resident instead
+            self.resident = None
+            self.query_one("#resident-chosen", Static).update("")
+            self.query_one("#new-resident").display = True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="resident-search")
     def _find_residents(self, query: str) -> None:
@@ -133,13 +137,6 @@ class IntakeScreen(StationScreen):
             f"已选:{r['name']}  {mask_id(r['id_number'])}  {r['sex']}  {r['village_group'] or ''}  (清空查找框可改为登记新群众)")
         self.query_one("#new-resident").display = False
         self.query_one("#item-search", Input).focus()
-
-    @on(Input.Changed, "#resident-search")
-    def _resident_cleared(self, event: Input.Changed) -> None:
-        if not event.value.strip() and self.resident is not None:
-            self.resident = None
-            self.query_one("#resident-chosen", Static).update("")
-            self.query_one("#new-resident").display = True
 
     @on(Input.Changed, "#id_number")
     def _id_typed(self, event: Input.Changed) -> None:

@@ -53,7 +53,7 @@ class SettingsScreen(StationScreen):
             show_field_errors(self, exc.details)
             return
         show_field_errors(self, [])
-        self.app.restart_scan_watch()
+        self.app.start_scan_watch()
         self.notify(f"将监视 {path}", title="已保存")
 
     @on(Button.Pressed, "#save-idle")
