@@ -22,7 +22,7 @@ from station.core.models import parse_catalog
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
 from station.services.session import Session
-from sync import protocol
+from sync import policy, protocol
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
 from sync.hub.service import enrol_mac
 
@@ -241,9 +241,16 @@ def apply_reply(session: Session, data: bytes) -> Applied:
 def _apply_hub_item(db, session: Session, peer: dict, item: dict) -> str:
     data = item["data"]
     if item["kind"] == "event":
+        data = CaseEvent.model_validate(data).model_dump(mode="json")
+    owner = None
+    if item["kind"] == "notice" and isinstance(data.get("id"), str):
+        row = db.execute("SELECT created_by FROM notices WHERE id = ?", (data["id"],)).fetchone()
+        owner = None if row is None else peer["hub_id"] if row[0] == peer["hub_id"] else session.station_code
+    reason = policy.judge_from_hub(session.station_code, peer["hub_id"], item["kind"], data, policy.Facts(owner=owner))
+    if reason:
+        raise ValidationFailed(reason)
+    if item["kind"] == "event":
         event = CaseEvent.model_validate(data)
-        if event.node != peer["hub_id"]:
-            raise ValidationFailed("事件来源不符")
         if not db.execute("SELECT 1 FROM cases WHERE id = ?", (event.case_id,)).fetchone():
             raise ValidationFailed("乡镇事件所属的代办件在本站不存在")
         db.execute("INSERT OR IGNORE INTO events (id, case_id, type, stamp, node, user, payload, outbox_seq, recorded_at) "

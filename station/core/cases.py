@@ -80,6 +80,10 @@ EVENT_LABELS = {
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 BAD_RATING_MAX = 2
+# The township decides these. A station writes one only to transcribe a paper decision (payload
+# ``transcribed: true``, when it is not enrolled); the township's own record of the same step
+# later supersedes the transcription instead of being refused as an illegal transition.
+TOWNSHIP_EVENTS = frozenset({EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED})
 
 # event type -> statuses it may follow, and the status it leads to (None: unchanged)
 _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
@@ -135,6 +139,8 @@ class CaseState(BaseModel):
     proxy: dict | None = None
     home_visit: bool = False
     decision: str | None = None  # "approved" | "rejected"
+    # township steps that stand only on a clerk's transcription of a paper decision (event type values)
+    paper: list[str] = Field(default_factory=list)
     decision_summary: str | None = None
     rating: int | None = None
     follow_up: str | None = None  # None | "open" | "closed"
@@ -164,10 +170,22 @@ def check(state: CaseState | None, etype: EventType, payload: dict) -> list[Fiel
     if state is None or state.status is None:
         return [FieldError("case", "not_received", "该件尚未登记")]
     allowed_from, _ = _MOVES[etype]
+    if supersedes_paper(state, etype, payload):
+        return _check_payload(state, etype, payload)
     if state.status not in allowed_from:
         return [FieldError("type", "illegal_transition",
                            f"当前状态“{state.status.label}”下不能进行“{etype.label}”")]
     return _check_payload(state, etype, payload)
+
+
+def is_transcribed(payload: dict) -> bool:
+    return payload.get("transcribed") is True
+
+
+def supersedes_paper(state: CaseState, etype: EventType, payload: dict) -> bool:
+    """The township's own record of a step the clerk had transcribed from paper: it replaces the
+    transcription's details and never counts as an illegal transition."""
+    return etype in TOWNSHIP_EVENTS and not is_transcribed(payload) and etype.value in state.paper
 
 
 def _require_text(payload: dict, key: str, message: str) -> list[FieldError]:
@@ -226,7 +244,7 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
     """The state after one event; an event the state does not allow is set aside as a conflict."""
     # A shallow copy with fresh lists: states are never mutated after they are returned.
     s = state.model_copy(update={"materials_received": list(state.materials_received),
-                                 "conflicts": list(state.conflicts)})
+                                 "conflicts": list(state.conflicts), "paper": list(state.paper)})
     s.event_count += 1
     s.updated_stamp = event.stamp
     p = event.payload
@@ -254,6 +272,12 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
         s.home_visit = bool(p.get("home_visit"))
         return s
     _, to = _MOVES[event.type]
+    if event.type in TOWNSHIP_EVENTS:
+        if is_transcribed(p):
+            s.paper.append(event.type.value)
+        elif event.type.value in s.paper:
+            s.paper.remove(event.type.value)
+            to = None  # the township confirms or corrects a step already taken on paper
     if to is not None:
         s.status = to
     if event.type == EventType.MATERIALS_ADDED:

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from station.core.cases import (
     OPEN_STATUSES,
+    TOWNSHIP_EVENTS,
     CaseEvent,
     CaseState,
     EventType,
@@ -161,6 +162,11 @@ def load(session: Session, ref: str) -> tuple[CaseState, list[CaseEvent]]:
     return fold(row["id"], events), events
 
 
+def is_enrolled(session: Session) -> bool:
+    """Whether the station syncs with a township hub (which then records the township's own steps)."""
+    return session.store.scalar("SELECT count(*) FROM peers") > 0
+
+
 def add_event(session: Session, ref: str, etype: EventType | str, payload: dict | None = None) -> CaseState:
     """Record one thing that happened to a case, if its current state allows it."""
     try:
@@ -171,6 +177,14 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
     if etype in SYSTEM_EVENTS:
         raise ValidationFailed(f"“{etype.label}”不能直接记录", [FieldError("type", "system_event", SYSTEM_EVENTS[etype])])
     payload = dict(payload or {})
+    payload.pop("transcribed", None)  # set here from the station's enrolment, never taken from the caller
+    if etype in TOWNSHIP_EVENTS:
+        if is_enrolled(session):
+            raise ValidationFailed(f"“{etype.label}”由乡镇记录", [FieldError(
+                "type", "township_event", "本站已在乡镇登记联网:乡镇的受理、退回和办理结果由乡镇系统发来,不能在本站录入")])
+        # A township that decides on paper: the clerk transcribes the paper decision, marked as such; the
+        # township's own record of it, if one ever arrives, supersedes the transcription.
+        payload["transcribed"] = True
     today = session.today()
     state, events = load(session, ref)
     problems = check(state, etype, payload)
@@ -198,7 +212,7 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
         new_state = fold(state.id, events + [event])
         project(db, new_state)
         audit.record(db, session.user.username, f"case.{etype.value}", state.number,
-                     {k: v for k, v in payload.items() if k in ("outcome", "level", "method", "on")})
+                     {k: v for k, v in payload.items() if k in ("outcome", "level", "method", "on", "transcribed")})
     return new_state
 
 
@@ -308,5 +322,5 @@ def counts_for_today(session: Session) -> dict:
 
 def timeline(events: list[CaseEvent]) -> list[dict]:
     return [{"stamp": e.stamp, "on": e.payload.get("on") or e.payload.get("received_on"), "type": e.type.value,
-             "label": e.type.label, "user": e.user, "node": e.node, "payload": e.payload} for e in events]
+             "label": e.type.label + ("(据纸质文书录入)" if e.payload.get("transcribed") is True else ""), "user": e.user, "node": e.node, "payload": e.payload} for e in events]
 

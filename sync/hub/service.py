@@ -26,13 +26,14 @@ from station.core.models import parse_catalog
 from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
 from station.services.audit import now_iso
 from station.store import keys as keyring
-from sync import protocol
+from sync import policy, protocol
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
 from sync.hub.store import HubStore, SQLiteHubStore
 
 ENROL_DAYS = 14
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-HUB_EVENTS = {EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED, EventType.NOTE}
+# What township staff may record on a case: what the write policy lets the hub author.
+HUB_EVENTS = {t for t, who in policy.EVENT_AUTHORS.items() if policy.HUB in who}
 
 
 class ItemInvalid(Exception):
@@ -215,47 +216,51 @@ class Hub:
         return step, acked, quarantined, out, st
 
     def _apply_item(self, station: str, item: dict) -> set[str]:
-        data = item["data"]
-        if item["kind"] == "resident":
-            if not isinstance(data.get("id"), str) or not isinstance(data.get("id_number"), str):
-                raise ItemInvalid("群众记录缺少编号或身份证号码")
-            self.store.put_resident(station, data)
-            return set()
-        if item["kind"] in ("notice", "objection"):
-            if not isinstance(data.get("id"), str) or (item["kind"] == "objection" and not isinstance(data.get("notice_id"), str)):
-                raise ItemInvalid("公示记录格式不对")
-            self.store.put_board_item(station, item["kind"], data)
-            return set()
-        if item["kind"] == "infra_event":
-            if not all(isinstance(data.get(k), str) for k in ("id", "project_id", "type", "payload")):
-                raise ItemInvalid("基础设施台账记录格式不对")
-            self.store.put_infra_event(station, data)
-            return set()
-        if item["kind"] == "ledger_entry":
-            if not all(isinstance(data.get(k), str) for k in ("id", "ledger", "program", "period")) or \
-                    not isinstance(data.get("amount_fen"), int):
-                raise ItemInvalid("台账记录格式不对")
-            self.store.put_ledger_entry(station, data)
-            return set()
-        if item["kind"] == "event":
+        """Check one item's shape, then ask the write policy whether this station may write it."""
+        kind, data = item["kind"], item["data"]
+        if not isinstance(data.get("id"), str):
+            raise ItemInvalid("记录缺少编号")
+        if kind == "resident" and not isinstance(data.get("id_number"), str):
+            raise ItemInvalid("群众记录缺少编号或身份证号码")
+        if kind == "objection" and not isinstance(data.get("notice_id"), str):
+            raise ItemInvalid("公示记录格式不对")
+        if kind == "infra_event" and not all(isinstance(data.get(k), str) for k in ("project_id", "type", "payload")):
+            raise ItemInvalid("基础设施台账记录格式不对")
+        if kind == "ledger_entry" and (not all(isinstance(data.get(k), str) for k in ("ledger", "program", "period"))
+                                       or not isinstance(data.get("amount_fen"), int)):
+            raise ItemInvalid("台账记录格式不对")
+        if kind == "event":
             try:
-                event = CaseEvent.model_validate(data)
+                data = CaseEvent.model_validate(data).model_dump(mode="json")
             except ValidationError:
                 raise ItemInvalid("事件格式不对") from None
-            if event.node != station or (event.type == EventType.RECEIVED and not str(event.payload.get("number", "")).startswith(station + "-")):
-                raise ItemInvalid("事件不是该服务站产生的")
-            if event.type != EventType.RECEIVED and self.store.case(event.case_id) is None and not self.store.case_events(event.case_id):
-                raise ItemInvalid("事件所属的代办件在乡镇不存在")
-            self.store.insert_event(station, event.model_dump(mode="json"))
-            self.clock.observe(event.stamp)
-            return {event.case_id}
-        try:
-            raw = base64.b64decode(data["data"], validate=True)
-        except (KeyError, TypeError, ValueError):
-            raise ItemInvalid("扫描件内容损坏") from None
-        if hashlib.sha256(raw).hexdigest() != data.get("sha256"):
-            raise ItemInvalid("扫描件校验不符")
-        self.store.put_attachment(station, {**data, "data": raw, "size": len(raw)})
+        if kind == "attachment" and not isinstance(data.get("case_id"), str):
+            raise ItemInvalid("扫描件格式不对")
+        facts = policy.Facts(owner=self.store.owner(kind, data["id"]) if kind in policy.RESTORE_KINDS else None,
+                             case_owner=self.store.case_owner(data["case_id"]) if kind in ("event", "attachment") else None)
+        reason = policy.judge_from_station(station, kind, data, facts, self.hub_id)
+        if reason:
+            raise ItemInvalid(reason)
+        if kind == "resident":
+            self.store.put_resident(station, data)
+        elif kind in ("notice", "objection"):
+            self.store.put_board_item(station, kind, data)
+        elif kind == "infra_event":
+            self.store.put_infra_event(station, data)
+        elif kind == "ledger_entry":
+            self.store.put_ledger_entry(station, data)
+        elif kind == "event":
+            self.store.insert_event(station, data)
+            self.clock.observe(data["stamp"])
+            return {data["case_id"]}
+        else:
+            try:
+                raw = base64.b64decode(data["data"], validate=True)
+            except (KeyError, TypeError, ValueError):
+                raise ItemInvalid("扫描件内容损坏") from None
+            if hashlib.sha256(raw).hexdigest() != data.get("sha256"):
+                raise ItemInvalid("扫描件校验不符")
+            self.store.put_attachment(station, {**data, "data": raw, "size": len(raw)})
         return set()
 
     def _refold(self, station: str, case_id: str) -> None:

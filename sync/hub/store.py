@@ -34,6 +34,12 @@ class HubStore(Protocol):
     def case_events(self, case_id: str) -> list[dict]: ...
     def put_case(self, row: dict) -> None: ...
     def case(self, ref: str) -> dict | None: ...
+    def owner(self, kind: str, record_id: str) -> str | None: ...
+    def case_owner(self, case_id: str) -> str | None: ...
+    def station_records(self, station: str) -> list[tuple[str, str]]: ...
+    def record(self, kind: str, record_id: str) -> dict | None: ...
+    def replace_outbox(self, station: str, rows: list[tuple[str, str, dict]]) -> None: ...
+    def outbox_rows(self, station: str) -> list[dict]: ...
     def cases(self, station: str | None, status: str | None, limit: int) -> list[dict]: ...
     def put_resident(self, station: str, resident: dict) -> None: ...
     def put_attachment(self, station: str, attachment: dict) -> None: ...
@@ -193,7 +199,58 @@ class SQLiteHubStore:
                 "ON CONFLICT(id) DO UPDATE SET status = excluded.status, due_on = excluded.due_on, updated_stamp = excluded.updated_stamp", row)
 
     def case(self, ref):
-        return self.s.one("SELECT * FROM cases WHERE number = ? OR id = ?", (ref.upper(), ref))
+        # A printed number first: an id can never stand in for another station's case number.
+        return self.s.one("SELECT * FROM cases WHERE number = ?", (ref.upper(),)) or self.s.one("SELECT * FROM cases WHERE id = ?", (ref,))
+
+    # Which table holds each kind a station sends, for ownership checks and restores.
+    _TABLES = {"resident": "residents", "event": "events", "attachment": "attachments", "ledger_entry": "ledger_entries",
+               "infra_event": "infra_events", "notice": "notices", "objection": "objections"}
+
+    def owner(self, kind, record_id):
+        return self.s.scalar(f"SELECT station FROM {self._TABLES[kind]} WHERE id = ?", (record_id,))
+
+    def case_owner(self, case_id):
+        return self.s.scalar("SELECT station FROM cases WHERE id = ?", (case_id,)) or \
+            self.s.scalar("SELECT station FROM events WHERE case_id = ? AND type = 'received' LIMIT 1", (case_id,))
+
+    def station_records(self, station):
+        """Every record a station sent, in the order it must be restored: residents before their cases,
+        events in clock order (so folds replay), scans after their cases, ledger entries in chain order."""
+        out: list[tuple[str, str]] = []
+        for kind, sql in (
+            ("resident", "SELECT id FROM residents WHERE station = ? ORDER BY rowid"),
+            ("event", "SELECT e.id FROM events e JOIN cases c ON c.id = e.case_id WHERE c.station = ? ORDER BY e.stamp, e.id"),
+            ("attachment", "SELECT id FROM attachments WHERE station = ? ORDER BY rowid"),
+            ("ledger_entry", "SELECT id FROM ledger_entries WHERE station = ? ORDER BY rowid"),
+            ("infra_event", "SELECT id FROM infra_events WHERE station = ? ORDER BY rowid"),
+            ("notice", "SELECT id FROM notices WHERE station = ? ORDER BY rowid"),
+            ("objection", "SELECT id FROM objections WHERE station = ? ORDER BY rowid"),
+        ):
+            out += [(kind, r[0]) for r in self.s.conn.execute(sql, (station,))]
+        return out
+
+    def record(self, kind, record_id):
+        if kind == "event":
+            rows = self.s.query("SELECT id, case_id, type, stamp, node, user, payload FROM events WHERE id = ?", (record_id,))
+            if not rows:
+                return None
+            rows[0]["payload"] = json.loads(rows[0]["payload"])
+            return rows[0]
+        if kind == "attachment":
+            return self.s.one("SELECT id, case_id, name, size, sha256, data FROM attachments WHERE id = ?", (record_id,))
+        data = self.s.scalar(f"SELECT data FROM {self._TABLES[kind]} WHERE id = ?", (record_id,))
+        return json.loads(data) if data is not None else None
+
+    def replace_outbox(self, station, rows):
+        self._x("DELETE FROM outbox WHERE station = ?", (station,))
+        now = audit.now_iso()
+        self.s.conn.executemany("INSERT INTO outbox (station, seq, kind, ref, data, created_at) VALUES (?,?,?,?,?,?)",
+                                [(station, n, kind, ref, json.dumps(data, ensure_ascii=False), now)
+                                 for n, (kind, ref, data) in enumerate(rows, start=1)])
+
+    def outbox_rows(self, station):
+        return [{"seq": r["seq"], "kind": r["kind"], "ref": r["ref"], "data": json.loads(r["data"])}
+                for r in self.s.query("SELECT seq, kind, ref, data FROM outbox WHERE station = ? ORDER BY seq", (station,))]
 
     def cases(self, station, status, limit):
         where, params = [], []
