@@ -95,3 +95,22 @@ def test_fold_is_order_independent(events):
 def test_fold_of_nothing_is_empty():
     assert fold("c1", []) == CaseState(id="c1")
     assert check(None, EventType.SUBMITTED, {})[0].code == "not_received"
+
+
+def test_a_paper_decision_is_superseded_by_the_townships_own_record():
+    """A clerk transcribes the paper decision (not enrolled); the township's record arrives later and wins."""
+    paper = [ev(1, EventType.RECEIVED, RECEIVED), ev(2, EventType.SUBMITTED),
+             ev(3, EventType.ACCEPTED, {"transcribed": True}),
+             ev(4, EventType.DECIDED, {"outcome": "approved", "summary": "纸质通知:准予", "transcribed": True}),
+             ev(5, EventType.DELIVERED, {"method": "当面领取"})]
+    state = fold("c1", paper)
+    assert state.status == Status.DELIVERED and state.paper == ["accepted_by_township", "decided"]
+    township = {"outcome": "rejected", "summary": "乡镇复核:不予"}
+    assert check(state, EventType.DECIDED, township) == []  # not an illegal transition for the township
+    assert check(state, EventType.DECIDED, {**township, "transcribed": True})  # a second transcription is
+    state = fold("c1", paper + [ev(6, EventType.DECIDED, township, node="HUB")])
+    assert state.status == Status.DELIVERED and not state.conflicts  # the case keeps its place
+    assert (state.decision, state.decision_summary) == ("rejected", "乡镇复核:不予") and state.paper == ["accepted_by_township"]
+    # Without a transcription, a decision on a delivered case is still a conflict.
+    plain = fold("c1", HAPPY[:5] + [ev(9, EventType.DECIDED, township, node="HUB")])
+    assert plain.decision == "approved" and plain.conflicts
