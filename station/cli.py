@@ -387,6 +387,8 @@ def case_show(ref, out: Out, home: StationHome):
             if e["type"] == "rated":
                 extra = {"评价": RATING_LABELS[e["payload"]["level"]]}
             who = e["user"] if e["node"] == c["number"].split("-")[0] else f"乡镇({e['node']})"
+            if e["transcribed"]:
+                extra = {"source": "纸质录入", **extra}
             lines.append(f"  {e['on']}  {pad(e['label'], 16)} {pad(who or '', 12)} "
                          + " ".join(str(v) for v in extra.values()))
         for conflict in c["conflicts"]:

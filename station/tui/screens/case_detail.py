@@ -14,7 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Label, RadioButton, Static
 from textual.widgets.selection_list import Selection
 
-from station.core.cases import DELIVERY_METHODS, RATING_LABELS, CaseState, EventType, check
+from station.core.cases import DELIVERY_METHODS, RATING_LABELS, TOWNSHIP_EVENTS, CaseState, EventType, check
 from station.core.masking import mask_id, mask_phone
 from station.errors import StationError
 from station.services import attachments, cases, residents, users
@@ -44,6 +44,7 @@ class CaseDetailScreen(StationScreen):
         super().__init__()
         self.number = number
         self.state: CaseState | None = None
+        self.enrolled = False  # an enrolled station receives the township's steps; it does not type them in
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -72,6 +73,7 @@ class CaseDetailScreen(StationScreen):
         person = residents.get(self.session, state.resident_id)
         files = attachments.list_for_case(self.session, state.id)
         names = users.display_names(self.session)
+        self.enrolled = cases.is_enrolled(self.session)
         self.app.call_from_thread(self._show, state, events, person, files, names)
 
     def _show(self, state: CaseState, events, person: dict, files: list[dict], names: dict[str, str]) -> None:
@@ -110,6 +112,8 @@ class CaseDetailScreen(StationScreen):
             if self.state is None:
                 return False
             etype = EventType(parameters[0])
+            if etype in TOWNSHIP_EVENTS and self.enrolled:
+                return False
             problems = check(self.state, etype, _probe_payload(etype, self.state))
             return not any(p.code in ("illegal_transition", "materials_missing", "no_follow_up") for p in problems)
         if action in ("attach", "print"):
@@ -172,6 +176,11 @@ def attach_worker(screen: Screen, number: str, path: Path) -> None:
 
 
 def _summary(e: dict) -> str:
+    # A step the clerk typed in from the township's paper decision says so.
+    return ("纸质录入:" if e.get("transcribed") else "") + _content(e)
+
+
+def _content(e: dict) -> str:
     p = e["payload"]
     if e["type"] == "rated":
         return RATING_LABELS.get(p.get("level"), "")
