@@ -22,7 +22,7 @@ from station.core.models import parse_catalog
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
 from station.services.session import Session
-from sync import policy, protocol
+from sync import policy, protocol, restore
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
 from sync.hub.service import enrol_mac
 
@@ -68,7 +68,34 @@ def _store_hub(session: Session, info: dict, url: str | None) -> None:
                     audit.now_iso()))
         db.execute("INSERT INTO settings (key, value) VALUES ('sync_hub', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                    (f"{info['hub_name']}({info['hub_id']})",))
-        audit.record(db, session.user.username, "sync.enrolled", info["hub_id"], {"url": url})
+        renumbered = _continue_outbox(db, int(info.get("hwm") or 0))
+        # The hub starts its outbox for us over at every enrolment (a rebuilt station gets its records back).
+        db.execute("INSERT INTO settings (key, value) VALUES ('sync_inbound_hwm', '0') ON CONFLICT(key) DO UPDATE SET value = '0'")
+        audit.record(db, session.user.username, "sync.enrolled", info["hub_id"], {"url": url, "hwm": info.get("hwm"), "renumbered": renumbered})
+
+
+def _continue_outbox(db, hub_hwm: int) -> int:
+    """Number what is still to send on from what the hub already has from this station.
+
+    A new PC for a station starts its outbox at 1, and the same PC enrolled again may hold records the
+    hub never acknowledged; the hub keeps the station's high-water mark, so everything not yet
+    acknowledged is renumbered to follow it, in order. Anything the hub had already applied is
+    idempotent by id, so sending it again under a new number changes nothing there.
+    """
+    pending = [r[0] for r in db.execute("SELECT seq FROM outbox WHERE acked = 0 ORDER BY seq")]
+    if not pending or pending[0] == hub_hwm + 1:
+        return 0
+    top = max(hub_hwm, db.execute("SELECT max(seq) FROM outbox").fetchone()[0])
+    # Two steps, so no new number collides with an old one on the way (events point at outbox rows).
+    db.execute("PRAGMA defer_foreign_keys = ON")
+    for new, old in enumerate(pending, start=top + 1):
+        db.execute("UPDATE outbox SET seq = ? WHERE seq = ?", (new, old))
+        db.execute("UPDATE events SET outbox_seq = ? WHERE outbox_seq = ?", (new, old))
+    for new, old in enumerate(range(top + 1, top + 1 + len(pending)), start=hub_hwm + 1):
+        db.execute("UPDATE outbox SET seq = ? WHERE seq = ?", (new, old))
+        db.execute("UPDATE events SET outbox_seq = ? WHERE outbox_seq = ?", (new, old))
+    db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'outbox'", (hub_hwm + len(pending),))
+    return len(pending)
 
 
 def enroll_request(session: Session, code: str) -> dict:
@@ -120,12 +147,13 @@ _FETCH = {
                 "FROM residents WHERE id IN ({})",
     "attachment": "SELECT id, case_id, name, mime, size, sha256, data FROM attachments WHERE id IN ({})",
     "ledger_entry": "SELECT id, ledger, program, period, id_number, head_name, village_group, phone, area, rate, amount_fen, "
-                    "bank_card, status, paid_on, month, basis, kind, corrects, reason, author, created_at, hash "
+                    "bank_card, status, paid_on, month, basis, kind, corrects, reason, author, created_at, source, row_no, prev_hash, hash "
                     "FROM ledger_entries WHERE id IN ({})",
     "infra_event": "SELECT id, project_id, type, payload, author, created_at FROM infra_events WHERE id IN ({})",
-    "notice": "SELECT id, kind, title, body, status, posting_from, posting_to, source, posting, created_at, published_at, "
+    "notice": "SELECT id, kind, title, body, status, posting_from, posting_to, source, posting, created_by, created_at, published_at, "
               "archived_at FROM notices WHERE id IN ({})",
-    "objection": "SELECT id, notice_id, who, what, on_day, answer, answered_by, answered_on, recorded_at FROM objections WHERE id IN ({})",
+    "objection": "SELECT id, notice_id, who, what, on_day, answer, answered_by, answered_on, recorded_by, recorded_at FROM objections "
+                 "WHERE id IN ({})",
 }
 
 
@@ -259,6 +287,8 @@ def _apply_hub_item(db, session: Session, peer: dict, item: dict) -> str:
         session.clock.observe(event.stamp)
         cases.project(db, cases.fold(event.case_id, cases.events_of(session, event.case_id)))
         return "event"
+    if item["kind"] == "restore":
+        return restore.apply(db, session, data)
     if item["kind"] == "catalog":
         parsed = parse_catalog(data)
         if isinstance(parsed, list):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sync.bundle import BundleRejected
 
 ITEM_KINDS_FROM_STATION = {"resident", "event", "attachment", "ledger_entry", "infra_event", "notice", "objection"}
-ITEM_KINDS_FROM_HUB = {"event", "catalog", "calendar", "ledger_list", "notice"}
+ITEM_KINDS_FROM_HUB = {"event", "catalog", "calendar", "ledger_list", "notice", "restore"}
 MAX_ITEMS_PER_BUNDLE = 2000
 
 

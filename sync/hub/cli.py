@@ -87,6 +87,22 @@ def station_add(code, name, url, out_file, out: Out, home: HubHome):
     """为服务站生成一次性登记码和登记文件(U盘带去服务站,用 station enroll 文件 登记)。"""
     with unlock(home) as hub:
         one_time, doc = hub.add_station(code, name, url)
+    _emit_enrolment(out, one_time, doc, out_file)
+
+
+@station_group.command("reset")
+@click.argument("code")
+@click.option("--url", help="服务站联网同步时使用的本服务器地址,写入登记文件")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), help="登记文件保存位置(默认 enrol-<编码>.json)")
+@common
+def station_reset(code, url, out_file, out: Out, home: HubHome):
+    """服务站电脑损坏或更换:停用旧密钥并生成新登记码;新电脑登记后,该站已上报的数据全部发回,编号接续。"""
+    with unlock(home) as hub:
+        one_time, doc = hub.reset(code, url)
+    _emit_enrolment(out, one_time, doc, out_file)
+
+
+def _emit_enrolment(out: Out, one_time: str, doc: dict, out_file: Path | None) -> None:
     target = out_file or Path(f"enrol-{doc['station_code']}.json")
     target.write_text(json.dumps(doc, ensure_ascii=False, indent=1), "utf-8")
     out.emit({"station_code": doc["station_code"], "code": one_time, "file": str(target), "expires": doc["expires"]},

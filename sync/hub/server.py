@@ -38,6 +38,7 @@ class EnrolResponse(BaseModel):
     hub_name: str
     sign_pub: str
     enc_pub: str
+    hwm: int = 0  # what the hub already has from this station: a re-enrolled station numbers on from it
     mac: str
 
 

@@ -28,6 +28,7 @@ from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import policy, protocol
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
+from sync.hub import restore
 from sync.hub.store import HubStore, SQLiteHubStore
 
 ENROL_DAYS = 14
@@ -104,7 +105,7 @@ class Hub:
                 self.store.add_station(row)
             self.store.audit(self.user, "station.add", code, {"name": name})
         info = self.public_info()
-        doc = {"format": 1, "kind": "enrolment", **info, "hub_url": url, "station_code": code, "station_name": name,
+        doc = {"format": 1, "kind": "enrolment", **info, "hwm": existing["hwm"] if existing else 0, "hub_url": url, "station_code": code, "station_name": name,
                "code": one_time, "expires": expires}
         return one_time, doc
 
@@ -128,7 +129,7 @@ class Hub:
         except (KeyError, TypeError):
             raise ValidationFailed("登记请求格式不对", [FieldError("request", "malformed", "登记请求缺少字段或格式错误")]) from None
         self._activate(station_code, code, sign_pub, enc_pub, mac)
-        info = self.public_info()
+        info = {**self.public_info(), "hwm": self.store.station(station_code)["hwm"]}
         return {**info, "mac": enrol_mac(code, info["hub_id"], info["sign_pub"], info["enc_pub"], station_code)}
 
     def confirm(self, reply: dict) -> str:
@@ -151,12 +152,22 @@ class Hub:
                 raise ValidationFailed("登记请求格式不对", [FieldError("request", "bad_key", "服务站公钥格式不对")])
             if not hmac.compare_digest(enrol_mac(code, station_code, sign_pub, enc_pub), str(mac)):
                 raise ValidationFailed("登记校验失败", [FieldError("mac", "bad_mac", "登记信息校验不符(可能被篡改)")])
+            # The station's high-water mark is kept: a new PC (or the same one enrolled again) numbers its
+            # outbox on from it, so nothing it sends is skipped or applied twice. Its own records come back down.
+            restore.rebuild_outbox(self.store, station_code)  # reads what the old PC had acknowledged
             self.store.update_station(station_code, status="active", code_hash=None, sign_pub=keys[0], enc_pub=keys[1],
-                                      enrolled_at=now_iso(), hwm=0, acked=0)
-            for kind in ("catalog", "calendar"):  # what the township has published so far
-                for doc in json.loads(self.store.setting(f"published_{kind}") or "[]"):
-                    self.store.append_outbox(station_code, kind, str(doc.get("version") or doc.get("year")), doc)
+                                      enrolled_at=now_iso(), acked=0)
             self.store.audit(self.user, "station.enrolled", station_code, {})
+
+    def reset(self, code: str, url: str | None = None) -> tuple[str, dict]:
+        """A station's PC died or is replaced: stop the old keys and issue a new one-time code. The new
+        PC's enrolment brings the station's records back down and its numbering carries on."""
+        st = self.store.station(code.strip().upper())
+        if st is None:
+            raise NotFound(f"没有服务站 {code}")
+        if st["status"] == "active":
+            self.revoke(st["code"])
+        return self.add_station(st["code"], st["name"], url)
 
     def revoke(self, code: str) -> None:
         with self.store.transaction():
@@ -212,7 +223,7 @@ class Hub:
             self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso())
             if step.status == "apply" and items:
                 self.store.audit(self.user, "sync.apply", station, {"from": seq_from, "to": seq_to, "quarantined": len(quarantined)})
-            out = self.store.outbox_after(station, acked, protocol.MAX_ITEMS_PER_BUNDLE)
+            out = restore.materialize(self.store, self.store.outbox_after(station, acked, protocol.MAX_ITEMS_PER_BUNDLE))
         return step, acked, quarantined, out, st
 
     def _apply_item(self, station: str, item: dict) -> set[str]:

@@ -86,9 +86,14 @@ def new_station(tmp_path: Path, hub: HubProcess, code: str):
     s, _ = StationHome(tmp_path / code).init(code, f"{code}村便民服务站", "zhanzhang", "罗世芬", ST_PASS)
     with hub.open() as h:
         one_time, _ = h.add_station(code, f"{code}村")
-    transport = HttpTransport(hub.url)
-    client.finish_http_enrolment(s, one_time, transport.enroll(client.enroll_request(s, one_time)), hub.url)
+    enroll(s, hub, one_time)
     return s
+
+
+def enroll(session, hub: HubProcess, one_time: str) -> None:
+    """The station side of HTTP enrolment with a one-time code the township issued."""
+    transport = HttpTransport(hub.url)
+    client.finish_http_enrolment(session, one_time, transport.enroll(client.enroll_request(session, one_time)), hub.url)
 
 
 def intake(session, n: int, start: int = 0) -> list[str]:

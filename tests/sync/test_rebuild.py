@@ -1,0 +1,111 @@
+"""A station rebuilt from the hub: the PC dies or is replaced, the township resets the station, the new
+PC enrols and gets back everything the station had delivered; numbering carries on with no gap or skip."""
+from __future__ import annotations
+
+import json
+
+from ledgers import infra
+from ledgers import service as ledgers
+from station.services import attachments, bulletin, cases
+from station.services.session import StationHome
+from sync import client
+from sync.http import HttpTransport
+from tests.conftest import make_id
+from tests.sync.conftest import ST_PASS, enroll, intake, new_station
+
+TABLES = {
+    "cases": "SELECT id, number, resident_id, item_code, status, owner, received_on, due_on FROM cases ORDER BY number",
+    "events": "SELECT id, case_id, type, stamp, node, payload FROM events ORDER BY id",
+    "residents": "SELECT id, id_number, name, phone FROM residents ORDER BY id",
+    "attachments": "SELECT id, case_id, name, sha256, data FROM attachments ORDER BY id",
+    "ledger_entries": "SELECT id, program, head_name, amount_fen, prev_hash, hash FROM ledger_entries ORDER BY seq",
+    "infra_events": "SELECT id, project_id, type, payload FROM infra_events ORDER BY id",
+    "notices": "SELECT id, title, status FROM notices ORDER BY id",
+    "objections": "SELECT id, notice_id, who, what FROM objections ORDER BY id",
+}
+
+
+def snapshot(session) -> dict:
+    out = {t: session.store.query(sql) for t, sql in TABLES.items()}
+    for row in out["events"]:
+        row["payload"] = json.loads(row["payload"])
+    return out
+
+
+def _a_working_station(tmp_path, hub):
+    s = new_station(tmp_path, hub, "XX0101")
+    numbers = intake(s, 3)
+    cases.add_event(s, numbers[0], "submitted")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4\n% a scanned household register\n" * 50)
+    attachments.attach(s, numbers[0], scan)
+    notice = bulletin.new_notice(s, "公告", "停水通知", "周三停水")
+    bulletin.publish(s, notice, "2026-11-20", "2026-11-27")
+    bulletin.add_objection(s, notice, "张三", "时间不对")
+    infra.create(s, "三组通组路硬化", "财政衔接资金", "120000.00", "某建筑公司")
+    rows = [{"head_name": f"王{n}", "id_number": make_id(seq=n), "area": "2.5", "rate": "100", "amount": "250.00"} for n in (1, 2)]
+    client.sync_once(s, HttpTransport(hub.url))
+    with hub.open() as h:
+        h.send_list("XX0101", "subsidy", "种粮一次性补贴", "2026", rows, "种粮补贴.xlsx")
+        h.case_event(numbers[0], "accepted_by_township", {})
+    client.sync_once(s, HttpTransport(hub.url))
+    assert client.pending(s) == 0 and s.store.scalar("SELECT count(*) FROM ledger_entries") == 2
+    return s, numbers
+
+
+def test_a_new_pc_gets_the_station_back_from_the_hub(hub, tmp_path):
+    old, numbers = _a_working_station(tmp_path, hub)
+    before = snapshot(old)
+    with hub.open() as h:
+        hwm = h.store.station("XX0101")["hwm"]
+        counts = h.store.counts()
+    old.close()  # the PC dies
+
+    with hub.open() as h:
+        code, _ = h.reset("XX0101")
+        assert h.store.station("XX0101")["status"] == "pending"
+    new, _ = StationHome(tmp_path / "new-pc").init("XX0101", "XX0101村便民服务站", "zhanzhang", "罗世芬", ST_PASS)
+    draft = bulletin.new_notice(new, "公告", "新电脑上写的第一条", "先写了再登记")
+    bulletin.publish(new, draft, "2026-11-23", "2026-11-30")  # its outbox starts at 1
+    enroll(new, hub, code)
+    client.sync_once(new, HttpTransport(hub.url))
+
+    after = snapshot(new)
+    for table, rows in before.items():
+        restored = after[table] if table != "notices" else [r for r in after[table] if r["id"] != draft]
+        assert restored == rows, table
+    assert ledgers.verify_chain(new)[1] == []
+    assert cases.load(new, numbers[0])[0].status.value == "accepted"
+    with hub.open() as h:
+        assert h.store.quarantined("XX0101") == []
+        assert h.store.record("notice", draft)["title"] == "新电脑上写的第一条"  # the first record was not skipped
+        assert h.store.station("XX0101")["hwm"] == hwm + 1
+        assert {k: v for k, v in h.store.counts().items() if k != "stations"} == {k: v for k, v in counts.items() if k != "stations"}
+
+    # Numbering continues: the next case is the station's fourth, and reaches the hub; decisions come down.
+    nxt = intake(new, 1, start=10)[0]
+    assert nxt == "XX0101-2026-000004"
+    cases.add_event(new, nxt, "submitted")
+    client.sync_once(new, HttpTransport(hub.url))
+    with hub.open() as h:
+        assert h.store.case(nxt)["status"] == "submitted" and h.store.quarantined("XX0101") == []
+        h.case_event(numbers[0], "decided", {"outcome": "approved", "summary": "准予"})
+    client.sync_once(new, HttpTransport(hub.url))
+    assert cases.load(new, numbers[0])[0].status.value == "decided"
+    new.close()
+
+
+def test_the_same_pc_enrolled_again_loses_nothing_and_duplicates_nothing(hub, tmp_path):
+    s, numbers = _a_working_station(tmp_path, hub)
+    waiting = intake(s, 2, start=20)  # not yet sent when the township resets the station
+    before = snapshot(s)
+    with hub.open() as h:
+        code, _ = h.reset("XX0101")
+    enroll(s, hub, code)
+    client.sync_once(s, HttpTransport(hub.url))
+    assert client.pending(s) == 0
+    after = snapshot(s)
+    assert after == before  # everything sent back down was already here: nothing doubled
+    with hub.open() as h:
+        assert all(h.store.case(n) for n in waiting) and h.store.quarantined("XX0101") == []
+    s.close()
