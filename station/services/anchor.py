@@ -18,6 +18,7 @@ GENESIS = "0" * 64
 # chain name → (table, settings key of its head, what the clerk calls it)
 CHAINS = {"audit": ("audit", "audit_head", "审计日志"), "ledger": ("ledger_entries", "ledger_head", "台账")}
 ANCHOR_KEY = "township_anchor"
+ALERT_KINDS = tuple(f"{c}_chain" for c in CHAINS)  # what the township found, kept in sync_quarantine
 
 
 def label(chain: str) -> str:
