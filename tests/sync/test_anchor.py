@@ -20,7 +20,7 @@ from sync.http import HttpTransport
 from sync.hub.service import HubHome
 from sync.hub.usb import import_path
 from tests.ledgers.test_ledgers import imp, row, xlsx
-from tests.sync.conftest import HUB_PASS, ROOT, intake, new_station
+from tests.sync.conftest import HUB_PASS, ROOT, ST_PASS, intake, new_station
 from tests.sync.test_usb import usb_station
 
 
@@ -66,6 +66,12 @@ def hub_alert_audit(h) -> list[dict]:
     return h.store.s.query("SELECT action, target, detail FROM audit WHERE action = 'station.chain_alert'")
 
 
+def _station_cli(s, *args):
+    env = {**os.environ, "STATION_PASSPHRASE": ST_PASS, "STATION_USER": "zhanzhang"}
+    return subprocess.run([sys.executable, "-m", "station.cli", *args, "--data-dir", str(s.store.path.parent)], cwd=ROOT,
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
 # --- HTTP ------------------------------------------------------------------------------------
 def test_honest_station_syncing_many_times_raises_nothing(hub, tmp_path):
     s = new_station(tmp_path, hub, "XX0101")
@@ -107,6 +113,8 @@ def test_cut_audit_tail_with_rewritten_head_is_caught_at_the_next_sync(hub, tmp_
     seen = chain_alerts_at_station(s)
     assert [(a["kind"], a["seq"]) for a in seen] == [("audit_chain", anchored)] and "乡镇" in seen[0]["reason"]
     assert "审计" in syncstate.describe(syncstate.status(s))  # the Today screen says so
+    verify = _station_cli(s, "audit", "verify")  # and the supervisor's command, in Chinese (entry 12 was written anew)
+    assert verify.returncode == 9 and f"审计日志第 {anchored} 条与乡镇上次同步时确认的不一致" in verify.stdout
     client.sync_once(s, t)  # still cut: told again, recorded once on each side
     assert len(chain_alerts_at_station(s)) == 1
     with hub.open() as h:
@@ -163,6 +171,30 @@ def test_cut_ledger_tail_is_caught_by_the_hub_and_by_ledger_verify(hub, tmp_path
         assert [(a["kind"], a["seq"]) for a in chain_alerts_at_hub(h, "XX0101")] == [("ledger_chain", 5)]
     assert [a["kind"] for a in chain_alerts_at_station(s)] == ["ledger_chain"]
     s.close()
+
+
+async def test_today_screen_shows_the_townships_finding(hub, tmp_path):
+    from textual.widgets import Static
+
+    from station.services import demo
+    from station.services.session import StationHome
+    from station.tui import AppConfig, make_app
+    from tests.sync.test_tui_sync import wait_for
+    from tests.tui.conftest import TODAY, demo_copy, settle
+    station_dir = demo_copy(tmp_path)
+    with StationHome(station_dir).unlock("zhanzhang", demo.DEMO_PASSPHRASE, today=lambda: TODAY) as s:
+        with hub.open() as h:
+            code, _ = h.add_station(s.station_code, s.station_name)
+        client.finish_http_enrolment(s, code, HttpTransport(hub.url).enroll(client.enroll_request(s, code)), hub.url)
+        client.sync_once(s, HttpTransport(hub.url))
+        anchored = station_anchor.acknowledged(s.store.db)["audit"][0]
+        cut_audit_tail(s, s.store.scalar("SELECT max(seq) FROM audit") - anchored + 1)
+    app = make_app(AppConfig(station_dir, today=lambda: TODAY, user="daiban", passphrase=demo.DEMO_PASSPHRASE, watch_scans=False))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)  # the app syncs in the background as it opens
+        line = lambda: str(app.screen.query_one("#sync-line", Static).content)  # noqa: E731
+        assert await wait_for(lambda: "乡镇核对发现" in line()), line()
+        assert f"审计日志第 {anchored} 条" in line() and "站长" in line()
 
 
 # --- USB ---------------------------------------------------------------------------------------
