@@ -17,7 +17,7 @@ from ledgers import rules, sheets
 from station.core.masking import mask_bank, mask_id, mask_phone
 from station.core.money import format_fen
 from station.errors import FieldError, NotFound, StationError, ValidationFailed
-from station.services import audit, outbox
+from station.services import anchor, audit, outbox
 from station.services.session import Session
 
 GENESIS = "0" * 64
@@ -137,9 +137,15 @@ def check_rows(conn, ledger: str, program: str, period: str, raws: list[tuple[in
     return good, errors
 
 
+def _chain_tip(db) -> str:
+    """The hash the next entry chains from: the stored head, not whatever row is last, so that
+    entries deleted from the end still show as a break after new ones are written."""
+    head = anchor.stored_head(db, "ledger")
+    return head[1] if head else anchor.last_entry(db, "ledger")[1]
+
+
 def _write_entries(db, author: str, ledger: str, program: str, period: str, good: list[dict], source: str, digest: str) -> None:
-    prev = db.execute("SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone()
-    prev = prev[0] if prev else GENESIS
+    prev = _chain_tip(db)
     now = audit.now_iso()
     for e in good:
         prev = _append(db, {**e, "id": str(uuid.uuid4()), "ledger": ledger, "program": program, "period": period,
@@ -172,7 +178,9 @@ def _append(db, e: dict, prev: str) -> str:
     e = {k: e.get(k) for k in rules.CHAINED} | {"source": e.get("source"), "row_no": e.get("row_no")}
     digest = rules.entry_hash(prev, e)
     cols = list(e) + ["prev_hash", "hash"]
-    db.execute(f"INSERT INTO ledger_entries ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", (*e.values(), prev, digest))
+    seq = db.execute(f"INSERT INTO ledger_entries ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                     (*e.values(), prev, digest)).lastrowid
+    anchor.set_head(db, "ledger", seq, digest)  # same transaction: a cut tail no longer matches the head
     outbox.add(db, "ledger_entry", e["id"])  # goes up to the township with the next bundle
     return digest
 
@@ -200,7 +208,7 @@ def correct(session: Session, entry_id: str, reason: str, changes: dict | None =
             raise ValidationFailed("更正内容有误", [FieldError(e.field, e.code, e.message) for e in errors])
     ids = []
     with session.store.transaction() as db:
-        prev = db.execute("SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone()[0]
+        prev = _chain_tip(db)
         now = audit.now_iso()
         base = {k: original[k] for k in ("ledger", "program", "period")}
         reversal = {**original, "id": str(uuid.uuid4()), "amount_fen": -original["amount_fen"], "kind": "reversal",
@@ -284,7 +292,9 @@ def export(session: Session, path: Path, ledger=None, program=None, period=None,
 
 
 def verify_chain(session: Session) -> tuple[int, list[str]]:
-    problems, prev, count = [], GENESIS, 0
+    """Walk the chain (edited, deleted, reordered entries), then its head (a cut tail) and the
+    head the township acknowledged (a tail cut with the head rewritten to match)."""
+    problems, prev, count, last_seq = [], GENESIS, 0, 0
     cols = ", ".join(rules.CHAINED)
     for row in session.store.query(f"SELECT seq, {cols}, prev_hash, hash FROM ledger_entries ORDER BY seq"):
         count += 1
@@ -292,5 +302,13 @@ def verify_chain(session: Session) -> tuple[int, list[str]]:
             problems.append(f"台账第 {row['seq']} 条与前一条接不上(记录被删除或调换)")
         if rules.entry_hash(row["prev_hash"], row) != row["hash"]:
             problems.append(f"台账第 {row['seq']} 条内容与校验值不符(记录被改动)")
-        prev = row["hash"]
+        prev, last_seq = row["hash"], row["seq"]
+    db = session.store.db
+    head = anchor.stored_head(db, "ledger")
+    if head is None:
+        if count:
+            problems.append("台账链头记录缺失")
+    elif head != (last_seq, prev):
+        problems.append(f"台账链头记为第 {head[0]} 条,而最后一条是第 {last_seq} 条:末尾记录被删除或改动")
+    problems += [message for _, message in anchor.check(db, "ledger")]
     return count, problems

@@ -22,7 +22,7 @@ from station.core.models import parse_catalog
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
 from station.services.session import Session
-from sync import policy, protocol, restore
+from sync import anchor, policy, protocol, restore
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
 from sync.hub.service import enrol_mac
 
@@ -203,8 +203,9 @@ def build_bundle(session: Session, peer: dict, first: int | None = None, max_ite
         if size >= max_bytes:
             break
     seq_to = items[-1]["seq"] if items else first - 1
+    payload = {"items": items, "ack": inbound_hwm(session), **anchor.for_bundle(session.store.db)}  # heads for the township to anchor
     data = seal(kind="outbox", sender=session.station_code, recipient=peer["hub_id"], seq_from=first, seq_to=seq_to,
-                counts=counts, created_at=audit.now_iso(), payload={"items": items, "ack": inbound_hwm(session)},
+                counts=counts, created_at=audit.now_iso(), payload=payload,
                 sign_key=signing.signing_key(session), recipient_enc=bytes(peer["enc_pub"]))
     return data, first, seq_to
 
@@ -233,6 +234,7 @@ def apply_reply(session: Session, data: bytes) -> Applied:
         items = protocol.check_items(payload.get("items", []), h["seq_from"], h["seq_to"], protocol.ITEM_KINDS_FROM_HUB)
         ack = payload.get("ack") if isinstance(payload.get("ack"), int) else 0
         db.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (ack,))
+        anchor.take_reply(db, payload, peer["hub_id"], session.user.username)  # the township's anchor and findings
         result.acked_through = ack
         for item in items:
             if item["seq"] <= step.skip_through:

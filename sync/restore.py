@@ -15,7 +15,7 @@ from ledgers import rules
 from ledgers.service import GENESIS
 from station.core.cases import CaseEvent
 from station.core.search import name_grams, reverse_digits
-from station.services import audit, cases
+from station.services import anchor, audit, cases
 from station.services.session import Session
 
 RESTORED_BY = "乡镇恢复"
@@ -56,7 +56,9 @@ def apply(db, session: Session, data: dict) -> str:
                                     "added_by": r.get("added_by") or RESTORED_BY})
     elif kind == "ledger_entry":
         prev = r.get("prev_hash") or (db.execute("SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone() or [GENESIS])[0]
-        _insert(db, "ledger_entries", {**_pick(r, *rules.CHAINED, "source", "row_no", "hash"), "prev_hash": prev})
+        if _insert(db, "ledger_entries", {**_pick(r, *rules.CHAINED, "source", "row_no", "hash"), "prev_hash": prev}):
+            seq = db.execute("SELECT seq FROM ledger_entries WHERE id = ?", (r["id"],)).fetchone()[0]
+            anchor.set_head(db, "ledger", seq, r["hash"])  # the chain's head follows the restored entries
     elif kind == "infra_event":
         _insert(db, "infra_events", _pick(r, "id", "project_id", "type", "payload", "author", "created_at"))
     elif kind == "notice":

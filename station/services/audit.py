@@ -4,8 +4,9 @@ Each entry's hash covers its own fields and the previous entry's hash, and the h
 sequence and hash) is kept in ``settings`` in the same transaction. ``verify`` then detects an
 edited entry (its hash no longer matches), a deleted or reordered one (the chain breaks or
 the sequence has a gap) and a truncated tail (the head no longer matches the last entry).
-Someone holding the database key could rewrite the whole chain consistently; anchoring the
-head at the township through sync is what closes that gap.
+Someone holding the database key could cut or rewrite the chain consistently, head included;
+the head the township acknowledged at the last sync (``anchor``) is what shows that, here and
+at the hub.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import sqlite_utils
+
+from station.services import anchor
 
 GENESIS = "0" * 64
 
@@ -71,4 +74,5 @@ def verify(db: sqlite_utils.Database) -> tuple[int, list[AuditProblem]]:
         head_seq, head_hash = head[0].split(":")
         if int(head_seq) != expected_seq - 1 or head_hash != prev:
             problems.append(AuditProblem(int(head_seq), f"审计记录应有 {head_seq} 条,实有 {count} 条,末尾记录被删除或改动"))
+    problems += [AuditProblem(seq, message) for seq, message in anchor.check(db, "audit")]
     return count, problems

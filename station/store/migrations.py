@@ -161,9 +161,17 @@ def _v10_bulletin(db: sqlite_utils.Database) -> None:
     """)
 
 
+def ledger_head(db: sqlite_utils.Database) -> None:
+    """The ledger chain's head (last seq and hash) in settings, like the audit trail's, so a cut
+    tail shows; a database that already has entries takes its head from the newest one."""
+    row = db.execute("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is not None:
+        db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('ledger_head', ?)", (f"{row[0]}:{row[1]}",))
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
                                                              _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers, _v9_infrastructure,
-                                                             _v10_bulletin]
+                                                             _v10_bulletin, ledger_head]
 LATEST = len(MIGRATIONS)
 
 

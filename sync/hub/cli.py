@@ -1,5 +1,5 @@
 """The ``township`` command for township staff: set up the hub, run it, enrol stations, work the
-cases, publish catalogs and calendars, see what was quarantined. Scriptable with ``--json``;
+cases, publish catalogs and calendars, see what was quarantined, verify the hub's audit trail. Scriptable with ``--json``;
 the passphrase comes from a prompt or ``TOWNSHIP_PASSPHRASE`` (user ``TOWNSHIP_USER``)."""
 from __future__ import annotations
 
@@ -286,6 +286,24 @@ def quarantine(station, out: Out, home: HubHome):
     with unlock(home) as hub:
         rows = hub.store.quarantined(station and station.upper())
     out.emit(rows, lambda rs: "\n".join(f"{r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}" for r in rs) or "没有搁置的记录")
+
+
+@main.group("audit")
+def audit_group():
+    """乡镇服务器自己的审计日志。"""
+
+
+@audit_group.command("verify")
+@common
+def audit_verify(out: Out, home: HubHome):
+    """校验乡镇服务器的审计链:发现被改动、删除或调换顺序的记录。"""
+    with unlock(home) as hub:
+        count, problems = hub.store.verify_audit()
+    data = {"entries": count, "ok": not problems, "problems": [{"seq": p.seq, "message": p.message} for p in problems]}
+    out.emit(data, lambda d: f"乡镇审计链完好:共 {count} 条记录" if d["ok"]
+             else "乡镇审计链有问题:\n" + "\n".join(f"  - {p['message']}" for p in d["problems"]))
+    if problems:
+        sys.exit(9)
 
 
 @main.command("verify-receipt")

@@ -26,7 +26,7 @@ from station.core.models import parse_catalog
 from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
 from station.services.audit import now_iso
 from station.store import keys as keyring
-from sync import policy, protocol
+from sync import anchor, policy, protocol
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
 from sync.hub import restore
 from sync.hub.store import HubStore, SQLiteHubStore
@@ -191,11 +191,12 @@ class Hub:
             raise BundleRejected("malformed", "不是服务站上传的数据包")
         station = h["sender"]
         step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload)
+        chains = anchor.at_hub(self, st, h, payload)  # heads anchored; a cut or rewritten chain reported
         counts: dict[str, int] = {}
         for item in out:
             counts[item["kind"]] = counts.get(item["kind"], 0) + 1
         return seal(kind="reply", sender=self.hub_id, recipient=station, seq_from=acked + 1, seq_to=acked + len(out),
-                    counts=counts, created_at=now_iso(), payload={"items": out, "ack": step.new_hwm, "quarantined": quarantined},
+                    counts=counts, created_at=now_iso(), payload={"items": out, "ack": step.new_hwm, "quarantined": quarantined, **chains},
                     sign_key=self.sign, recipient_enc=bytes(st["enc_pub"]))
 
     def apply(self, station: str, seq_from: int, seq_to: int, payload: dict):

@@ -55,6 +55,9 @@ class HubStore(Protocol):
     def release(self, held_id: int) -> None: ...
     def max_stamp(self) -> str | None: ...
     def counts(self) -> dict: ...
+    def chain_heads(self, station: str, enrolment: str) -> list[dict]: ...
+    def add_chain_head(self, station: str, enrolment: str, chain: str, seq: int, digest: str, keep: int) -> None: ...
+    def verify_audit(self) -> tuple[int, list]: ...
     def close(self) -> None: ...
 
 
@@ -116,7 +119,16 @@ def _v5(db: sqlite_utils.Database) -> None:
     """)
 
 
-HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]
+def chain_heads(db: sqlite_utils.Database) -> None:
+    """The heads of each station's audit and ledger chains as it reported them (per enrolment
+    key): the anchor a cut or rewritten chain is caught against at the next sync."""
+    db.executescript("""
+    CREATE TABLE chain_heads (station TEXT NOT NULL, enrolment TEXT NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL,
+        hash TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (station, enrolment, chain, seq)) WITHOUT ROWID;
+    """)
+
+
+HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, chain_heads]
 
 
 class SQLiteHubStore:
@@ -322,6 +334,21 @@ class SQLiteHubStore:
     def counts(self):
         return {t: self.s.scalar(f"SELECT count(*) FROM {t}")
                 for t in ("stations", "events", "cases", "residents", "attachments", "quarantine", "held")}
+
+    def chain_heads(self, station, enrolment):
+        return self.s.query("SELECT chain, seq, hash FROM chain_heads WHERE station = ? AND enrolment = ? ORDER BY chain, seq",
+                            (station, enrolment))
+
+    def add_chain_head(self, station, enrolment, chain, seq, digest, keep):
+        # The first hash reported at a position stays: that is what a later rewrite is caught against.
+        self._x("INSERT OR IGNORE INTO chain_heads (station, enrolment, chain, seq, hash, at) VALUES (?,?,?,?,?,?)",
+                (station, enrolment, chain, seq, digest, audit.now_iso()))
+        self._x("DELETE FROM chain_heads WHERE station = ? AND enrolment = ? AND chain = ? AND seq NOT IN "
+                "(SELECT seq FROM chain_heads WHERE station = ? AND enrolment = ? AND chain = ? ORDER BY seq DESC LIMIT ?)",
+                (station, enrolment, chain, station, enrolment, chain, keep))
+
+    def verify_audit(self):
+        return audit.verify(self.s.db)
 
     def close(self):
         self.s.close()
