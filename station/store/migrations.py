@@ -161,9 +161,16 @@ def _v10_bulletin(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _v11_recovery_code_sealed(db: sqlite_utils.Database) -> None:
+    """The recovery code leaves ``settings`` (any clerk could read it there): it is kept only
+    sealed to the supervisors in ``keys.json``. Unlocking seals it before this step runs
+    (``session._seal_legacy_recovery``); this step makes sure no copy stays behind."""
+    db.execute("DELETE FROM settings WHERE key = 'recovery_code'")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
                                                              _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers, _v9_infrastructure,
-                                                             _v10_bulletin]
+                                                             _v10_bulletin, _v11_recovery_code_sealed]
 LATEST = len(MIGRATIONS)
 
 
