@@ -195,7 +195,7 @@ class StationHome:
         opened = ring.open(username, passphrase)
         store, db_key = self._open(opened)
         try:
-            _settle(store, ring, db_key, opened.keys)
+            db_key = _settle(store, ring, db_key, opened.keys)
             _seal_legacy_recovery(store, ring, username)
             migrate(store)
             user = _load_user(store, username)
@@ -218,7 +218,7 @@ class StationHome:
         opened = ring.open_recovery(code)
         store, db_key = self._open(opened)
         try:
-            _settle(store, ring, db_key, opened.keys)
+            db_key = _settle(store, ring, db_key, opened.keys)
             migrate(store)
             user = _load_user(store, username)
             if user is None or not user.is_supervisor:
@@ -250,13 +250,13 @@ class StationHome:
                        db_key=db_key, keys=ring, today=today, user_key=private)
 
 
-def _settle(store: Store, ring: keyring.KeyRing, db_key: bytes, candidates: list[bytes]) -> None:
+def _settle(store: Store, ring: keyring.KeyRing, db_key: bytes, candidates: list[bytes]) -> bytes:
     """Finish a key change that a power cut interrupted (the order is in ``services/rekey.py``).
 
     The store opened with ``db_key``. If the ring already names another key as current and
     this user holds it, the cut came before ``PRAGMA rekey`` finished: do it now, so whoever the
     change was meant to shut out stays shut out. If the store is already under the current key,
-    only the old sealed copies are left to drop."""
+    only the old sealed copies are left to drop. Returns the key the store is under now."""
     current = next((k for k in candidates if key_id(k) == ring.current), None)
     if current is not None and current != db_key:
         store.rekey(current)
@@ -265,6 +265,7 @@ def _settle(store: Store, ring: keyring.KeyRing, db_key: bytes, candidates: list
         db_key = current
     if key_id(db_key) == ring.current and ring.keep_only(db_key):
         ring.save()
+    return db_key
 
 
 def _seal_legacy_recovery(store: Store, ring: keyring.KeyRing, username: str) -> None:

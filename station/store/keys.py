@@ -269,7 +269,7 @@ class KeyRing:
         old = self.data["users"].get(username)
         entry, private = _new_entry(passphrase, f"user:{username}", [db_key], private)
         if old and old.get("v") == 2 and old["public"] == entry["public"]:
-            entry["seals"] = {**old["seals"], **entry["seals"]}
+            entry["seals"] = {**entry["seals"], **old["seals"]}
             if "recovery_code" in old:
                 entry["recovery_code"] = old["recovery_code"]
         self.data["users"][username] = entry
