@@ -85,7 +85,10 @@ class Store:
         with self.lock:
             if self.conn.in_transaction:
                 raise StoreError("内部错误:更换密钥时不能有未完成的事务")
-            self.conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
+            try:
+                self.conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
+            except sqlcipher3.DatabaseError as exc:
+                raise StoreError(f"更换数据库密钥失败({exc});数据库仍用原密钥,可稍后重试") from None
             probe = sqlcipher3.connect(str(self.path), isolation_level=None, timeout=10)
             try:
                 probe.execute(f"PRAGMA key = \"x'{new_key.hex()}'\"")

@@ -184,3 +184,19 @@ def test_weak_passphrase_refused_for_new_user_and_change(home, session):
     assert "登录名" in exc.value.details[0].message
     with pytest.raises(ValidationFailed):
         users.change_passphrase(session, "zhanzhang", "password1", old_passphrase=PASS)
+
+
+def test_hub_keys_file_of_earlier_version_still_opens_and_is_upgraded(tmp_path):
+    from sync.hub.service import HubHome
+    from tests.services.test_users import _legacy_wrap
+    hub_home = HubHome(tmp_path / "hub")
+    hub, code = hub_home.init("JZ01", "旧州镇", "admin", "hub-pass-2026")
+    key = keys.KeyRing.load(hub_home.keys_path).unlock("admin", "hub-pass-2026")
+    hub.store.close()
+    hub_home.keys_path.write_text(json.dumps({"format": 1, "failures": {}, "recovery": _legacy_wrap(key, code, "recovery"),
+                                              "users": {"admin": _legacy_wrap(key, "hub-pass-2026", "user:admin")}}))
+    hub_home.unlock("admin", "hub-pass-2026").store.close()
+    data = json.loads(hub_home.keys_path.read_text())
+    assert data["format"] == 2 and data["users"]["admin"]["v"] == 2 and data["current"] == keys.key_id(key)
+    hub_home.unlock("admin", "hub-pass-2026").store.close()
+    assert keys.KeyRing.load(hub_home.keys_path).unlock_recovery(code) == key  # the old recovery entry still opens
