@@ -265,6 +265,69 @@ def user_passwd(username, out: Out, home: StationHome):
     out.emit({"username": target, "changed": True}, f"{target} 的密码已修改。")
 
 
+@user_group.command("role")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["clerk", "supervisor"]), required=True, help="clerk=代办员,supervisor=站长")
+@common
+def user_role(username, role, out: Out, home: StationHome):
+    """更改用户角色(站长操作,记入审计)。"""
+    with unlock(home) as session:
+        users.set_role(session, username, Role(role))
+    out.emit({"username": username, "role": role}, f"{username} 现在是{Role(role).label}。")
+
+
+@user_group.command("deactivate")
+@click.argument("username")
+@click.option("--no-rekey", is_flag=True, help="只停用,不更换数据库密钥(不推荐:其保留的旧密钥文件仍能打开数据库)")
+@common
+def user_deactivate(username, no_rekey, out: Out, home: StationHome):
+    """停用用户(站长操作):不能再登录;默认同时更换数据库密钥,使其保留的旧密钥文件作废。"""
+    with unlock(home) as session:
+        result = users.deactivate(session, username, rekey=not no_rekey)
+
+    def human(r):
+        lines = [f"已停用 {username}。"]
+        if r["rekeyed"]:
+            lines.append("数据库密钥已更换:该用户保留的旧密钥文件已作废。")
+        elif r["rekey_blocked"]:
+            lines.append(f"注意:数据库密钥未能更换。{r['rekey_blocked']}")
+        else:
+            lines.append("注意:未更换数据库密钥;需要时运行 station rekey。")
+        if r["recovery_code"]:
+            lines += _recovery_lines(r["recovery_code"])
+        return "\n".join(lines)
+    out.emit(result, human)
+    if result["rekey_blocked"]:
+        sys.exit(12)  # deactivated, but the key change waits (see the message)
+
+
+def _recovery_lines(code: str) -> list[str]:
+    return ["", "新的恢复码(旧恢复码已作废;只显示这一次,请抄写后交乡镇保险柜保管):", "", f"    {code}", ""]
+
+
+@user_group.command("activate")
+@click.argument("username")
+@common
+def user_activate(username, out: Out, home: StationHome):
+    """恢复已停用的用户(站长操作),并为其设置新密码(STATION_NEW_PASSPHRASE 或提示输入)。"""
+    with unlock(home) as session:
+        new = os.environ.get("STATION_NEW_PASSPHRASE") or _prompt_new(f"{username} 的新密码(至少8位)")
+        users.activate(session, username, new)
+    out.emit({"username": username, "active": True}, f"已恢复 {username},可用新密码登录。")
+
+
+@main.command("rekey")
+@click.option("--new-recovery-code", is_flag=True, help="同时生成新的恢复码(旧恢复码作废)")
+@common
+def rekey_command(new_recovery_code, out: Out, home: StationHome):
+    """更换数据库密钥(站长操作):新密钥只交给在用的用户和恢复码,不需要其他人的密码。"""
+    from station.services.rekey import rekey
+    with unlock(home) as session:
+        code = rekey(session, new_recovery_code=new_recovery_code)
+    out.emit({"rekeyed": True, "recovery_code": code},
+             lambda d: "\n".join(["数据库密钥已更换;停用用户保留的旧密钥文件已作废。"] + (_recovery_lines(code) if code else [])))
+
+
 @main.group("recovery")
 def recovery_group():
     """恢复码。"""
@@ -273,7 +336,7 @@ def recovery_group():
 @recovery_group.command("show")
 @common
 def recovery_show(out: Out, home: StationHome):
-    """再次显示恢复码以便打印交乡镇保管(站长操作,记入审计)。"""
+    """再次显示恢复码以便打印交乡镇保管(只有站长能看,每次查看记入审计)。"""
     with unlock(home) as session:
         code = users.recovery_code(session)
     out.emit({"recovery_code": code}, f"恢复码:{code}")
@@ -464,9 +527,10 @@ def audit_group():
 @audit_group.command("verify")
 @common
 def audit_verify(out: Out, home: StationHome):
-    """校验审计链:发现被改动、删除或调换顺序的记录。"""
+    """校验审计链:发现被改动、删除或调换顺序的记录,以及绕过本软件改动的用户(角色、状态)。"""
     with unlock(home) as session:
         count, problems = audit.verify(session.store.db)
+        problems += users.verify_rows(session)
     data = {"entries": count, "ok": not problems, "problems": [{"seq": p.seq, "message": p.message} for p in problems]}
     out.emit(data, lambda d: f"审计链完好:共 {count} 条记录" if d["ok"]
              else "审计链有问题:\n" + "\n".join(f"  - {p['message']}" for p in d["problems"]))

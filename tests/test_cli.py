@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -191,3 +192,40 @@ def test_notice_commands(station):
     assert [n["title"] for n in board["upcoming"]] == ["停水通知"]
     edit_after = run(station, "notice", "edit", nid[:8], "--title", "改标题")
     assert edit_after.returncode == 4 and "不能修改" in edit_after.stderr
+
+
+def test_users_keys_and_audit_from_the_command_line(tmp_path):
+    from station.store import keys
+    from station.store.db import open_store
+    d = tmp_path / "st"
+    code = ok(run(d, "init", "--code", "XX0104", "--name", "某村", "--user", "zhanzhang", "--display-name", "某某", "--json"))["recovery_code"]
+    weak = run(d, "user", "add", "daiban", "--name", "杨光明", env={"STATION_NEW_PASSPHRASE": "12345678"})
+    assert weak.returncode == 2 and "常见密码" in weak.stderr and "例如" in weak.stderr
+    ok(run(d, "user", "add", "daiban", "--name", "杨光明", env={"STATION_NEW_PASSPHRASE": "clerk-pass-2026"}))
+    clerk = {"STATION_PASSPHRASE": "clerk-pass-2026"}
+    result = run(d, "recovery", "show", user="daiban", env=clerk)
+    assert result.returncode == 6 and "只有站长" in result.stderr
+    assert ok(run(d, "recovery", "show", "--json"))["recovery_code"] == code
+    assert run(d, "user", "deactivate", "zhanzhang", user="daiban", env=clerk).returncode == 6
+    assert run(d, "user", "deactivate", "zhanzhang").returncode == 6  # not yourself
+    old = tmp_path / "old"
+    old.mkdir()
+    shutil.copy(d / "keys.json", old / "keys.json")
+    done = ok(run(d, "user", "deactivate", "daiban", "--json"))
+    assert done["rekeyed"] and done["recovery_code"] is None
+    result = run(d, "case", "list", user="daiban", env=clerk)
+    assert result.returncode == 5 and "已停用" in result.stderr
+    shutil.copy(d / "station.db", old / "station.db")  # the rekeyed store beside the kept key file
+    result = run(old, "case", "list", user="daiban", env=clerk)
+    assert result.returncode == 7 and "密钥" in result.stderr and "Traceback" not in result.stderr
+    listed = {u["username"]: u["active"] for u in ok(run(d, "user", "list", "--json"))}
+    assert listed == {"zhanzhang": 1, "daiban": 0}
+    new_code = ok(run(d, "rekey", "--new-recovery-code", "--json"))["recovery_code"]
+    assert new_code != code and ok(run(d, "recovery", "show", "--json"))["recovery_code"] == new_code
+    audit = ok(run(d, "audit", "verify", "--json"))
+    assert audit["ok"]
+    # A role changed in the database behind the app's back.
+    with open_store(d / "station.db", keys.KeyRing.load(d / "keys.json").unlock("zhanzhang", PASS)) as store:
+        store.conn.execute("UPDATE users SET role = 'supervisor', active = 1 WHERE username = 'daiban'")
+    result = run(d, "audit", "verify")
+    assert result.returncode == 9 and "daiban" in result.stdout and "不符" in result.stdout

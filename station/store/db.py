@@ -3,10 +3,13 @@
 SQLCipher (``sqlcipher3``) with a raw 32-byte key, used through ``sqlite_utils.Database``.
 WAL journal and ``synchronous=FULL`` because power cuts are routine at village stations;
 temporary tables and indices stay in memory so nothing decrypted reaches a temp file.
+The file is created 0600 and SQLite gives its ``-wal`` and ``-shm`` the database file's mode;
+files left more open by earlier versions are tightened on every open (``fileio.owner_only``).
 """
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -15,9 +18,15 @@ import sqlcipher3
 import sqlite_utils
 
 from station.errors import StoreError
+from station.fileio import OWNER_ONLY, owner_only
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 HMAC = "HMAC_SHA256"
+
+
+def sidecars(path: Path) -> list[Path]:
+    """The database file and the files SQLite keeps beside it."""
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
 
 
 class Store:
@@ -66,6 +75,30 @@ class Store:
             row = self.conn.execute(sql, params).fetchone()
             return row[0] if row else None
 
+    def rekey(self, new_key: bytes) -> None:
+        """Re-encrypt the whole file under ``new_key`` with SQLCipher's own ``PRAGMA rekey``, then
+        prove it on a second connection. SQLCipher rewrites every page in one transaction (in
+        WAL mode, one commit frame), so a power cut leaves the file wholly under one key or the
+        other; callers keep both keys at hand until this returns (``services/rekey.py``)."""
+        if len(new_key) != 32:
+            raise StoreError("内部错误:数据库密钥长度不正确")
+        with self.lock:
+            if self.conn.in_transaction:
+                raise StoreError("内部错误:更换密钥时不能有未完成的事务")
+            try:
+                self.conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
+            except sqlcipher3.DatabaseError as exc:
+                raise StoreError(f"更换数据库密钥失败({exc});数据库仍用原密钥,可稍后重试") from None
+            probe = sqlcipher3.connect(str(self.path), isolation_level=None, timeout=10)
+            try:
+                probe.execute(f"PRAGMA key = \"x'{new_key.hex()}'\"")
+                probe.execute(f"PRAGMA cipher_hmac_algorithm = {HMAC}")
+                probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlcipher3.DatabaseError as exc:
+                raise StoreError(f"更换密钥后无法用新密钥打开数据库({exc});旧密钥仍保留在密钥文件中") from None
+            finally:
+                probe.close()
+
     def close(self) -> None:
         with self.lock:
             self._close()
@@ -92,6 +125,10 @@ def open_store(path: Path, key: bytes, create: bool = False) -> Store:
     path = Path(path)
     if not create and not path.exists():
         raise StoreError(f"找不到数据库文件 {path}")
+    if create and not path.exists():
+        # Made empty with owner-only permission before SQLite opens it: SQLite keeps the mode
+        # of an existing file and copies it to the -wal and -shm files it creates beside it.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
     try:
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
@@ -106,6 +143,7 @@ def open_store(path: Path, key: bytes, create: bool = False) -> Store:
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA cache_size = -16000")
+        owner_only(*sidecars(path))
     except sqlcipher3.DatabaseError as exc:
         conn.close()
         raise StoreError(f"无法打开数据库 {path.name}:密钥不符或文件已损坏({exc})") from None

@@ -161,7 +161,7 @@ def _v10_bulletin(db: sqlite_utils.Database) -> None:
     """)
 
 
-def ledger_head(db: sqlite_utils.Database) -> None:
+def _v11_ledger_head(db: sqlite_utils.Database) -> None:
     """The ledger chain's head (last seq and hash) in settings, like the audit trail's, so a cut
     tail shows; a database that already has entries takes its head from the newest one."""
     row = db.execute("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchone()
@@ -169,9 +169,16 @@ def ledger_head(db: sqlite_utils.Database) -> None:
         db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('ledger_head', ?)", (f"{row[0]}:{row[1]}",))
 
 
+def _v12_recovery_code_sealed(db: sqlite_utils.Database) -> None:
+    """The recovery code leaves ``settings`` (any clerk could read it there): it is kept only
+    sealed to the supervisors in ``keys.json``. Unlocking seals it before this step runs
+    (``session._seal_legacy_recovery``); this step makes sure no copy stays behind."""
+    db.execute("DELETE FROM settings WHERE key = 'recovery_code'")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
                                                              _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers, _v9_infrastructure,
-                                                             _v10_bulletin, ledger_head]
+                                                             _v10_bulletin, _v11_ledger_head, _v12_recovery_code_sealed]
 LATEST = len(MIGRATIONS)
 
 

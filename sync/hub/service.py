@@ -388,11 +388,11 @@ class HubHome:
         hub_id = hub_id.strip().upper()
         if not hub_id.isalnum() or not 2 <= len(hub_id) <= 12:
             raise ValidationFailed("乡镇编码无效", [FieldError("code", "bad_code", "乡镇编码应为2-12位大写字母或数字")])
-        problems = keyring.check_passphrase(passphrase)
+        problems = keyring.check_passphrase(passphrase, {"登录名": username, "乡镇编码": hub_id, "名称": name})
         if problems:
             raise ValidationFailed("密码不符合要求", problems)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        ring, key, recovery = keyring.KeyRing.new_store_key(self.keys_path, username, passphrase)
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ring, key, recovery, _ = keyring.KeyRing.new_store_key(self.keys_path, username, passphrase)
         store = SQLiteHubStore(self.db_path, key, create=True)
         hub = Hub.create(store, hub_id, name, username)
         ring.save()

@@ -36,7 +36,7 @@ def test_a_database_from_before_the_head_gets_one(session, tmp_path):
     with session.store.transaction() as db:  # as the software before the head left it, then the upgrade step
         db.execute("DELETE FROM settings WHERE key = 'ledger_head'")
         assert any("链头" in p for p in service.verify_chain(session)[1])
-        migrations.ledger_head(db)
+        migrations._v11_ledger_head(db)
     assert service.verify_chain(session) == (3, [])
     session.store.conn.execute("DELETE FROM ledger_entries WHERE seq = 3")
     assert any("末尾" in p for p in service.verify_chain(session)[1])

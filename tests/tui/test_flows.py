@@ -359,3 +359,48 @@ async def test_settings_scan_folder_checked_and_idle_time_for_supervisor_only(st
         await pilot.press("enter")
         await pilot.pause()
         assert settings.idle_lock_minutes(boss.session) == 10 and boss.idle_limit() == 600
+
+
+async def test_settings_users_deactivate_and_rekey_for_supervisor(station_dir):
+    import json
+
+    from station.errors import AuthFailed
+    from station.store import keys
+    from station.tui.screens.settings import SettingsScreen
+    clerk = app_for(station_dir)
+    async with clerk.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f9")
+        await settle(pilot)
+        assert not clerk.screen.query_one("#users-section").display  # a clerk sees no users
+    boss = app_for(station_dir, user="zhanzhang")
+    async with boss.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f9")
+        await settle(pilot)
+        screen = boss.screen
+        assert isinstance(screen, SettingsScreen)
+        table = screen.query_one("#users-table", DataTable)
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[3]) for i in range(table.row_count)}
+        assert rows == {"zhanzhang": "在用", "daiban": "在用"}
+        table.move_cursor(row=[str(table.get_row_at(i)[0]) for i in range(table.row_count)].index("daiban"))
+        key_before = boss.session.db_key
+        screen.query_one("#deactivate-user").press()
+        await settle(pilot)
+        assert isinstance(boss.screen, Confirm)
+        await pilot.press("y")
+        await settle(pilot, rounds=6)
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[3]) for i in range(table.row_count)}
+        assert rows["daiban"] == "已停用" and boss.session.db_key != key_before
+        key_after_deactivate = boss.session.db_key
+        screen.query_one("#rekey").press()
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot, rounds=6)
+        assert boss.session.db_key != key_after_deactivate
+        assert json.loads((station_dir / "keys.json").read_text())["current"] == keys.key_id(boss.session.db_key)
+    try:
+        open_session(station_dir, "daiban").close()
+        raise AssertionError("a deactivated clerk logged in")
+    except AuthFailed as exc:
+        assert "已停用" in exc.title

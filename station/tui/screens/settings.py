@@ -1,15 +1,37 @@
-"""Settings (设置): the scanner's folder, and (站长) the idle-lock time."""
+"""Settings (设置): the scanner's folder; for a supervisor (站长) the idle-lock time and the
+users — deactivate one (停用, which also changes the database key) or change the key (更换密钥).
+Key changes re-encrypt the whole file, so they run in a worker; a new recovery code is shown
+once in its own dialog."""
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Footer, Header, Label, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from station.errors import StationError
-from station.services import settings
+from station.services import settings, users
 from station.tui.base import StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input
+from station.tui.screens.case_detail import Confirm
+
+
+class RecoveryCodeScreen(ModalScreen[None]):
+    """The new recovery code, shown once to be copied for the township's safe."""
+
+    BINDINGS = [("escape", "dismiss", "关闭")]
+
+    def __init__(self, code: str):
+        super().__init__()
+        self.code = code
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("新的恢复码", classes="dialog-title")
+            yield Static(self.code, id="new-recovery-code")
+            yield Static("旧恢复码已作废。请抄写后交乡镇保险柜保管(站长以后可在命令行 station recovery show 再看)。", classes="hint")
+            yield Static("Esc 关闭", classes="hint")
 
 
 class SettingsScreen(StationScreen):
@@ -19,7 +41,7 @@ class SettingsScreen(StationScreen):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
-        with Vertical(id="settings-form"):
+        with VerticalScroll(id="settings-form"):
             yield Static("扫描件", classes="section")
             yield Label("高拍仪/扫描仪保存文件的文件夹(新文件会提示附加到当前代办件):")
             yield Input(id="scan_folder")
@@ -30,6 +52,12 @@ class SettingsScreen(StationScreen):
             yield Input(id="idle_lock_minutes", restrict=r"[0-9]*")
             yield error_label("idle_lock_minutes")
             yield Button("保存锁屏时间", id="save-idle")
+            with Vertical(id="users-section"):
+                yield Static("用户与密钥(站长)", classes="section")
+                yield DataTable(id="users-table", cursor_type="row", zebra_stripes=True)
+                with Horizontal(classes="buttons"):
+                    yield Button("停用所选用户", id="deactivate-user")
+                    yield Button("更换数据库密钥", id="rekey")
             yield Static("", id="settings-info", classes="status-line")
         yield Footer()
 
@@ -41,6 +69,11 @@ class SettingsScreen(StationScreen):
         supervisor = self.session.user.is_supervisor
         idle.disabled = not supervisor
         self.query_one("#save-idle", Button).display = supervisor
+        self.query_one("#users-section").display = supervisor
+        if supervisor:
+            table = self.query_one("#users-table", DataTable)
+            table.add_columns("登录名", "姓名", "角色", "状态")
+            self._fill_users()
         self.query_one("#settings-info", Static).update(
             f"服务站 {self.session.station_name}({self.session.station_code})· 数据目录 {self.app.home.dir}")
 
@@ -70,3 +103,57 @@ class SettingsScreen(StationScreen):
         show_field_errors(self, [])
         self.app.idle_minutes = minutes
         self.notify(f"{minutes} 分钟无操作后自动锁屏", title="已保存")
+
+    # --- users and keys (站长) ---------------------------------------------------------------
+    def _fill_users(self) -> None:
+        table = self.query_one("#users-table", DataTable)
+        table.clear()
+        for u in users.list_users(self.session):
+            table.add_row(u["username"], u["display_name"], u["role_label"], "在用" if u["active"] else "已停用", key=u["username"])
+
+    def _selected_user(self) -> str | None:
+        table = self.query_one("#users-table", DataTable)
+        if table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+
+    @on(Button.Pressed, "#deactivate-user")
+    def _ask_deactivate(self) -> None:
+        username = self._selected_user()
+        if username is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run_key_change(username)
+        self.app.push_screen(Confirm(f"停用 {username}?停用后不能再登录,并将更换数据库密钥(其保留的旧密钥文件随之作废)。"), answered)
+
+    @on(Button.Pressed, "#rekey")
+    def _ask_rekey(self) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run_key_change(None)
+        self.app.push_screen(Confirm("更换数据库密钥?新密钥只交给在用的用户和恢复码,其他人无需重新输入密码。"), answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="keys")
+    def _run_key_change(self, username: str | None) -> None:
+        # The whole database is re-encrypted: seconds on a big station, so off the UI thread.
+        from station.services.rekey import rekey
+        self.app.call_from_thread(self.notify, "正在更换数据库密钥…", title="用户与密钥", timeout=3)
+        try:
+            if username is None:
+                code, message = rekey(self.session), "数据库密钥已更换。"
+            else:
+                result = users.deactivate(self.session, username)
+                code = result["recovery_code"]
+                message = f"已停用 {username}。" + ("数据库密钥已更换。" if result["rekeyed"] else f"注意:{result['rekey_blocked']}")
+        except StationError as exc:
+            self.app.call_from_thread(self.app.show_error, exc)
+            return
+        self.app.call_from_thread(self._key_changed, message, code)
+
+    def _key_changed(self, message: str, code: str | None) -> None:
+        self._fill_users()
+        self.notify(message, title="用户与密钥", timeout=8)
+        if code:
+            self.app.push_screen(RecoveryCodeScreen(code))
