@@ -14,7 +14,7 @@ import requests
 
 from station.services import cases
 from station.services.session import StationHome
-from sync import client
+from sync import enrolment
 from sync.http import HttpTransport
 from sync.hub.service import HubHome
 from tests.conftest import make_id
@@ -86,8 +86,7 @@ def new_station(tmp_path: Path, hub: HubProcess, code: str):
     s, _ = StationHome(tmp_path / code).init(code, f"{code}村便民服务站", "zhanzhang", "罗世芬", ST_PASS)
     with hub.open() as h:
         one_time, _ = h.add_station(code, f"{code}村")
-    transport = HttpTransport(hub.url)
-    client.finish_http_enrolment(s, one_time, transport.enroll(client.enroll_request(s, one_time)), hub.url)
+    enrolment.enroll_online(s, one_time, HttpTransport(hub.url), hub.url)
     return s
 
 
