@@ -33,21 +33,23 @@ def free_port() -> int:
 class HubProcess:
     """``township serve`` on a free port; ``kill()`` is kill -9, ``start()`` brings it back."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, tls: tuple[Path, Path] | None = None):
         self.dir = data_dir
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls  # (certificate, key): serve https
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         env = {**os.environ, "TOWNSHIP_PASSPHRASE": HUB_PASS, "TOWNSHIP_USER": "admin"}
+        tls = ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])] if self.tls else []
         self.proc = subprocess.Popen([sys.executable, "-m", "sync.hub.cli", "serve", "--port", str(self.port),
-                                      "--data-dir", str(self.dir)], cwd=ROOT, env=env,
+                                      "--data-dir", str(self.dir), *tls], cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.url + "/v1/health", timeout=0.5).ok:
+                if requests.get(self.url + "/v1/health", timeout=0.5, verify=str(self.tls[0]) if self.tls else True).ok:
                     return
             except requests.RequestException:
                 time.sleep(0.05)
