@@ -171,7 +171,7 @@ def confirm(hub: "Hub", doc) -> tuple[str, bool]:
             problem = ep.EnrolFailed("登记码已过期:请重新生成登记码,服务站重新登记")
         elif not hmac.compare_digest(ep.reply_proof(bytes(st["enrol_key"]), code, hub.hub_id, sign, enc), str(payload.get("proof"))):
             _count_attempt(hub, code, now)
-            problem = ep.EnrolFailed("登记回执校验不符:登记码不对,或回执被改动")
+            problem = ep.EnrolFailed("登记回执校验不符:是旧登记码的回执(重新生成登记码后旧回执作废)、登记码不对,或回执被改动")
         else:
             hub._activate(code, ep.unb64(sign), ep.unb64(enc))
     if problem is not None:
