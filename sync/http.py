@@ -28,6 +28,14 @@ class _TrustOnly(HTTPAdapter):
         kwargs["ssl_context"] = self.context
         return super().init_poolmanager(*args, **kwargs)
 
+    def send(self, request, **kwargs):
+        kwargs["verify"] = True  # not a CA bundle named in the environment (REQUESTS_CA_BUNDLE): ours only
+        return super().send(request, **kwargs)
+
+    def cert_verify(self, conn, url, verify, cert):
+        super().cert_verify(conn, url, verify, cert)
+        conn.ca_certs = conn.ca_cert_dir = None  # else urllib3 adds requests' own CA bundle to our context
+
 
 def load_ca(path) -> str:
     """The township's certificate (PEM) as text, checked to be one."""
