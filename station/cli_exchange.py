@@ -2,6 +2,7 @@
 with the township over the network or a USB stick. Registered on ``station.cli.main``."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,27 +14,43 @@ from station.services import cases
 
 
 # --- sync with the township --------------------------------------------------------------
+def _enrol_code(given: str | None) -> str:
+    """The one-time code from the township's paper slip: --code, STATION_ENROL_CODE, or a prompt."""
+    code = given or os.environ.get("STATION_ENROL_CODE")
+    if code:
+        return code
+    if not sys.stdin.isatty():
+        raise ValidationFailed("需要登记码", [FieldError("code", "required", "请用 --code 给出乡镇的一次性登记码,或设置 STATION_ENROL_CODE")])
+    return click.prompt("乡镇给的一次性登记码")
+
+
 @main.command()
 @click.argument("file", required=False, type=click.Path(path_type=Path))
-@click.option("--hub", "url", help="乡镇服务器地址,如 http://10.1.2.3:8470(联网登记)")
-@click.option("--code", help="乡镇给出的一次性登记码(联网登记)")
+@click.option("--hub", "url", help="乡镇服务器地址,如 https://10.1.2.3:8470(联网登记)")
+@click.option("--code", help="乡镇给的一次性登记码(也可用环境变量 STATION_ENROL_CODE,或在提示时输入)")
+@click.option("--ca", "ca_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="乡镇服务器的证书(https 时),之后的同步也用它核验服务器")
 @common
-def enroll(file, url, code, out: Out, home: StationHome):
-    """在乡镇登记本站:station enroll 登记文件(U盘),或 station enroll --hub 地址 --code 登记码(联网)。"""
-    from sync import client
-    if file is None and not (url and code):
-        raise ValidationFailed("请给出登记文件,或同时给出 --hub 和 --code", [FieldError("file", "required", "缺少登记方式")])
+def enroll(file, url, code, ca_file, out: Out, home: StationHome):
+    """在乡镇登记本站:station enroll 登记文件(U盘),或 station enroll --hub 地址(联网);都要乡镇给的登记码。"""
+    from sync import client, enrolment
+    if (file is None) == (url is None):
+        raise ValidationFailed("请给出登记文件,或用 --hub 给出乡镇服务器地址(二选一)", [FieldError("file", "required", "缺少登记方式")])
+    ca_pem = None
+    if ca_file is not None:
+        from sync.http import load_ca
+        ca_pem = load_ca(ca_file)
     with unlock(home) as session:
+        code = _enrol_code(code)
         if file is not None:
-            reply = client.enroll_file(session, file)
+            reply = enrolment.enroll_file(session, file, code)
             peer = client.hub(session)
             out.emit({"hub": peer["hub_id"], "reply_file": str(reply)},
-                     f"已登记到 {peer['name']}。请把回执文件 {reply} 带回乡镇导入(township station confirm)。")
+                     f"已登记到 {peer['name']}。请把回执文件 {reply} 带回乡镇导入(township station confirm 或 township import)。")
             return
         from sync.http import HttpTransport
-        response = HttpTransport(url).enroll(client.enroll_request(session, code))
-        client.finish_http_enrolment(session, code, response, url)
-    out.emit({"hub": response["hub_id"], "url": url}, f"已在 {response['hub_name']} 登记,可以同步了(station sync)。")
+        info = enrolment.enroll_online(session, code, HttpTransport(url, ca_pem=ca_pem), url, ca_pem)
+    out.emit({"hub": info["hub_id"], "url": url}, f"已在 {info['hub_name']} 登记,可以同步了(station sync)。")
 
 
 @main.command()
@@ -55,8 +72,8 @@ def sync(url, status_only, out: Out, home: StationHome):
         target = url or (peer and peer["url"])
         if not target:
             raise ValidationFailed("没有乡镇服务器地址", [FieldError("hub", "required", "本站尚未联网登记:请用 --hub 指定地址,或用U盘交换")])
-        from sync.http import HttpTransport
-        result = client.sync_once(session, HttpTransport(target))
+        from sync.http import for_station
+        result = client.sync_once(session, for_station(session, target))
         left = client.pending(session)
     out.emit({"sent": result.sent, "received": result.received, "quarantined": result.quarantined, "pending": left},
              f"同步完成:上传 {result.sent} 条,接收 {result.received} 条,待上传 {left} 条"

@@ -55,8 +55,26 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _key(shared: bytes, eph_pub: bytes, recipient_pub: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub + recipient_pub, info=HKDF_INFO).derive(shared)
+def _key(shared: bytes, eph_pub: bytes, recipient_pub: bytes, info: bytes = HKDF_INFO) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub + recipient_pub, info=info).derive(shared)
+
+
+def encrypt_to(recipient_pub: bytes, plain: bytes, aad: bytes, info: bytes = HKDF_INFO) -> tuple[bytes, bytes, bytes]:
+    """Ephemeral X25519 → HKDF-SHA256 → AES-256-GCM to one recipient: ``(eph_pub, nonce, ciphertext)``.
+    ``info`` keeps keys for different purposes (bundles, enrolment replies) apart."""
+    eph = X25519PrivateKey.generate()
+    eph_pub = eph.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+    key = _key(eph.exchange(X25519PublicKey.from_public_bytes(recipient_pub)), eph_pub, recipient_pub, info)
+    nonce = os.urandom(12)
+    return eph_pub, nonce, AESGCM(key).encrypt(nonce, plain, aad)
+
+
+def decrypt_with(my_enc: X25519PrivateKey, eph_pub: bytes, nonce: bytes, ciphertext: bytes, aad: bytes,
+                 info: bytes = HKDF_INFO) -> bytes:
+    """The other half of ``encrypt_to``; raises ``InvalidTag`` or ``ValueError`` if it does not open."""
+    my_pub = my_enc.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+    key = _key(my_enc.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, my_pub, info)
+    return AESGCM(key).decrypt(nonce, ciphertext, aad)
 
 
 def canonical(obj) -> bytes:
@@ -145,9 +163,7 @@ def open_bundle(data: bytes, *, me: str, my_enc: X25519PrivateKey,
     try:
         eph_pub = base64.b64decode(header["eph"], validate=True)
         nonce = base64.b64decode(header["nonce"], validate=True)
-        my_pub = my_enc.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
-        key = _key(my_enc.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, my_pub)
-        compressed = AESGCM(key).decrypt(nonce, data[12 + h_len:end], data[:8 + h_len])
+        compressed = decrypt_with(my_enc, eph_pub, nonce, data[12 + h_len:end], data[:8 + h_len])
     except (InvalidTag, ValueError):
         raise BundleRejected("decrypt_failed", "无法解密:数据包不是加密给本机的,或已损坏") from None
     inflater = zlib.decompressobj()

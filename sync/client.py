@@ -10,7 +10,6 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
@@ -19,12 +18,11 @@ from pydantic import ValidationError
 
 from station.core.cases import CaseEvent
 from station.core.models import parse_catalog
-from station.errors import FieldError, StationError, ValidationFailed
+from station.errors import StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
 from station.services.session import Session
 from sync import anchor, policy, protocol, restore
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
-from sync.hub.service import enrol_mac
 
 MAX_BUNDLE_BYTES = 8 * 1024 * 1024  # split so one bad link or full stick loses little
 _RAW = serialization.Encoding.Raw
@@ -60,7 +58,13 @@ def _my_keys(session: Session) -> tuple[str, str]:
     return b64(signing.public_key(session)), b64(public_bytes(encryption_key(session)))
 
 
-def _store_hub(session: Session, info: dict, url: str | None) -> None:
+def hub_ca(session: Session) -> str | None:
+    """The township's TLS certificate (PEM) given at enrolment, if the hub is reached over https."""
+    return session.store.scalar("SELECT value FROM settings WHERE key = 'sync_hub_ca'")
+
+
+def _store_hub(session: Session, info: dict, url: str | None, ca_pem: str | None = None) -> None:
+    """Remember the hub; ``info`` is the hub's whole public info as enrolment proved it (with ``hwm``)."""
     with session.store.transaction() as db:
         db.execute("DELETE FROM peers")
         db.execute("INSERT INTO peers (hub_id, name, url, sign_pub, enc_pub, enrolled_at) VALUES (?,?,?,?,?,?)",
@@ -71,7 +75,11 @@ def _store_hub(session: Session, info: dict, url: str | None) -> None:
         renumbered = _continue_outbox(db, int(info.get("hwm") or 0))
         # The hub starts its outbox for us over at every enrolment (a rebuilt station gets its records back).
         db.execute("INSERT INTO settings (key, value) VALUES ('sync_inbound_hwm', '0') ON CONFLICT(key) DO UPDATE SET value = '0'")
-        audit.record(db, session.user.username, "sync.enrolled", info["hub_id"], {"url": url, "hwm": info.get("hwm"), "renumbered": renumbered})
+        db.execute("DELETE FROM settings WHERE key = 'sync_hub_ca'")
+        if ca_pem:
+            db.execute("INSERT INTO settings (key, value) VALUES ('sync_hub_ca', ?)", (ca_pem,))
+        audit.record(db, session.user.username, "sync.enrolled", info["hub_id"],
+                     {"url": url, "tls_ca": bool(ca_pem), "hwm": info.get("hwm"), "renumbered": renumbered})
 
 
 def _continue_outbox(db, hub_hwm: int) -> int:
@@ -96,48 +104,6 @@ def _continue_outbox(db, hub_hwm: int) -> int:
         db.execute("UPDATE events SET outbox_seq = ? WHERE outbox_seq = ?", (new, old))
     db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'outbox'", (hub_hwm + len(pending),))
     return len(pending)
-
-
-def enroll_request(session: Session, code: str) -> dict:
-    sign_pub, enc_pub = _my_keys(session)
-    code = code.strip().upper()
-    return {"station_code": session.station_code, "code": code, "sign_pub": sign_pub, "enc_pub": enc_pub,
-            "mac": enrol_mac(code, session.station_code, sign_pub, enc_pub)}
-
-
-def finish_http_enrolment(session: Session, code: str, response: dict, url: str) -> dict:
-    """Check the hub's answer is bound to our one-time code, then remember the hub."""
-    try:
-        expected = enrol_mac(code.strip().upper(), response["hub_id"], response["sign_pub"], response["enc_pub"], session.station_code)
-        ok = response["mac"] == expected
-    except (KeyError, TypeError):
-        ok = False
-    if not ok:
-        raise SyncFailed("乡镇服务器的应答校验不符:可能连到了错误的服务器,请核对地址和登记码")
-    _store_hub(session, response, url)
-    return response
-
-
-def enroll_file(session: Session, path: Path) -> Path:
-    """USB enrolment: read the township's file, remember the hub, write our reply beside it."""
-    try:
-        doc = json.loads(Path(path).read_text("utf-8"))
-        if doc.get("kind") != "enrolment":
-            raise ValueError
-        code, station_code = doc["code"], doc["station_code"]
-        if any(k not in doc for k in ("hub_id", "hub_name", "sign_pub", "enc_pub")):
-            raise ValueError
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ValidationFailed("登记文件无效", [FieldError("file", "bad_file", f"{path} 不是乡镇生成的服务站登记文件")]) from None
-    if station_code != session.station_code:
-        raise ValidationFailed("登记文件不属于本站", [FieldError("file", "wrong_station",
-                               f"此登记文件是给 {station_code} 的,本站编码为 {session.station_code}")])
-    _store_hub(session, doc, doc.get("hub_url"))
-    reply = enroll_request(session, code)
-    reply["kind"] = "enrolment_reply"
-    out = Path(path).with_name(f"enrol-reply-{session.station_code}.json")
-    out.write_text(json.dumps(reply, ensure_ascii=False, indent=1), "utf-8")
-    return out
 
 
 # --- building and applying ----------------------------------------------------------------

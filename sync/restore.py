@@ -39,9 +39,9 @@ def apply(db, session: Session, data: dict) -> str:
             db.conn.executemany("INSERT OR IGNORE INTO resident_grams VALUES (?, ?)", [(g, r["id"]) for g in name_grams(r["name"])])
     elif kind == "event":
         event = CaseEvent.model_validate(r)
+        payload = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":"))
         _insert(db, "events", {"id": event.id, "case_id": event.case_id, "type": event.type.value, "stamp": event.stamp,
-                               "node": event.node, "user": event.user, "payload": json.dumps(event.payload, ensure_ascii=False, separators=(",", ":")),
-                               "outbox_seq": None, "recorded_at": audit.now_iso()})
+                               "node": event.node, "user": event.user, "payload": payload, "outbox_seq": None, "recorded_at": audit.now_iso()})
         session.clock.observe(event.stamp)
         state = cases.fold(event.case_id, cases.events_of(session, event.case_id))
         cases.project(db, state)

@@ -322,5 +322,6 @@ def counts_for_today(session: Session) -> dict:
 
 def timeline(events: list[CaseEvent]) -> list[dict]:
     return [{"stamp": e.stamp, "on": e.payload.get("on") or e.payload.get("received_on"), "type": e.type.value,
-             "label": e.type.label, "transcribed": e.payload.get("transcribed") is True, "user": e.user, "node": e.node, "payload": e.payload} for e in events]
+             "label": e.type.label, "transcribed": e.payload.get("transcribed") is True, "user": e.user, "node": e.node,
+             "payload": e.payload} for e in events]
 

@@ -34,9 +34,9 @@ class BackgroundSync:
 
     def _run(self) -> None:
         from sync import client
-        from sync.http import HttpTransport
+        from sync.http import for_station
         from sync.schedule import next_delay
-        transport = HttpTransport(self.url)
+        transport = for_station(self.session, self.url)  # with the township's certificate, if https
         while not self._stop.is_set():
             try:
                 client.sync_once(self.session, transport)

@@ -56,18 +56,26 @@ def init(code, name, username, out: Out, home: HubHome):
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址;对外服务(如 0.0.0.0)时请同时用 --tls-cert/--tls-key")
 @click.option("--port", default=8470, show_default=True, type=int)
+@click.option("--tls-cert", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="HTTPS 证书(PEM),发给各服务站用 --ca 核验")
+@click.option("--tls-key", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="HTTPS 证书的私钥(PEM)")
 @common
-def serve(host, port, out: Out, home: HubHome):
-    """运行同步服务(HTTP)。各服务站用 station sync 与之同步。"""
+def serve(host, port, tls_cert, tls_key, out: Out, home: HubHome):
+    """运行同步服务(HTTP 或 HTTPS)。各服务站用 station sync 与之同步。"""
     import uvicorn
 
     from sync.hub.server import create_app
+    if (tls_cert is None) != (tls_key is None):
+        raise ValidationFailed("HTTPS 需要证书和私钥", [FieldError("tls", "incomplete", "--tls-cert 和 --tls-key 须同时给出")])
     hub = unlock(home)
-    click.echo(f"乡镇同步服务 {hub.name}({hub.hub_id})正在 http://{host}:{port} 监听", err=True)
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"乡镇同步服务 {hub.name}({hub.hub_id})正在 {scheme}://{host}:{port} 监听", err=True)
+    if not tls_cert and host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo("注意:未启用 HTTPS。登记和数据包本身已加密,但建议用 --tls-cert/--tls-key 再加一层保护", err=True)
+    tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False, **tls)
     finally:
         hub.store.close()
 
@@ -84,7 +92,8 @@ def station_group():
 @click.option("--out", "out_file", type=click.Path(path_type=Path), help="登记文件保存位置(默认 enrol-<编码>.json)")
 @common
 def station_add(code, name, url, out_file, out: Out, home: HubHome):
-    """为服务站生成一次性登记码和登记文件(U盘带去服务站,用 station enroll 文件 登记)。"""
+    """生成一次性登记码(抄在纸上交给代办员,不写入任何文件)和登记文件(U盘带去,station enroll 文件)。
+    重新生成会作废旧登记码,并解除因尝试次数过多造成的锁定。"""
     with unlock(home) as hub:
         one_time, doc = hub.add_station(code, name, url)
     _emit_enrolment(out, one_time, doc, out_file)
@@ -103,11 +112,14 @@ def station_reset(code, url, out_file, out: Out, home: HubHome):
 
 
 def _emit_enrolment(out: Out, one_time: str, doc: dict, out_file: Path | None) -> None:
+    from sync.enrol_protocol import printable_code
     target = out_file or Path(f"enrol-{doc['station_code']}.json")
     target.write_text(json.dumps(doc, ensure_ascii=False, indent=1), "utf-8")
+    shown = printable_code(one_time)
     out.emit({"station_code": doc["station_code"], "code": one_time, "file": str(target), "expires": doc["expires"]},
-             f"服务站 {doc['station_code']} 一次性登记码:{one_time}(有效期至 {doc['expires'][:10]})\n登记文件:{target}\n"
-             f"联网登记:station enroll --hub <本服务器地址> --code {one_time}")
+             f"服务站 {doc['station_code']} 一次性登记码:{shown}(有效期至 {doc['expires'][:10]})\n"
+             f"请把登记码抄在纸上当面交给代办员;登记文件 {target} 中不含登记码,可用U盘带去。\n"
+             f"联网登记:station enroll --hub <本服务器地址> --code {shown}\nU盘登记:station enroll {target.name}(按提示输入登记码)")
 
 
 @station_group.command("confirm")
@@ -120,19 +132,28 @@ def station_confirm(reply, out: Out, home: HubHome):
     except (OSError, ValueError):
         raise ValidationFailed("登记回执无效", [FieldError("file", "bad_file", f"{reply} 不是登记回执文件")]) from None
     with unlock(home) as hub:
-        code = hub.confirm(doc)
-    out.emit({"station_code": code, "active": True}, f"服务站 {code} 登记完成")
+        code, now = hub.confirm_reply(doc)
+    out.emit({"station_code": code, "active": True, "already": not now},
+             f"服务站 {code} 登记完成" if now else f"服务站 {code} 早已用这份回执登记完成,无需再次确认")
 
 
 @station_group.command("list")
 @common
 def station_list(out: Out, home: HubHome):
-    """列出服务站及同步情况。"""
+    """列出服务站、同步情况,以及登记码的尝试次数和锁定。"""
+    from sync.enrol_protocol import MAX_ATTEMPTS
     with unlock(home) as hub:
         rows = hub.store.stations()
     labels = {"pending": "待登记", "active": "在用", "revoked": "已停用"}
-    out.emit(rows, lambda rs: "\n".join(f"{r['code']:<10}{pad(r['name'], 24)}{labels[r['status']]:<6} 已收至 {r['hwm']:<7} "
-                                        f"最近联系 {r['last_seen'] or '—'}" for r in rs) or "还没有服务站")
+
+    def line(r: dict) -> str:
+        enrol = ""
+        if r["enrol_locked_at"]:
+            enrol = f"  登记码已锁定(尝试{r['enrol_attempts']}次,{r['enrol_locked_at'][:16]}):请重新生成登记码"
+        elif r["enrol_attempts"]:
+            enrol = f"  登记尝试 {r['enrol_attempts']}/{MAX_ATTEMPTS} 次"
+        return f"{r['code']:<10}{pad(r['name'], 24)}{labels[r['status']]:<6} 已收至 {r['hwm']:<7} 最近联系 {r['last_seen'] or '—'}{enrol}"
+    out.emit(rows, lambda rs: "\n".join(line(r) for r in rs) or "还没有服务站")
 
 
 @station_group.command("revoke")

@@ -1,4 +1,4 @@
-"""The hub's HTTP service (FastAPI): enrol, push, pull, health — described by OpenAPI.
+"""The hub's HTTP service (FastAPI): enrol (SPAKE2, two steps), push, pull, health — described by OpenAPI.
 
 Bundles travel as ``application/octet-stream``. Anything wrong with a request is a 4xx with a
 JSON ``{"error": code, "reason": ...}`` and stores nothing; the hub answers 5xx only for its own
@@ -11,8 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from station.errors import NotFound, StationError
+from station.errors import StationError
 from sync.bundle import MAX_CIPHERTEXT, MAX_HEADER, BundleRejected
+from sync.enrol_protocol import EnrolLocked
 from sync.hub.service import Hub
 
 MAX_BODY = MAX_CIPHERTEXT + MAX_HEADER + 1024
@@ -25,21 +26,24 @@ class Problem(BaseModel):
     reason: str
 
 
-class EnrolRequest(BaseModel):
-    station_code: str = Field(min_length=2, max_length=12)
-    code: str = Field(min_length=4, max_length=32)
-    sign_pub: str = Field(max_length=100)
-    enc_pub: str = Field(max_length=100)
-    mac: str = Field(max_length=128)
+class EnrolStart(BaseModel):
+    station_code: str = Field(pattern=r"^[A-Z0-9]{2,12}$")
+    msg: str = Field(max_length=100, description="服务站的 SPAKE2 消息(base64)")
 
 
-class EnrolResponse(BaseModel):
-    hub_id: str
-    hub_name: str
-    sign_pub: str
-    enc_pub: str
-    hwm: int = 0  # what the hub already has from this station: a re-enrolled station numbers on from it
-    mac: str
+class EnrolStarted(BaseModel):
+    session: str
+    msg: str = Field(description="乡镇的 SPAKE2 消息(base64)")
+    box: str = Field(description="乡镇公开信息,用协商出的密钥加密(只有持正确登记码的一方能打开)")
+
+
+class EnrolFinish(BaseModel):
+    session: str = Field(max_length=64)
+    box: str = Field(max_length=2048, description="服务站公钥,用协商出的密钥加密")
+
+
+class EnrolFinished(BaseModel):
+    box: str = Field(description="乡镇的确认:已用这对公钥启用该服务站")
 
 
 class Health(BaseModel):
@@ -74,16 +78,26 @@ def create_app(hub: Hub) -> FastAPI:
 
     @app.get("/v1/health", response_model=Health)
     def health() -> Health:
-        return Health(status="ok", hub_id=hub.hub_id, hub_name=hub.name)
+        return Health(**hub.health())
 
-    @app.post("/v1/enroll", response_model=EnrolResponse, responses={404: ERROR, 400: ERROR})
-    def enroll(req: EnrolRequest):
+    def _enrol(step, request: dict):
+        # Known and unknown station codes get the same status codes and shapes (sync/SPEC.md).
         try:
-            return hub.enroll(req.model_dump())
-        except NotFound as exc:
-            return problem(404, exc.code, exc.title)
+            return step(request)
+        except EnrolLocked as exc:
+            return problem(429, exc.code, exc.title)
         except StationError as exc:
             return problem(400, exc.code, "; ".join([exc.title] + [d.message for d in exc.details]))
+
+    @app.post("/v1/enroll/start", response_model=EnrolStarted, responses={400: ERROR, 422: ERROR, 429: ERROR})
+    def enroll_start(req: EnrolStart):
+        """联网登记第一步:SPAKE2 消息交换(一次性登记码从不在网上传送)。"""
+        return _enrol(hub.enrol_start, req.model_dump())
+
+    @app.post("/v1/enroll/finish", response_model=EnrolFinished, responses={400: ERROR, 422: ERROR, 429: ERROR})
+    def enroll_finish(req: EnrolFinish):
+        """联网登记第二步:送上服务站公钥(加密),乡镇启用该站并回复确认。"""
+        return _enrol(hub.enrol_finish, req.model_dump())
 
     async def _exchange(request: Request, pull: bool) -> Response:
         body = await _body(request)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
-import secrets
 import threading
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,27 +26,15 @@ from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
-from sync.hub import restore
+from sync.hub import enrolment, restore
 from sync.hub.store import HubStore, SQLiteHubStore
 
-ENROL_DAYS = 14
-_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 # What township staff may record on a case: what the write policy lets the hub author.
 HUB_EVENTS = {t for t, who in policy.EVENT_AUTHORS.items() if policy.HUB in who}
 
 
 class ItemInvalid(Exception):
     pass
-
-
-def enrol_mac(code: str, *parts: str) -> str:
-    """Binds an enrolment message to the one-time code, so neither side can be impersonated."""
-    return hmac.new(code.encode(), "|".join(parts).encode(), hashlib.sha256).hexdigest()
-
-
-def _hash_code(code: str) -> str:
-    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
-
 
 
 class Hub:
@@ -86,78 +72,41 @@ class Hub:
         return {"hub_id": self.hub_id, "hub_name": self.name, "sign_pub": b64(public_bytes(self.sign)),
                 "enc_pub": b64(public_bytes(self.enc))}
 
-    # --- enrolment --------------------------------------------------------------------------
+    def health(self) -> dict:
+        return {"status": "ok", "hub_id": self.hub_id, "hub_name": self.name}
+
+    # --- enrolment (sync/hub/enrolment.py) -------------------------------------------------
     def add_station(self, code: str, name: str, url: str | None = None) -> tuple[str, dict]:
-        code = code.strip().upper()
-        if not code.isalnum() or not 2 <= len(code) <= 12:
-            raise ValidationFailed("服务站编码无效", [FieldError("code", "bad_code", "服务站编码应为2-12位大写字母或数字")])
-        one_time = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
-        expires = (datetime.now(timezone.utc) + timedelta(days=ENROL_DAYS)).isoformat()
-        with self.store.transaction():
-            existing = self.store.station(code)
-            if existing and existing["status"] == "active":
-                raise ValidationFailed("该服务站已登记", [FieldError("code", "exists", f"{code} 已登记在用;如需更换设备请先停用再重新登记")])
-            row = {"code": code, "name": name, "status": "pending", "code_hash": _hash_code(one_time), "code_expires": expires,
-                   "created_at": now_iso()}
-            if existing:
-                self.store.update_station(code, **{k: v for k, v in row.items() if k != "code"})
-            else:
-                self.store.add_station(row)
-            self.store.audit(self.user, "station.add", code, {"name": name})
-        info = self.public_info()
-        doc = {"format": 1, "kind": "enrolment", **info, "hwm": existing["hwm"] if existing else 0, "hub_url": url, "station_code": code, "station_name": name,
-               "code": one_time, "expires": expires}
-        return one_time, doc
+        """A fresh one-time code for township staff to hand over, and the enrolment file."""
+        return enrolment.issue(self, code, name, url)
 
-    def _take_code(self, station_code: str, code: str) -> dict:
-        st = self.store.station(station_code)
-        if st is None:
-            raise NotFound(f"服务站 {station_code} 未在乡镇登记")
-        if st["status"] == "revoked":
-            raise ValidationFailed("服务站已停用", [FieldError("station", "revoked", f"{station_code} 已停用")])
-        if st["status"] != "pending" or not st["code_hash"] or not hmac.compare_digest(st["code_hash"], _hash_code(code)):
-            raise ValidationFailed("登记码不正确", [FieldError("code", "bad_code", "登记码不正确或已使用")])
-        if st["code_expires"] < datetime.now(timezone.utc).isoformat():
-            raise ValidationFailed("登记码已过期", [FieldError("code", "expired", "登记码已过期:请乡镇重新生成")])
-        return st
+    def enrol_start(self, request: dict) -> dict:
+        """Online enrolment, first message (SPAKE2 on the one-time code)."""
+        return enrolment.start(self, request)
 
-    def enroll(self, request: dict) -> dict:
-        """HTTP enrolment: the station proves the one-time code and sends its public keys."""
-        try:
-            station_code, code = str(request["station_code"]).upper(), str(request["code"]).upper()
-            sign_pub, enc_pub, mac = (str(request[k]) for k in ("sign_pub", "enc_pub", "mac"))
-        except (KeyError, TypeError):
-            raise ValidationFailed("登记请求格式不对", [FieldError("request", "malformed", "登记请求缺少字段或格式错误")]) from None
-        self._activate(station_code, code, sign_pub, enc_pub, mac)
-        info = {**self.public_info(), "hwm": self.store.station(station_code)["hwm"]}
-        return {**info, "mac": enrol_mac(code, info["hub_id"], info["sign_pub"], info["enc_pub"], station_code)}
+    def enrol_finish(self, request: dict) -> dict:
+        """Online enrolment, second message: the station's keys; activates the station."""
+        return enrolment.finish(self, request)
 
     def confirm(self, reply: dict) -> str:
         """USB enrolment: the station's reply file, carried back on the stick."""
-        try:
-            station_code, code = str(reply["station_code"]).upper(), str(reply["code"]).upper()
-            self._activate(station_code, code, reply["sign_pub"], reply["enc_pub"], reply["mac"])
-        except (KeyError, TypeError):
-            raise ValidationFailed("登记回执格式不对", [FieldError("file", "malformed", "不是服务站登记回执文件")]) from None
-        return station_code
+        return enrolment.confirm(self, reply)[0]
 
-    def _activate(self, station_code: str, code: str, sign_pub: str, enc_pub: str, mac: str) -> None:
-        with self.store.transaction():
-            self._take_code(station_code, code)
-            try:
-                keys = [base64.b64decode(k, validate=True) for k in (sign_pub, enc_pub)]
-            except ValueError:
-                keys = []
-            if [len(k) for k in keys] != [32, 32]:  # raw Ed25519 and X25519 public keys
-                raise ValidationFailed("登记请求格式不对", [FieldError("request", "bad_key", "服务站公钥格式不对")])
-            if not hmac.compare_digest(enrol_mac(code, station_code, sign_pub, enc_pub), str(mac)):
-                raise ValidationFailed("登记校验失败", [FieldError("mac", "bad_mac", "登记信息校验不符(可能被篡改)")])
-            # The station's high-water mark is kept: a new PC (or the same one enrolled again) numbers its
-            # outbox on from it, so nothing it sends is skipped or applied twice. Its own records come back down.
-            restore.rebuild_outbox(self.store, station_code)  # reads what the old PC had acknowledged
-            self.store.update_station(station_code, status="active", code_hash=None, sign_pub=keys[0], enc_pub=keys[1],
-                                      enrolled_at=now_iso(), acked=0)
-            self.store.audit(self.user, "station.enrolled", station_code, {})
+    def confirm_reply(self, reply: dict) -> tuple[str, bool]:
+        """Like ``confirm``; also says whether it enrolled the station now (False: already was)."""
+        return enrolment.confirm(self, reply)
+
+    def _activate(self, station_code: str, sign_pub: bytes, enc_pub: bytes) -> None:
+        """The station's keys are proven to come with its one-time code: make it active. Runs inside
+        the caller's transaction, together with the check of the code.
+
+        The station's high-water mark is kept: a new PC (or the same one enrolled again) numbers its
+        outbox on from it, so nothing it sends is skipped or applied twice; its own records come back down."""
+        restore.rebuild_outbox(self.store, station_code)  # reads what the old PC had acknowledged
+        self.store.update_station(station_code, status="active", code_hash=None, enrol_key=None, enrol_salt=None,
+                                  sign_pub=sign_pub, enc_pub=enc_pub, enrolled_at=now_iso(), acked=0)
+        self.store.clear_enrol_attempts(station_code)
+        self.store.audit(self.user, "station.enrolled", station_code, {})
 
     def reset(self, code: str, url: str | None = None) -> tuple[str, dict]:
         """A station's PC died or is replaced: stop the old keys and issue a new one-time code. The new
@@ -173,7 +122,7 @@ class Hub:
         with self.store.transaction():
             if self.store.station(code.upper()) is None:
                 raise NotFound(f"没有服务站 {code}")
-            self.store.update_station(code.upper(), status="revoked", code_hash=None)
+            self.store.update_station(code.upper(), status="revoked", code_hash=None, enrol_key=None, enrol_salt=None)
             self.store.audit(self.user, "station.revoke", code.upper(), {})
 
     # --- sync -------------------------------------------------------------------------------

@@ -58,6 +58,13 @@ class HubStore(Protocol):
     def chain_heads(self, station: str, enrolment: str) -> list[dict]: ...
     def add_chain_head(self, station: str, enrolment: str, chain: str, seq: int, digest: str, keep: int) -> None: ...
     def verify_audit(self) -> tuple[int, list]: ...
+
+    def enrol_attempts(self, station_code: str) -> dict | None: ...
+    def put_enrol_attempts(self, station_code: str, attempts: int, locked_at: str | None, last_at: str) -> None: ...
+    def clear_enrol_attempts(self, station_code: str) -> None: ...
+    def put_enrol_session(self, row: dict) -> None: ...
+    def take_enrol_session(self, session_id: str) -> dict | None: ...
+    def prune_enrolment(self, now: str, stale_before: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -119,7 +126,7 @@ def _v5(db: sqlite_utils.Database) -> None:
     """)
 
 
-def chain_heads(db: sqlite_utils.Database) -> None:
+def _v6_chain_heads(db: sqlite_utils.Database) -> None:
     """The heads of each station's audit and ledger chains as it reported them (per enrolment
     key): the anchor a cut or rewritten chain is caught against at the next sync."""
     db.executescript("""
@@ -128,7 +135,21 @@ def chain_heads(db: sqlite_utils.Database) -> None:
     """)
 
 
-HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, chain_heads]
+
+def _v7_enrolment(db: sqlite_utils.Database) -> None:
+    """Enrolment that a man in the middle cannot break: attempts per station code (for codes the
+    hub does not know too, so a lockout does not reveal which codes exist), online SPAKE2
+    sessions that outlive a restart, and the scrypt-keyed secret the USB enrolment file uses."""
+    db.executescript("""
+    CREATE TABLE enrol_attempts (station_code TEXT PRIMARY KEY, attempts INTEGER NOT NULL, locked_at TEXT, last_at TEXT NOT NULL);
+    CREATE TABLE enrol_sessions (id TEXT PRIMARY KEY, station_code TEXT NOT NULL, key BLOB NOT NULL, code_hash TEXT,
+        expires_at TEXT NOT NULL);
+    ALTER TABLE stations ADD COLUMN enrol_salt BLOB;
+    ALTER TABLE stations ADD COLUMN enrol_key BLOB;
+    """)
+
+
+HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment]
 
 
 class SQLiteHubStore:
@@ -182,7 +203,9 @@ class SQLiteHubStore:
         return self.s.one("SELECT * FROM stations WHERE code = ?", (code,))
 
     def stations(self):
-        return self.s.query("SELECT code, name, status, created_at, enrolled_at, hwm, acked, last_seen FROM stations ORDER BY code")
+        return self.s.query("SELECT code, name, status, created_at, enrolled_at, hwm, acked, last_seen, "
+                            "coalesce(a.attempts, 0) AS enrol_attempts, a.locked_at AS enrol_locked_at "
+                            "FROM stations LEFT JOIN enrol_attempts a ON a.station_code = stations.code ORDER BY code")
 
     def add_station(self, row):
         self.s.db["stations"].insert(row)
@@ -349,6 +372,30 @@ class SQLiteHubStore:
 
     def verify_audit(self):
         return audit.verify(self.s.db)
+
+    def enrol_attempts(self, station_code):
+        return self.s.one("SELECT attempts, locked_at, last_at FROM enrol_attempts WHERE station_code = ?", (station_code,))
+
+    def put_enrol_attempts(self, station_code, attempts, locked_at, last_at):
+        self._x("INSERT INTO enrol_attempts (station_code, attempts, locked_at, last_at) VALUES (?,?,?,?) ON CONFLICT(station_code) "
+                "DO UPDATE SET attempts = excluded.attempts, locked_at = excluded.locked_at, last_at = excluded.last_at",
+                (station_code, attempts, locked_at, last_at))
+
+    def clear_enrol_attempts(self, station_code):
+        self._x("DELETE FROM enrol_attempts WHERE station_code = ?", (station_code,))
+        self._x("DELETE FROM enrol_sessions WHERE station_code = ?", (station_code,))
+
+    def put_enrol_session(self, row):
+        self.s.db["enrol_sessions"].insert(row)
+
+    def take_enrol_session(self, session_id):
+        row = self.s.one("SELECT * FROM enrol_sessions WHERE id = ?", (session_id,))
+        self._x("DELETE FROM enrol_sessions WHERE id = ?", (session_id,))
+        return row
+
+    def prune_enrolment(self, now, stale_before):
+        self._x("DELETE FROM enrol_sessions WHERE expires_at < ?", (now,))
+        self._x("DELETE FROM enrol_attempts WHERE last_at < ? AND station_code NOT IN (SELECT code FROM stations)", (stale_before,))
 
     def close(self):
         self.s.close()

@@ -34,9 +34,11 @@ class ImportReport:
     stations: dict[str, StationReport] = field(default_factory=dict)
     rejected: list[dict] = field(default_factory=list)
     enrolled: list[str] = field(default_factory=list)
+    already_enrolled: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"stations": {k: vars(v) for k, v in self.stations.items()}, "rejected": self.rejected, "enrolled": self.enrolled}
+        return {"stations": {k: vars(v) for k, v in self.stations.items()}, "rejected": self.rejected, "enrolled": self.enrolled,
+                "already_enrolled": self.already_enrolled}
 
     def text(self) -> str:
         lines = []
@@ -46,6 +48,7 @@ class ImportReport:
                          + (f";确认文件已写回 {r.ack_file}" if r.ack_file else ""))
             lines += [f"  暂存:{h}" for h in r.held]
         lines += [f"服务站 {c} 登记完成" for c in self.enrolled]
+        lines += [f"服务站 {c} 的登记回执早已确认(已从U盘移除)" for c in self.already_enrolled]
         lines += [f"拒收 {x['file']}:{x['reason']}" for x in self.rejected]
         return "\n".join(lines) or "没有找到数据包"
 
@@ -61,8 +64,11 @@ def import_path(hub: Hub, path: Path) -> ImportReport:
     report = ImportReport()
     if path.is_dir():
         for reply in sorted(path.rglob("enrol-reply-*.json")):
+            # Safe to take from any stick: the reply is encrypted to us and proves the one-time
+            # code; a replayed or forged one is refused (sync/hub/enrolment.py).
             try:
-                report.enrolled.append(hub.confirm(json.loads(reply.read_text("utf-8"))))
+                code, now = hub.confirm_reply(json.loads(reply.read_text("utf-8")))
+                (report.enrolled if now else report.already_enrolled).append(code)
                 reply.unlink()
             except (StationError, ValueError, OSError) as exc:
                 report.rejected.append({"file": reply.name, "code": "enrolment", "reason": getattr(exc, "title", str(exc))})

@@ -19,7 +19,7 @@ from pathlib import Path
 from station.services import cases
 from station.services.session import StationHome
 from station.store import keys
-from sync import client, protocol
+from sync import client, enrolment, protocol
 from sync.http import HttpTransport
 from sync.hub.service import HubHome
 from tests.conftest import make_id
@@ -65,9 +65,7 @@ def _bulk_station(home: StationHome, n_cases: int, events_per_case: int = 5):
 
 def _enrol(s, hub, url: str | None = None):
     code, _ = hub.add_station(s.station_code, s.station_name)
-    request = client.enroll_request(s, code)
-    response = HttpTransport(url).enroll(request) if url else hub.enroll(request)
-    client.finish_http_enrolment(s, code, response, url or "local")
+    enrolment.enroll_online(s, code, HttpTransport(url) if url else hub, url or "local")
 
 
 def payloads_of(s, items: int) -> list[tuple[int, int, dict]]:
@@ -107,7 +105,7 @@ def bench_throughput(workdir: Path, n_cases: int = 20_000) -> dict:
     try:
         with HubHome(workdir / "hub").unlock("admin", HUB_PASS) as h:
             code, _ = h.add_station("BE0001", "基准站")
-        client.finish_http_enrolment(s, code, HttpTransport(hub.url).enroll(client.enroll_request(s, code)), hub.url)
+        enrolment.enroll_online(s, code, HttpTransport(hub.url), hub.url)
         t = time.perf_counter()
         client.sync_once(s, HttpTransport(hub.url))
         wire_s = time.perf_counter() - t
@@ -135,7 +133,7 @@ def bench_concurrency(workdir: Path, stations: int = 50, seconds: float = 20.0) 
             s, _ = StationHome(workdir / f"s{i}").init(f"ST{i:04d}", f"站{i}", "zhanzhang", "基准", PASS)
             with HubHome(workdir / "hub50").unlock("admin", HUB_PASS) as h:
                 code, _ = h.add_station(s.station_code, s.station_name)
-            client.finish_http_enrolment(s, code, HttpTransport(hub.url).enroll(client.enroll_request(s, code)), hub.url)
+            enrolment.enroll_online(s, code, HttpTransport(hub.url), hub.url)
             for k in range(3):
                 cases.intake(s, {"resident": {"id_number": make_id(seq=k + 1), "name": f"村民{k}"}, "item": "SB-001",
                                  "materials_received": ["申请人居民身份证"]})

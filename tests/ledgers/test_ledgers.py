@@ -150,11 +150,11 @@ def test_export_is_masked_and_reads_back(session, tmp_path):
 
 
 def test_entries_travel_to_the_township(session, tmp_path):
-    from sync import client
+    from sync import client, enrolment
     from sync.hub.service import HubHome
     hub, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇", "admin", "hub-pass-2026")
     code, _ = hub.add_station(session.station_code, session.station_name)
-    client.finish_http_enrolment(session, code, hub.enroll(client.enroll_request(session, code)), "local")
+    enrolment.enroll_online(session, code, hub, "local")
     imp(session, xlsx(tmp_path / "a.xlsx", [row(n) for n in range(1, 4)]))
 
     class Local:
@@ -203,11 +203,11 @@ def home_factory():
 
 
 def test_lists_sent_down_by_the_township(session, tmp_path):
-    from sync import client
+    from sync import client, enrolment
     from sync.hub.service import HubHome
     hub, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇", "admin", "hub-pass-2026")
     code, _ = hub.add_station(session.station_code, session.station_name)
-    client.finish_http_enrolment(session, code, hub.enroll(client.enroll_request(session, code)), "local")
+    enrolment.enroll_online(session, code, hub, "local")
 
     class Local:
         def push(self, data):

@@ -83,11 +83,11 @@ def test_posting_from_a_ledger_masks_every_number(session, tmp_path):
 
 
 def test_board_goes_up_and_township_notices_come_down(session, tmp_path):
-    from sync import client
+    from sync import client, enrolment
     from sync.hub.service import HubHome
     hub, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇", "admin", "hub-pass-2026")
     code, _ = hub.add_station(session.station_code, session.station_name)
-    client.finish_http_enrolment(session, code, hub.enroll(client.enroll_request(session, code)), "local")
+    enrolment.enroll_online(session, code, hub, "local")
     nid = bulletin.new_notice(session, "公告", "村民代表会议通知", "11月25日晚7点在村委会召开。")
     bulletin.publish(session, nid, "2026-11-20", "2026-11-25")
     oid = bulletin.add_objection(session, nid, "王某", "时间与赶集冲突")

@@ -14,7 +14,7 @@ import requests
 
 from station.services import cases
 from station.services.session import StationHome
-from sync import client
+from sync import enrolment
 from sync.http import HttpTransport
 from sync.hub.service import HubHome
 from tests.conftest import make_id
@@ -33,21 +33,23 @@ def free_port() -> int:
 class HubProcess:
     """``township serve`` on a free port; ``kill()`` is kill -9, ``start()`` brings it back."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, tls: tuple[Path, Path] | None = None):
         self.dir = data_dir
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls  # (certificate, key): serve https
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         env = {**os.environ, "TOWNSHIP_PASSPHRASE": HUB_PASS, "TOWNSHIP_USER": "admin"}
+        tls = ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])] if self.tls else []
         self.proc = subprocess.Popen([sys.executable, "-m", "sync.hub.cli", "serve", "--port", str(self.port),
-                                      "--data-dir", str(self.dir)], cwd=ROOT, env=env,
+                                      "--data-dir", str(self.dir), *tls], cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.url + "/v1/health", timeout=0.5).ok:
+                if requests.get(self.url + "/v1/health", timeout=0.5, verify=str(self.tls[0]) if self.tls else True).ok:
                     return
             except requests.RequestException:
                 time.sleep(0.05)
@@ -92,8 +94,7 @@ def new_station(tmp_path: Path, hub: HubProcess, code: str):
 
 def enroll(session, hub: HubProcess, one_time: str) -> None:
     """The station side of HTTP enrolment with a one-time code the township issued."""
-    transport = HttpTransport(hub.url)
-    client.finish_http_enrolment(session, one_time, transport.enroll(client.enroll_request(session, one_time)), hub.url)
+    enrolment.enroll_online(session, one_time, HttpTransport(hub.url), hub.url)
 
 
 def intake(session, n: int, start: int = 0) -> list[str]:

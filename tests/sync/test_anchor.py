@@ -20,7 +20,7 @@ from sync.http import HttpTransport
 from sync.hub.service import HubHome
 from sync.hub.usb import import_path
 from tests.ledgers.test_ledgers import imp, row, xlsx
-from tests.sync.conftest import HUB_PASS, ROOT, ST_PASS, intake, new_station
+from tests.sync.conftest import HUB_PASS, ROOT, ST_PASS, enroll, intake, new_station
 from tests.sync.test_usb import usb_station
 
 
@@ -185,7 +185,7 @@ async def test_today_screen_shows_the_townships_finding(hub, tmp_path):
     with StationHome(station_dir).unlock("zhanzhang", demo.DEMO_PASSPHRASE, today=lambda: TODAY) as s:
         with hub.open() as h:
             code, _ = h.add_station(s.station_code, s.station_name)
-        client.finish_http_enrolment(s, code, HttpTransport(hub.url).enroll(client.enroll_request(s, code)), hub.url)
+        enroll(s, hub, code)
         client.sync_once(s, HttpTransport(hub.url))
         anchored = station_anchor.acknowledged(s.store.db)["audit"][0]
         cut_audit_tail(s, s.store.scalar("SELECT max(seq) FROM audit") - anchored + 1)

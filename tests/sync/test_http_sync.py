@@ -83,10 +83,9 @@ def test_bad_requests_get_4xx_with_a_reason_and_store_nothing(hub, tmp_path):
     chunk = b"\0" * (1024 * 1024)
     r = requests.post(hub.url + "/v1/push", data=(chunk for _ in range(66)), timeout=30)  # chunked, no length given
     assert r.status_code == 413 and r.json()["error"] == "too_large"
-    assert requests.post(hub.url + "/v1/enroll", json={"station_code": "XX0101"}, timeout=10).status_code == 422
-    r = requests.post(hub.url + "/v1/enroll", json={"station_code": "XX0199", "code": "ABCDEFGHJK", "sign_pub": "AA==",
-                                                     "enc_pub": "AA==", "mac": "00"}, timeout=10)
-    assert r.status_code == 404 and "未在乡镇登记" in r.json()["reason"]
+    assert requests.post(hub.url + "/v1/enroll/start", json={"station_code": "XX0101"}, timeout=10).status_code == 422
+    r = requests.post(hub.url + "/v1/enroll/finish", json={"session": "no-such-session", "box": "AA=="}, timeout=10)
+    assert r.status_code == 400 and r.json()["error"] == "enrol_failed" and "登记码" in r.json()["reason"]
     assert _post(hub.url, good, path="/v1/pull").status_code == 400  # a pull carries no records
     with hub.open() as h:
         assert h.store.counts() == before
@@ -149,7 +148,7 @@ def test_no_5xx_from_the_hub_api(hub):
                 failures.append((op.path, response.status_code, response.text[:200]))  # noqa: B023
         run()
     assert failures == []
-    assert {p for p, _ in calls} == {"/v1/health", "/v1/enroll", "/v1/push", "/v1/pull"} and len(calls) >= 60
+    assert {p for p, _ in calls} == {"/v1/health", "/v1/enroll/start", "/v1/enroll/finish", "/v1/push", "/v1/pull"} and len(calls) >= 60
     with HubHome(hub.dir).unlock("admin", HUB_PASS) as h:
         assert h.store.counts()["events"] == 0
 

@@ -12,7 +12,7 @@ from station.services import audit, bulletin, cases
 from sync import client
 from sync.http import HttpTransport
 from tests.conftest import make_id
-from tests.sync.conftest import intake, new_station
+from tests.sync.conftest import enroll, intake, new_station
 
 
 def _forge(session, kind: str, table: str, row: dict) -> int:
@@ -117,7 +117,7 @@ def test_a_township_deciding_on_paper_is_transcribed_and_later_superseded(hub, t
     with hub.open() as h:
         code, _ = h.add_station("XX0103", "纸质村")
     s = StationHome(tmp_path / "paper").unlock("zhanzhang", ST_PASS)
-    client.finish_http_enrolment(s, code, HttpTransport(hub.url).enroll(client.enroll_request(s, code)), hub.url)
+    enroll(s, hub, code)
     client.sync_once(s, HttpTransport(hub.url))
     with hub.open() as h:
         assert h.store.quarantined("XX0103") == []

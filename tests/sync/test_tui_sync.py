@@ -8,7 +8,7 @@ from textual.widgets import Static
 from station.services import cases, demo
 from station.services.session import StationHome
 from station.tui import AppConfig, make_app
-from sync import client
+from sync import enrolment
 from sync.http import HttpTransport
 from tests.tui.conftest import TODAY, demo_copy, settle
 
@@ -26,7 +26,7 @@ async def test_background_sync_brings_results_and_reports_a_dead_hub(hub, tmp_pa
     with StationHome(station_dir).unlock("zhanzhang", demo.DEMO_PASSPHRASE, today=lambda: TODAY) as s:
         with hub.open() as h:
             code, _ = h.add_station(s.station_code, s.station_name)
-        client.finish_http_enrolment(s, code, HttpTransport(hub.url).enroll(client.enroll_request(s, code)), hub.url)
+        enrolment.enroll_online(s, code, HttpTransport(hub.url), hub.url)
         waiting = cases.counts_for_today(s)["results_to_deliver"]
     app = make_app(AppConfig(station_dir, today=lambda: TODAY, user="daiban", passphrase=demo.DEMO_PASSPHRASE, watch_scans=False))
     async with app.run_test(size=(100, 30)) as pilot:

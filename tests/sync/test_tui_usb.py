@@ -11,7 +11,7 @@ from station.services.session import StationHome
 from station.tui import AppConfig, make_app
 from station.tui import app as app_module
 from station.tui.screens.usb import UsbScreen
-from sync import client
+from sync import client, enrolment
 from sync.hub.service import HubHome
 from sync.hub.usb import import_path
 from tests.sync.conftest import HUB_PASS
@@ -23,9 +23,9 @@ async def test_export_to_stick_then_the_stick_comes_back(tmp_path, monkeypatch):
     hub, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)
     station_dir = demo_copy(tmp_path)
     with StationHome(station_dir).unlock("zhanzhang", demo.DEMO_PASSPHRASE, today=lambda: TODAY) as s:
-        _, doc = hub.add_station(s.station_code, s.station_name)
+        code, doc = hub.add_station(s.station_code, s.station_name)
         (tmp_path / "enrol.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
-        client.enroll_file(s, tmp_path / "enrol.json")
+        enrolment.enroll_file(s, tmp_path / "enrol.json", code)
     import_path(hub, tmp_path)  # the township confirms the enrolment reply
     stick = tmp_path / "stick"
     stick.mkdir()

@@ -15,7 +15,7 @@ import pytest
 from station.core.cases import fold
 from station.services import cases, signing
 from station.services.session import StationHome
-from sync import bundle, client, usb
+from sync import bundle, client, enrolment, usb
 from sync.bundle import BundleRejected
 from sync.hub.service import HubHome
 from sync.hub.usb import import_path
@@ -32,11 +32,11 @@ def hub(tmp_path):
 def usb_station(tmp_path, hub, code: str):
     """A station enrolled the USB way: enrolment file in, reply file out, township confirms."""
     s, _ = StationHome(tmp_path / code).init(code, f"{code}村便民服务站", "zhanzhang", "罗世芬", ST_PASS)
-    _, doc = hub.add_station(code, f"{code}村")
+    one_time, doc = hub.add_station(code, f"{code}村")
     stick = tmp_path / "enrol-stick"
     stick.mkdir(exist_ok=True)
     (stick / f"enrol-{code}.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
-    client.enroll_file(s, stick / f"enrol-{code}.json")
+    enrolment.enroll_file(s, stick / f"enrol-{code}.json", one_time)
     assert import_path(hub, stick).enrolled == [code]
     return s
 
