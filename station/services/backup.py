@@ -446,6 +446,11 @@ def _read_manifest(folder: Path) -> dict:
         raise BackupFailed(f"“{folder}”不是本软件的备份:缺少清单文件 {MANIFEST}") from None
     except OSError as exc:
         raise BackupFailed(f"无法读取备份清单:{_reason(exc)}") from None
+    return parse_manifest(raw, folder)
+
+
+def parse_manifest(raw: bytes, folder: Path | None = None) -> dict:
+    """The manifest's content, or ``BackupFailed`` when its text is not exactly what was sealed."""
     damaged = BackupFailed(f"备份已损坏:清单文件 {MANIFEST} 被改动或损坏。这份备份不能恢复,请用另一份备份")
     try:
         doc = json.loads(raw.decode("utf-8"))
@@ -561,9 +566,20 @@ def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
+# SQLite's fixed texts for its result codes: the Connection.backup() error carries no code attribute.
+_SQLITE_TEXTS = {"database or disk is full": 13, "attempt to write a readonly database": 8}
+
+
+def _sqlite_code(exc: BaseException) -> int:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF
+    return _SQLITE_TEXTS.get(str(exc).strip(), 0) if isinstance(exc, sqlcipher3.Error) else 0
+
+
 def _stick_error(exc: BaseException, stick: Path) -> StationError:
     code = getattr(exc, "errno", None)
-    sqlite_code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    sqlite_code = _sqlite_code(exc)
     if code in (errno.ENOSPC, errno.EDQUOT) or sqlite_code == 13:  # SQLITE_FULL
         return BackupFailed(f"U盘空间不足({stick}):本次备份没有写成,U盘上也没有留下半份备份。"
                             "请删除U盘上不需要的文件或换一个更大的U盘后重试。本站数据未受影响")
