@@ -24,11 +24,6 @@ def _progress(out: Out):
     return show
 
 
-def _counts_text(counts: dict) -> str:
-    return (f"代办件 {counts['cases']} 件、群众 {counts['residents']} 人、台账记录 {counts['ledger_entries']} 条、"
-            f"扫描件 {counts['attachments']} 份")
-
-
 @main.command()
 @click.option("--to", "target", type=click.Path(path_type=Path), help="U盘(或文件夹)路径,如 E:\\ 或 /media/usb")
 @click.option("--list", "list_dir", type=click.Path(path_type=Path), help="列出U盘(或文件夹)上的备份,不做备份")
@@ -53,7 +48,7 @@ def backup(target, list_dir, keep, out: Out, home: StationHome):
     if _progress(out):
         click.echo("", err=True)
     warning = "" if result.audit_ok else "\n注意:本站审计链校验有问题,这份备份恢复时会被拒绝;请先运行 station audit verify 并联系乡镇。"
-    out.emit(result.as_dict(), f"备份完成:{result.folder}\n{_counts_text(result.manifest['counts'])}。"
+    out.emit(result.as_dict(), f"备份完成:{result.folder}\n{backup_service.counts_text(result.manifest['counts'])}。"
              + (f"\n已删除较早的备份 {len(result.pruned)} 份。" if result.pruned else "")
              + "\n请拔下U盘,放在服务站以外的安全地方。恢复时需要一位用户的密码或乡镇保管的恢复码。" + warning)
 
@@ -73,7 +68,7 @@ def restore(source, username, recovery, out: Out, home: StationHome):
     station = manifest["station"]
     if not out.json:
         click.echo(f"备份:{station['name']}({station['code']}),{manifest['created_at']},"
-                   f"{_counts_text(manifest['counts'])}", err=True)
+                   f"{backup_service.counts_text(manifest['counts'])}", err=True)
     use_code = recovery or (os.environ.get("STATION_RECOVERY_CODE") and not os.environ.get("STATION_PASSPHRASE"))
     if use_code:
         code = secret("STATION_RECOVERY_CODE", "恢复码")
@@ -84,7 +79,7 @@ def restore(source, username, recovery, out: Out, home: StationHome):
         result = backup_service.restore(folder, home.dir, username=username, passphrase=passphrase, progress=_progress(out))
     if _progress(out):
         click.echo("", err=True)
-    out.emit(result.as_dict(), f"已恢复到 {result.data_dir}:{_counts_text(result.counts)};审计链完好(共 {result.audit_entries} 条)。\n"
+    out.emit(result.as_dict(), f"已恢复到 {result.data_dir}:{backup_service.counts_text(result.counts)};审计链完好(共 {result.audit_entries} 条)。\n"
                                f"用 station --data-dir {result.data_dir} 打开。若本站与乡镇联网同步,请先告知乡镇已从备份恢复。")
 
 

@@ -124,6 +124,7 @@ class BackupAge:
     at: datetime | None
     days: int | None
     due: bool
+    remind_days: int
 
 
 # --- making a backup -------------------------------------------------------------------------
@@ -383,14 +384,19 @@ def _place(folder: Path, target: StationHome, manifest: dict, keys_bytes: bytes,
 def age(last_at: str | None, today: date, remind_days: int) -> BackupAge:
     """Days since the last backup (by the PC's local date) and whether it is time for another."""
     if not last_at:
-        return BackupAge(None, None, True)
+        return BackupAge(None, None, True, remind_days)
     when = datetime.fromisoformat(last_at).astimezone()
     days = max(0, (today - when.date()).days)  # a clock set back shows "today", not "-3 days"
-    return BackupAge(when, days, days >= remind_days)
+    return BackupAge(when, days, days >= remind_days, remind_days)
 
 
 def last_age(session: Session) -> BackupAge:
     return age(settings.last_backup_at(session), session.today(), settings.backup_remind_days(session))
+
+
+def counts_text(counts: dict) -> str:
+    return (f"代办件 {counts['cases']} 件、群众 {counts['residents']} 人、台账记录 {counts['ledger_entries']} 条、"
+            f"扫描件 {counts['attachments']} 份")
 
 
 # --- pieces ------------------------------------------------------------------------------------
