@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from textual.worker import WorkerCancelled
 
 from station.services import demo
 from station.tui import AppConfig, make_app
@@ -40,5 +41,8 @@ def app_for(data_dir: Path, user: str | None = "daiban", **kw):
 async def settle(pilot, rounds: int = 3) -> None:
     """Let workers finish and their results reach the screen."""
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass  # an exclusive worker was replaced by a newer one (Today refreshed twice): wait for that one
         await pilot.pause()
