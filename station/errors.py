@@ -82,3 +82,11 @@ class AlreadyExists(StationError):
 class PrintFailed(StationError):
     code = "print_failed"
     exit_code = 10
+
+
+class BackupFailed(StationError):
+    """A backup could not be made (stick missing, full, read-only), or a backup is damaged or
+    not ours and is refused for restoring."""
+
+    code = "backup_failed"
+    exit_code = 13

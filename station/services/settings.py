@@ -64,3 +64,43 @@ def set_station_phone(session: Session, phone: str) -> str:
         raise ValidationFailed("电话号码无效", [checked])
     _put(session, "station_phone", checked)
     return checked
+
+
+# --- backups (备份) ---------------------------------------------------------------------
+BACKUP_KEEP_DEFAULT = 5
+BACKUP_KEEP_RANGE = (1, 30)
+BACKUP_REMIND_DEFAULT = 7
+BACKUP_REMIND_RANGE = (1, 90)
+
+
+def backup_keep(session: Session) -> int:
+    """How many backups to keep on a stick (older ones are removed after a new one is verified)."""
+    return int(get(session, "backup_keep", str(BACKUP_KEEP_DEFAULT)))
+
+
+def set_backup_keep(session: Session, count: int) -> int:
+    # Fewer generations means older backups are deleted from the stick: the supervisor decides.
+    session.require_supervisor("修改备份保留份数")
+    lo, hi = BACKUP_KEEP_RANGE
+    if not lo <= count <= hi:
+        raise ValidationFailed("保留份数无效", [FieldError("backup_keep", "out_of_range", f"U盘上保留的备份份数应在 {lo} 至 {hi} 之间")])
+    _put(session, "backup_keep", str(count))
+    return count
+
+
+def backup_remind_days(session: Session) -> int:
+    """After how many days without a backup the Today screen reminds the clerk."""
+    return int(get(session, "backup_remind_days", str(BACKUP_REMIND_DEFAULT)))
+
+
+def set_backup_remind_days(session: Session, days: int) -> int:
+    lo, hi = BACKUP_REMIND_RANGE
+    if not lo <= days <= hi:
+        raise ValidationFailed("提醒天数无效", [FieldError("backup_remind_days", "out_of_range", f"备份提醒天数应在 {lo} 至 {hi} 天之间")])
+    _put(session, "backup_remind_days", str(days))
+    return days
+
+
+def last_backup_at(session: Session) -> str | None:
+    """When the last verified backup was made (ISO time with offset), or None: never."""
+    return get(session, "last_backup_at")

@@ -118,18 +118,15 @@ class Store:
         self.close()
 
 
-def open_store(path: Path, key: bytes, create: bool = False) -> Store:
-    """Open (or create) the database at ``path`` with the raw key; check the key is right."""
+def connect(path: Path, key: bytes, read_only: bool = False) -> sqlcipher3.Connection:
+    """A bare SQLCipher connection to ``path`` with the raw key and the station's cipher settings,
+    the key proven by a first read. ``read_only`` opens without any right to write (used to check
+    a backup copy without touching a byte of it). ``open_store`` adds the journal and safety settings."""
     if len(key) != 32:
         raise StoreError("内部错误:数据库密钥长度不正确")
     path = Path(path)
-    if not create and not path.exists():
-        raise StoreError(f"找不到数据库文件 {path}")
-    if create and not path.exists():
-        # Made empty with owner-only permission before SQLite opens it: SQLite keeps the mode
-        # of an existing file and copies it to the -wal and -shm files it creates beside it.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
-    conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    target = Path(path).resolve().as_uri() + "?mode=ro" if read_only else str(path)
+    conn = sqlcipher3.connect(target, isolation_level=None, check_same_thread=False, timeout=10, uri=read_only)
     try:
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         # HMAC-SHA256 page authentication: as strong for integrity as the default SHA-512 and
@@ -138,6 +135,23 @@ def open_store(path: Path, key: bytes, create: bool = False) -> Store:
         conn.execute(f"PRAGMA cipher_hmac_algorithm = {HMAC}")
         # The first read proves the key; a wrong key reads as "file is not a database".
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlcipher3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"无法打开数据库 {path.name}:密钥不符或文件已损坏({exc})") from None
+    return conn
+
+
+def open_store(path: Path, key: bytes, create: bool = False) -> Store:
+    """Open (or create) the database at ``path`` with the raw key; check the key is right."""
+    path = Path(path)
+    if not create and not path.exists():
+        raise StoreError(f"找不到数据库文件 {path}")
+    if create and not path.exists():
+        # Made empty with owner-only permission before SQLite opens it: SQLite keeps the mode
+        # of an existing file and copies it to the -wal and -shm files it creates beside it.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
+    conn = connect(path, key)
+    try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA temp_store = MEMORY")

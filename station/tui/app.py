@@ -57,6 +57,7 @@ class StationApp(App):
         Binding("f7", "go('usb')", "U盘", id="go-usb", show=False),
         Binding("f6", "go('ledger')", "台账", id="go-ledger", show=False),
         Binding("f10", "go('bulletin')", "公示栏", id="go-bulletin", show=False),
+        Binding("ctrl+b", "go('backup')", "备份到U盘", id="go-backup", show=False),
         Binding("ctrl+l", "lock", "锁屏", id="lock", show=False),
         Binding("ctrl+q", "quit", "退出", id="quit", show=False),
     ]
@@ -227,6 +228,7 @@ class StationApp(App):
         return True
 
     def action_go(self, where: str) -> None:
+        from station.tui.screens.backup import BackupScreen
         from station.tui.screens.bulletin import BulletinScreen
         from station.tui.screens.cases import CaseListScreen
         from station.tui.screens.intake import IntakeScreen
@@ -237,7 +239,7 @@ class StationApp(App):
         from station.tui.screens.usb import UsbScreen
         targets = {"intake": IntakeScreen, "cases": CaseListScreen, "residents": ResidentSearchScreen,
                    "settings": SettingsScreen, "usb": UsbScreen, "ledger": LedgerScreen,
-                   "bulletin": BulletinScreen}
+                   "bulletin": BulletinScreen, "backup": BackupScreen}
         if where != "today" and isinstance(self.screen, targets[where]):
             return
         while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):

@@ -1,5 +1,6 @@
 """Settings (设置): the scanner's folder; for a supervisor (站长) the idle-lock time and the
-users — deactivate one (停用, which also changes the database key) or change the key (更换密钥).
+users — deactivate one (停用, which also changes the database key) or change the key (更换密钥);
+and backups: the reminder, (站长) how many to keep on a stick, and the way to make one now (Ctrl+B).
 Key changes re-encrypt the whole file, so they run in a worker; a new recovery code is shown
 once in its own dialog."""
 from __future__ import annotations
@@ -37,7 +38,7 @@ class RecoveryCodeScreen(ModalScreen[None]):
 class SettingsScreen(StationScreen):
     """设置"""
 
-    BINDINGS = [("escape", "app.go('today')", "返回")]
+    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+b", "app.go('backup')", "备份到U盘")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -58,6 +59,16 @@ class SettingsScreen(StationScreen):
                 with Horizontal(classes="buttons"):
                     yield Button("停用所选用户", id="deactivate-user")
                     yield Button("更换数据库密钥", id="rekey")
+            yield Static("备份", classes="section")
+            yield Label("多少天没有备份就在“今日”提醒(1–90):")
+            yield Input(id="backup_remind_days", restrict=r"[0-9]*")
+            yield error_label("backup_remind_days")
+            yield Button("保存提醒天数", id="save-remind")
+            yield Label("U盘上保留几份备份(1–30,站长设置;更早的自动删除):")
+            yield Input(id="backup_keep", restrict=r"[0-9]*")
+            yield error_label("backup_keep")
+            yield Button("保存保留份数", id="save-keep")
+            yield Button("现在备份到U盘 (Ctrl+B)", id="backup-now", variant="primary")
             yield Static("", id="settings-info", classes="status-line")
         yield Footer()
 
@@ -74,6 +85,11 @@ class SettingsScreen(StationScreen):
             table = self.query_one("#users-table", DataTable)
             table.add_columns("登录名", "姓名", "角色", "状态")
             self._fill_users()
+        self.query_one("#backup_remind_days", Input).value = str(settings.backup_remind_days(self.session))
+        keep = self.query_one("#backup_keep", Input)
+        keep.value = str(settings.backup_keep(self.session))
+        keep.disabled = not supervisor
+        self.query_one("#save-keep", Button).display = supervisor
         self.query_one("#settings-info", Static).update(
             f"服务站 {self.session.station_name}({self.session.station_code})· 数据目录 {self.app.home.dir}")
 
@@ -157,3 +173,31 @@ class SettingsScreen(StationScreen):
         self.notify(message, title="用户与密钥", timeout=8)
         if code:
             self.app.push_screen(RecoveryCodeScreen(code))
+    @on(Button.Pressed, "#save-remind")
+    @on(Input.Submitted, "#backup_remind_days")
+    def _save_remind(self) -> None:
+        raw = self.query_one("#backup_remind_days", Input).value
+        if self._saved(lambda: settings.set_backup_remind_days(self.session, int(raw) if raw else 0)):
+            self.notify(f"超过 {raw} 天没有备份时在“今日”提醒", title="已保存")
+
+    @on(Button.Pressed, "#save-keep")
+    @on(Input.Submitted, "#backup_keep")
+    def _save_keep(self) -> None:
+        raw = self.query_one("#backup_keep", Input).value
+        if self._saved(lambda: settings.set_backup_keep(self.session, int(raw) if raw else 0)):
+            self.notify(f"U盘上保留最近 {raw} 份备份", title="已保存")
+
+    @on(Button.Pressed, "#backup-now")
+    def _backup_now(self) -> None:
+        self.app.action_go("backup")
+
+    def _saved(self, fn) -> bool:
+        try:
+            fn()
+        except StationError as exc:
+            show_field_errors(self, exc.details or [])
+            if not exc.details:
+                self.notify(exc.title, severity="error")
+            return False
+        show_field_errors(self, [])
+        return True

@@ -6,8 +6,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
-from station.services import cases, syncstate
+from station.services import backup, cases, syncstate
 from station.tui.base import StationScreen
+from station.tui.screens.backup import describe_age
 
 REFRESH_S = 15
 CARDS = [("received_today", "今日收件"), ("due_soon", "即将到期"), ("overdue", "已超期"),
@@ -29,6 +30,7 @@ class TodayScreen(StationScreen):
         yield DataTable(id="attention", cursor_type="row", zebra_stripes=True)
         yield Static("", id="calendar-warning", classes="warning")
         yield Static("", id="sync-line", classes="status-line")
+        yield Static("", id="backup-line", classes="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -57,9 +59,9 @@ class TodayScreen(StationScreen):
                 + [("待送达", r) for r in cases.list_cases(s, status="decided", limit=20)]
                 + [("差评待回访", r) for r in cases.list_cases(s, follow_up_open=True, limit=20)])
         sync = syncstate.describe(syncstate.status(s))
-        self.app.call_from_thread(self._show, counts, rows, sync)
+        self.app.call_from_thread(self._show, counts, rows, sync, backup.last_age(s))
 
-    def _show(self, counts: dict, rows: list, sync: str) -> None:
+    def _show(self, counts: dict, rows: list, sync: str, backup_age: backup.BackupAge) -> None:
         for key, label in CARDS:
             card = self.query_one(f"#card-{key}", Static)
             card.update(f"{label}\n{counts[key]}")
@@ -77,6 +79,9 @@ class TodayScreen(StationScreen):
             table.move_cursor(row=min(keep, table.row_count - 1))
         self.query_one("#calendar-warning", Static).update(counts["calendar_warning"] or "")
         self.query_one("#sync-line", Static).update("同步:" + sync)
+        line = self.query_one("#backup-line", Static)
+        line.update(describe_age(backup_age))
+        line.set_class(backup_age.due, "warning")  # a disk that dies takes everything since the last one
 
     @on(DataTable.RowSelected, "#attention")
     def _row(self, event: DataTable.RowSelected) -> None:
