@@ -157,9 +157,13 @@ class Hub:
             items = protocol.check_items(payload.get("items", []), seq_from, seq_to, protocol.ITEM_KINDS_FROM_STATION)
             quarantined, touched = [], set()
             for item in items:
-                if item["seq"] <= step.skip_through or not self.store.mark_received(station, item["seq"], item["kind"],
-                                                                                    str(item["data"].get("id", ""))):
-                    continue
+                ref = str(item["data"].get("id", ""))
+                if item["seq"] <= step.skip_through or not self.store.mark_received(station, item["seq"], item["kind"], ref):
+                    # A replay carries what the hub already has under that number. A different record under an
+                    # old number means the station went back in time (restored from a backup) and numbered new
+                    # records again: apply it rather than lose it (applying is idempotent by id).
+                    if self.store.received_ref(station, item["seq"]) in (None, (item["kind"], ref)):
+                        continue
                 try:
                     with self.store.item():  # a quarantined item leaves nothing half-written behind
                         touched |= self._apply_item(station, item)

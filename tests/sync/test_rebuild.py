@@ -109,3 +109,28 @@ def test_the_same_pc_enrolled_again_loses_nothing_and_duplicates_nothing(hub, tm
     with hub.open() as h:
         assert all(h.store.case(n) for n in waiting) and h.store.quarantined("XX0101") == []
     s.close()
+
+
+def test_a_station_restored_from_a_backup_still_delivers_its_new_records(hub, tmp_path):
+    """The backup is older than what the township already has: the restored station numbers its next
+    records with numbers the hub has seen. They are different records, and the hub must not drop them."""
+    from station.services import backup
+    s = new_station(tmp_path, hub, "XX0101")
+    intake(s, 2)
+    client.sync_once(s, HttpTransport(hub.url))
+    (tmp_path / "stick").mkdir()
+    made = backup.create(s, tmp_path / "stick")
+    later = intake(s, 2, start=2)  # after the backup, delivered, then the disk dies
+    client.sync_once(s, HttpTransport(hub.url))
+    s.close()
+    backup.restore(made.folder, tmp_path / "restored", username="zhanzhang", passphrase=ST_PASS)
+    r = StationHome(tmp_path / "restored").unlock("zhanzhang", ST_PASS)
+    assert not {c["number"] for c in cases.list_cases(r, limit=10)} & set(later)  # the backup predates them
+    note = bulletin.new_notice(r, "公告", "恢复后的第一条", "备份之后")
+    bulletin.publish(r, note, "2026-11-23", "2026-11-30")  # numbered as one of the records the hub already has
+    client.sync_once(r, HttpTransport(hub.url))
+    assert client.pending(r) == 0
+    with hub.open() as h:
+        assert h.store.record("notice", note)["title"] == "恢复后的第一条"
+        assert all(h.store.case(n) for n in later) and h.store.quarantined("XX0101") == []
+    r.close()
