@@ -45,7 +45,10 @@ class BackupScreen(StationScreen):
         options.add_options([Option(str(d), id=str(i)) for i, d in enumerate(self.drives)]
                             or [Option("(没有发现U盘)", disabled=True)])
         remembered = settings.get(self.session, "backup_folder")
-        self.query_one("#backup-target", Input).value = str(self.drives[0]) if self.drives else (remembered or "")
+        target = self.query_one("#backup-target", Input)
+        target.value = str(self.drives[0]) if self.drives else (remembered or "")
+        if not self.drives:  # nothing to pick: the clerk types (or confirms) the folder straight away
+            target.focus()
         self.query_one("#backup-progress", ProgressBar).display = False
         self.query_one("#backup-result", Static).display = False
         self.query_one("#backup-last", Static).update(
