@@ -110,8 +110,10 @@ def judge_from_station(sender: str, kind: str, data: dict, facts: Facts, hub_id:
         return reason
     if facts.owner not in (None, sender):
         return _refuse("owner", owner=facts.owner, sender=sender)
-    if kind == "attachment" and facts.case_owner not in (None, sender):
-        return _refuse("case_owner", owner=facts.case_owner, sender=sender)
+    if kind == "attachment":  # a scan belongs to a case of the sender, which reached the hub before it
+        if facts.case_owner is None:
+            return _refuse("no_case")
+        return None if facts.case_owner == sender else _refuse("case_owner", owner=facts.case_owner, sender=sender)
     if kind != "event":
         return None
     node, etype, payload = data["node"], EventType(data["type"]), data.get("payload") or {}

@@ -64,6 +64,7 @@ STATION_CASES = [
     ("another station's ledger entry", "ledger_entry", {"id": "l1"}, Facts(owner="XX0102"), True),
     ("scan on another station's case", "attachment", {"id": "a1", "case_id": CASE}, Facts(case_owner="XX0102"), True),
     ("scan on own case", "attachment", {"id": "a1", "case_id": CASE}, Facts(case_owner="XX0101"), False),
+    ("scan on a case the hub never saw", "attachment", {"id": "a1", "case_id": CASE}, Facts(), True),
     ("catalog from a station", "catalog", {"id": "c"}, Facts(), True),
     ("new case", "event", _event(EventType.RECEIVED, **RECEIVED_OK), Facts(), False),
     ("case numbered as another station's", "event", _event(EventType.RECEIVED, number="XX0102-2026-000001"), Facts(), True),
