@@ -82,27 +82,48 @@ def _store_hub(session: Session, info: dict, url: str | None, ca_pem: str | None
                      {"url": url, "tls_ca": bool(ca_pem), "hwm": info.get("hwm"), "renumbered": renumbered})
 
 
+def _catch_up(db, payload: dict) -> None:
+    """A station behind the hub (restored from an older backup) learns it from the reply: what it has
+    not sent yet is numbered after what the hub has, and its next case number after the hub's highest,
+    so no sequence number and no printed case number is used twice."""
+    hub_hwm = payload.get("hwm")
+    top = db.execute("SELECT max(seq) FROM outbox").fetchone()[0] or 0
+    if isinstance(hub_hwm, int) and hub_hwm > top:
+        _continue_outbox(db, hub_hwm)
+    number = payload.get("top_number")
+    if isinstance(number, str) and number.count("-") >= 2:
+        _, year, seq = number.rsplit("-", 2)
+        if year.isdigit() and seq.isdigit():
+            db.execute("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
+                       (f"case:{year}", int(seq)))
+
+
 def _continue_outbox(db, hub_hwm: int) -> int:
     """Number what is still to send on from what the hub already has from this station.
 
-    A new PC for a station starts its outbox at 1, and the same PC enrolled again may hold records the
-    hub never acknowledged; the hub keeps the station's high-water mark, so everything not yet
-    acknowledged is renumbered to follow it, in order. Anything the hub had already applied is
+    A new PC for a station starts its outbox at 1, a station restored from a backup goes back to an
+    older number, and the same PC enrolled again may hold records the hub never acknowledged; the hub
+    keeps the station's high-water mark, so everything not yet acknowledged is renumbered to follow
+    it, in order, and so is every record made from now on. Anything the hub had already applied is
     idempotent by id, so sending it again under a new number changes nothing there.
     """
     pending = [r[0] for r in db.execute("SELECT seq FROM outbox WHERE acked = 0 ORDER BY seq")]
-    if not pending or pending[0] == hub_hwm + 1:
-        return 0
-    top = max(hub_hwm, db.execute("SELECT max(seq) FROM outbox").fetchone()[0])
-    # Two steps, so no new number collides with an old one on the way (events point at outbox rows).
-    db.execute("PRAGMA defer_foreign_keys = ON")
-    for new, old in enumerate(pending, start=top + 1):
-        db.execute("UPDATE outbox SET seq = ? WHERE seq = ?", (new, old))
-        db.execute("UPDATE events SET outbox_seq = ? WHERE outbox_seq = ?", (new, old))
-    for new, old in enumerate(range(top + 1, top + 1 + len(pending)), start=hub_hwm + 1):
-        db.execute("UPDATE outbox SET seq = ? WHERE seq = ?", (new, old))
-        db.execute("UPDATE events SET outbox_seq = ? WHERE outbox_seq = ?", (new, old))
-    db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'outbox'", (hub_hwm + len(pending),))
+    if pending and pending[0] != hub_hwm + 1:
+        top = max(hub_hwm, db.execute("SELECT max(seq) FROM outbox").fetchone()[0])
+        # Two steps, so no new number collides with an old one on the way (events point at outbox rows).
+        db.execute("PRAGMA defer_foreign_keys = ON")
+        for new, old in enumerate(pending, start=top + 1):
+            db.execute("UPDATE outbox SET seq = ? WHERE seq = ?", (new, old))
+            db.execute("UPDATE events SET outbox_seq = ? WHERE outbox_seq = ?", (new, old))
+        for new, old in enumerate(range(top + 1, top + 1 + len(pending)), start=hub_hwm + 1):
+            db.execute("UPDATE outbox SET seq = ? WHERE seq = ?", (new, old))
+            db.execute("UPDATE events SET outbox_seq = ? WHERE outbox_seq = ?", (new, old))
+    else:
+        pending = []
+    # The next record gets a number after both (AUTOINCREMENT reads sqlite_sequence).
+    floor = hub_hwm + len(pending)
+    if db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'outbox'", (floor,)).rowcount == 0:
+        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (floor,))
     return len(pending)
 
 
@@ -200,6 +221,7 @@ def apply_reply(session: Session, data: bytes) -> Applied:
         items = protocol.check_items(payload.get("items", []), h["seq_from"], h["seq_to"], protocol.ITEM_KINDS_FROM_HUB)
         ack = payload.get("ack") if isinstance(payload.get("ack"), int) else 0
         db.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (ack,))
+        _catch_up(db, payload)
         anchor.take_reply(db, payload, peer["hub_id"], session.user.username)  # the township's anchor and findings
         result.acked_through = ack
         for item in items:

@@ -58,6 +58,7 @@ REASONS = {
     "case_id": "代办件编号格式不对(应为系统生成的编号)",
     "case_owner": "事件所属的代办件属于服务站 {owner},{sender} 不能修改",
     "no_case": "事件所属的代办件在乡镇不存在",
+    "number_taken": "代办件编号 {number} 已被本站另一件使用(本站可能从较早的备份恢复过):请与乡镇核对后重新收件",
 }
 _WHO = {STATION: "服务站", STATION_PAPER: "服务站(据纸质文书录入)", HUB: "乡镇"}
 
@@ -68,6 +69,7 @@ class Facts:
 
     owner: str | None = None  # the station that first wrote this id (None: new here)
     case_owner: str | None = None  # for events and scans: the station whose case it is (None: no such case)
+    number_case: str | None = None  # for a new case: the id of the case already holding its number, if any
 
 
 def _refuse(code: str, **kw) -> str:
@@ -130,6 +132,8 @@ def judge_from_station(sender: str, kind: str, data: dict, facts: Facts, hub_id:
             return _refuse("number", number=number, sender=sender)
         if facts.case_owner not in (None, sender):
             return _refuse("case_owner", owner=facts.case_owner, sender=sender)
+        if facts.number_case not in (None, data["case_id"]):
+            return _refuse("number_taken", number=number)
         return None
     if facts.case_owner is None:
         return _refuse("no_case")

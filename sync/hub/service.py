@@ -141,11 +141,15 @@ class Hub:
         station = h["sender"]
         step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload)
         chains = anchor.at_hub(self, st, h, payload)  # heads anchored; a cut or rewritten chain reported
+        # ``ack``: what this bundle's sender may mark delivered — never beyond what it sent, so a station
+        # behind the hub (restored from an older backup) does not mark records it never sent. ``hwm``:
+        # what the hub has from it, so such a station numbers its next records after it (no reuse).
         counts: dict[str, int] = {}
         for item in out:
             counts[item["kind"]] = counts.get(item["kind"], 0) + 1
         return seal(kind="reply", sender=self.hub_id, recipient=station, seq_from=acked + 1, seq_to=acked + len(out),
-                    counts=counts, created_at=now_iso(), payload={"items": out, "ack": step.new_hwm, "quarantined": quarantined, **chains},
+                    counts=counts, created_at=now_iso(), payload={"items": out, "ack": min(step.new_hwm, max(h["seq_to"], 0)), "hwm": step.new_hwm,
+                             "top_number": self.store.top_number(station), "quarantined": quarantined, **chains},
                     sign_key=self.sign, recipient_enc=bytes(st["enc_pub"]))
 
     def apply(self, station: str, seq_from: int, seq_to: int, payload: dict):
@@ -201,8 +205,10 @@ class Hub:
                 raise ItemInvalid("事件格式不对") from None
         if kind == "attachment" and not isinstance(data.get("case_id"), str):
             raise ItemInvalid("扫描件格式不对")
+        received = kind == "event" and data["type"] == EventType.RECEIVED.value
         facts = policy.Facts(owner=self.store.owner(kind, data["id"]) if kind in policy.RESTORE_KINDS else None,
-                             case_owner=self.store.case_owner(data["case_id"]) if kind in ("event", "attachment") else None)
+                             case_owner=self.store.case_owner(data["case_id"]) if kind in ("event", "attachment") else None,
+                             number_case=self.store.number_case(str(data["payload"].get("number", ""))) if received else None)
         reason = policy.judge_from_station(station, kind, data, facts, self.hub_id)
         if reason:
             raise ItemInvalid(reason)

@@ -134,3 +134,44 @@ def test_a_station_restored_from_a_backup_still_delivers_its_new_records(hub, tm
         assert h.store.record("notice", note)["title"] == "恢复后的第一条"
         assert all(h.store.case(n) for n in later) and h.store.quarantined("XX0101") == []
     r.close()
+
+
+def test_a_station_behind_the_hub_marks_nothing_delivered_that_it_did_not_send(hub, tmp_path):
+    """Restored from an older backup, the station is behind the hub: what it sends under reused numbers
+    arrives, what did not fit in the first bundle is renumbered after the hub's mark (never marked
+    delivered unsent), and a case number it re-issued before its first sync is set aside, not a crash."""
+    import os
+
+    from station.services import backup
+    s = new_station(tmp_path, hub, "XX0101")
+    first = intake(s, 2)
+    client.sync_once(s, HttpTransport(hub.url))
+    (tmp_path / "stick").mkdir()
+    made = backup.create(s, tmp_path / "stick")
+    later = intake(s, 6, start=2)
+    client.sync_once(s, HttpTransport(hub.url))
+    s.close()
+    backup.restore(made.folder, tmp_path / "restored", username="zhanzhang", passphrase=ST_PASS)
+    r = StationHome(tmp_path / "restored").unlock("zhanzhang", ST_PASS)
+    reissued = intake(r, 1, start=50)[0]  # before any sync: the old PC had already used this number
+    assert reissued == later[0]
+    own = first[0]  # a case both sides have
+    scans = []
+    for n in range(3):  # 3 × 4 MiB of incompressible scans: more than one bundle carries
+        path = tmp_path / f"scan{n}.pdf"
+        path.write_bytes(b"%PDF-1.4\n" + os.urandom(4 * 1024 * 1024))
+        scans.append(attachments.attach(r, own, path)["attachment_id"])
+    client.sync_once(r, HttpTransport(hub.url))
+    assert client.pending(r) == 0
+    with hub.open() as h:
+        assert all(h.store.record("attachment", a) for a in scans)
+        assert h.store.case(reissued)["id"] != cases.load(r, reissued)[0].id  # the hub kept the old PC's case
+        reasons = [q["reason"] for q in h.store.quarantined("XX0101")]
+        assert reasons and "已被本站另一件使用" in reasons[0], reasons  # the re-issued case, set aside and visible
+        top = h.store.top_number("XX0101")
+    nxt = intake(r, 1, start=70)[0]
+    assert nxt > top  # after a sync the station numbers its cases after the hub's highest
+    client.sync_once(r, HttpTransport(hub.url))
+    with hub.open() as h:
+        assert h.store.case(nxt)["station"] == "XX0101"
+    r.close()
