@@ -60,7 +60,7 @@ def enroll_online(session: Session, code: str, via: EnrolTransport, url: str | N
     if not _hub_info_ok(info, hub_id, me):
         raise ep.EnrolFailed(REFUSED)  # before anything of ours leaves the station
     sign_pub, enc_pub = client._my_keys(session)
-    mine = {"station_code": me, "sign_pub": sign_pub, "enc_pub": enc_pub}
+    mine = {"station_code": me, "sign_pub": sign_pub, "enc_pub": enc_pub, "backlog": client.pending(session)}
     done = via.enrol_finish({"session": sid, "box": ep.seal_box(keys.station_keys, mine, ep.box_aad(sid, me, "station-keys"))})
     confirmed = ep.open_box(keys.hub_confirm, done.get("box"), ep.box_aad(sid, me, "hub-confirm"))
     if not confirmed or confirmed.get("status") != "active" or any(confirmed.get(k) != v for k, v in mine.items()) \
@@ -103,7 +103,7 @@ def enroll_file(session: Session, path: Path, code: str) -> Path:
     info = {k: doc[k] for k in ("hub_id", "hub_name", "sign_pub", "enc_pub", "hwm")}
     sign_pub, enc_pub = client._my_keys(session)
     payload = {"station_code": session.station_code, "hub_id": info["hub_id"], "sign_pub": sign_pub, "enc_pub": enc_pub,
-               "proof": ep.reply_proof(key, session.station_code, info["hub_id"], sign_pub, enc_pub)}
+               "backlog": client.pending(session), "proof": ep.reply_proof(key, session.station_code, info["hub_id"], sign_pub, enc_pub)}
     reply = ep.seal_reply(ep.unb64(info["enc_pub"]), session.station_code, info["hub_id"], payload)
     out = Path(path).with_name(f"enrol-reply-{session.station_code}.json")
     out.write_text(json.dumps(reply, ensure_ascii=False, indent=1), "utf-8")

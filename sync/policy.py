@@ -58,6 +58,7 @@ REASONS = {
     "case_id": "代办件编号格式不对(应为系统生成的编号)",
     "case_owner": "事件所属的代办件属于服务站 {owner},{sender} 不能修改",
     "no_case": "事件所属的代办件在乡镇不存在",
+    "paper_late": "本站已在乡镇登记联网:乡镇的受理、退回和办理结果由乡镇记录,不接受服务站登记后录入的纸质决定",
     "number_taken": "代办件编号 {number} 已被本站另一件使用(本站可能从较早的备份恢复过):请与乡镇核对后重新收件",
 }
 _WHO = {STATION: "服务站", STATION_PAPER: "服务站(据纸质文书录入)", HUB: "乡镇"}
@@ -70,6 +71,7 @@ class Facts:
     owner: str | None = None  # the station that first wrote this id (None: new here)
     case_owner: str | None = None  # for events and scans: the station whose case it is (None: no such case)
     number_case: str | None = None  # for a new case: the id of the case already holding its number, if any
+    paper_allowed: bool = False  # the item was made before the station enrolled (a paper decision may be in it)
 
 
 def _refuse(code: str, **kw) -> str:
@@ -121,9 +123,12 @@ def judge_from_station(sender: str, kind: str, data: dict, facts: Facts, hub_id:
     node, etype, payload = data["node"], EventType(data["type"]), data.get("payload") or {}
     if node != sender:
         return _refuse("node", node=node, sender=sender)
-    reason = may_write_event(event_author(node, payload, hub_id), etype)
+    author = event_author(node, payload, hub_id)
+    reason = may_write_event(author, etype)
     if reason:
         return reason
+    if author == STATION_PAPER and not facts.paper_allowed:
+        return _refuse("paper_late")
     if etype == EventType.RECEIVED:
         if not is_case_id(data.get("case_id")):
             return _refuse("case_id")

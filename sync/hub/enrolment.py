@@ -134,12 +134,18 @@ def finish(hub: "Hub", request: dict) -> dict:
         elif _live_code_hash(hub.store.station(code), now) != row["code_hash"]:
             problem = ep.EnrolFailed(_FAILED)  # re-issued, revoked or expired since the start
         else:
-            hub._activate(code, ep.unb64(payload["sign_pub"]), ep.unb64(payload["enc_pub"]))
+            hub._activate(code, ep.unb64(payload["sign_pub"]), ep.unb64(payload["enc_pub"]), _backlog(payload))
             confirm = {"station_code": code, "hub_id": hub.hub_id, "sign_pub": payload["sign_pub"],
-                       "enc_pub": payload["enc_pub"], "status": "active"}
+                       "enc_pub": payload["enc_pub"], "backlog": _backlog(payload), "status": "active"}
     if problem is not None:
         raise problem
     return {"box": ep.seal_box(keys.hub_confirm, confirm, ep.box_aad(session, code, "hub-confirm"))}
+
+
+def _backlog(payload: dict) -> int:
+    """How many records the station made before enrolling (it numbers them right after the hub's mark)."""
+    n = payload.get("backlog")
+    return n if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 10**9 else 0
 
 
 def confirm(hub: "Hub", doc) -> tuple[str, bool]:
@@ -173,7 +179,7 @@ def confirm(hub: "Hub", doc) -> tuple[str, bool]:
             _count_attempt(hub, code, now)
             problem = ep.EnrolFailed("登记回执校验不符:是旧登记码的回执(重新生成登记码后旧回执作废)、登记码不对,或回执被改动")
         else:
-            hub._activate(code, ep.unb64(sign), ep.unb64(enc))
+            hub._activate(code, ep.unb64(sign), ep.unb64(enc), _backlog(payload))
     if problem is not None:
         raise problem
     return code, True

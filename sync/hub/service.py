@@ -96,15 +96,19 @@ class Hub:
         """Like ``confirm``; also says whether it enrolled the station now (False: already was)."""
         return enrolment.confirm(self, reply)
 
-    def _activate(self, station_code: str, sign_pub: bytes, enc_pub: bytes) -> None:
+    def _activate(self, station_code: str, sign_pub: bytes, enc_pub: bytes, backlog: int = 0) -> None:
         """The station's keys are proven to come with its one-time code: make it active. Runs inside
         the caller's transaction, together with the check of the code.
 
         The station's high-water mark is kept: a new PC (or the same one enrolled again) numbers its
         outbox on from it, so nothing it sends is skipped or applied twice; its own records come back down."""
         restore.rebuild_outbox(self.store, station_code)  # reads what the old PC had acknowledged
+        # ``backlog``: what the station made before enrolling, numbered right after ``hwm`` by the station;
+        # paper decisions it transcribed are accepted only from among those.
+        hwm = self.store.station(station_code)["hwm"]
         self.store.update_station(station_code, status="active", code_hash=None, enrol_key=None, enrol_salt=None,
-                                  sign_pub=sign_pub, enc_pub=enc_pub, enrolled_at=now_iso(), acked=0)
+                                  sign_pub=sign_pub, enc_pub=enc_pub, enrolled_at=now_iso(), acked=0,
+                                  paper_until=hwm + max(0, backlog))
         self.store.clear_enrol_attempts(station_code)
         self.store.audit(self.user, "station.enrolled", station_code, {})
 
@@ -170,7 +174,7 @@ class Hub:
                         continue
                 try:
                     with self.store.item():  # a quarantined item leaves nothing half-written behind
-                        touched |= self._apply_item(station, item)
+                        touched |= self._apply_item(station, item, paper_until=st["paper_until"])
                 except ItemInvalid as exc:
                     self.store.quarantine(station, item["seq"], item["kind"], str(exc), item["data"])
                     quarantined.append({"seq": item["seq"], "reason": str(exc)})
@@ -184,7 +188,7 @@ class Hub:
             out = restore.materialize(self.store, self.store.outbox_after(station, acked, protocol.MAX_ITEMS_PER_BUNDLE))
         return step, acked, quarantined, out, st
 
-    def _apply_item(self, station: str, item: dict) -> set[str]:
+    def _apply_item(self, station: str, item: dict, paper_until: int = 0) -> set[str]:
         """Check one item's shape, then ask the write policy whether this station may write it."""
         kind, data = item["kind"], item["data"]
         if not isinstance(data.get("id"), str):
@@ -208,7 +212,8 @@ class Hub:
         received = kind == "event" and data["type"] == EventType.RECEIVED.value
         facts = policy.Facts(owner=self.store.owner(kind, data["id"]) if kind in policy.RESTORE_KINDS else None,
                              case_owner=self.store.case_owner(data["case_id"]) if kind in ("event", "attachment") else None,
-                             number_case=self.store.number_case(str(data["payload"].get("number", ""))) if received else None)
+                             number_case=self.store.number_case(str(data["payload"].get("number", ""))) if received else None,
+                             paper_allowed=item["seq"] <= paper_until)
         reason = policy.judge_from_station(station, kind, data, facts, self.hub_id)
         if reason:
             raise ItemInvalid(reason)

@@ -79,7 +79,10 @@ STATION_CASES = [
     ("event on an unknown case", "event", _event(EventType.SUBMITTED, case_id=CASE), Facts(), True),
     ("station's own decision", "event", _event(EventType.DECIDED, case_id=CASE, outcome="approved"), Facts(case_owner="XX0101"), True),
     ("station's own acceptance", "event", _event(EventType.ACCEPTED, case_id=CASE), Facts(case_owner="XX0101"), True),
-    ("paper decision transcribed", "event", _event(EventType.DECIDED, case_id=CASE, transcribed=True), Facts(case_owner="XX0101"), False),
+    ("paper decision transcribed before enrolling", "event", _event(EventType.DECIDED, case_id=CASE, transcribed=True),
+     Facts(case_owner="XX0101", paper_allowed=True), False),
+    ("'paper' decision made after enrolling", "event", _event(EventType.DECIDED, case_id=CASE, transcribed=True),
+     Facts(case_owner="XX0101"), True),
     ("transcribed note", "event", _event(EventType.NOTE, case_id=CASE, transcribed=True), Facts(case_owner="XX0101"), True),
     ("submission", "event", _event(EventType.SUBMITTED, case_id=CASE), Facts(case_owner="XX0101"), False),
 ]

@@ -42,11 +42,13 @@ def test_a_stations_own_decision_is_quarantined_and_the_townships_applies(hub, t
     # ...and a station that writes one anyway (a tampered database, an old program) is refused by the hub.
     state = cases.load(s, number)[0]
     seq = _forge(s, "event", "events", _event(s, state.id, "decided", {"outcome": "approved", "summary": "自己批准", "on": "2026-11-20"}))
+    # Marked as a paper transcription it is refused too: the station was enrolled when it wrote it.
+    paper = _forge(s, "event", "events", _event(s, state.id, "accepted_by_township", {"transcribed": True, "on": "2026-11-20"}))
     intake(s, 1, start=1)  # a good record after it still arrives
     client.sync_once(s, HttpTransport(hub.url))
     with hub.open() as h:
         q = h.store.quarantined("XX0101")
-        assert [r["seq"] for r in q] == [seq] and "只能由" in q[0]["reason"]
+        assert [r["seq"] for r in q] == [seq, paper] and "只能由" in q[0]["reason"] and "登记联网" in q[1]["reason"]
         assert h.store.case(number)["status"] == "submitted" and h.store.counts()["cases"] == 2
         h.case_event(number, "accepted_by_township", {})
         h.case_event(number, "decided", {"outcome": "rejected", "summary": "不符合条件"})
