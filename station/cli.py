@@ -272,8 +272,10 @@ def user_passwd(username, out: Out, home: StationHome):
 def user_role(username, role, out: Out, home: StationHome):
     """更改用户角色(站长操作,记入审计)。"""
     with unlock(home) as session:
-        users.set_role(session, username, Role(role))
-    out.emit({"username": username, "role": role}, f"{username} 现在是{Role(role).label}。")
+        code = users.set_role(session, username, Role(role))
+    out.emit({"username": username, "role": role, "recovery_code": code},
+             lambda r: "\n".join([f"{username} 现在是{Role(role).label}。"] + (["原站长知道旧恢复码,已更换数据库密钥和恢复码:"]
+                                                                              + _recovery_lines(code) if code else [])))
 
 
 @user_group.command("deactivate")

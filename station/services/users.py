@@ -109,8 +109,11 @@ def change_passphrase(session: Session, username: str, new_passphrase: str, old_
         session.keys.save()
 
 
-def set_role(session: Session, username: str, role: Role) -> None:
-    """Make a clerk a supervisor or back (站长操作); the last active supervisor stays one."""
+def set_role(session: Session, username: str, role: Role) -> str | None:
+    """Make a clerk a supervisor or back (站长操作); the last active supervisor stays one.
+
+    A supervisor made a clerk could read the recovery code, and with it take over any account: the
+    code is changed with the database key (as when a supervisor leaves). Returns the new code, if any."""
     session.require_supervisor("更改用户角色")
     row = _row(session, username)
     if row["role"] == role.value:
@@ -125,6 +128,10 @@ def set_role(session: Session, username: str, role: Role) -> None:
         else:
             session.keys.drop_recovery_code(username)
         session.keys.save()
+    if row["role"] == Role.SUPERVISOR.value:
+        from station.services.rekey import rekey as change_key
+        return change_key(session, new_recovery_code=True)
+    return None
 
 
 def _active_supervisors(session: Session) -> list[str]:

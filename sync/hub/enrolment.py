@@ -38,6 +38,8 @@ def issue(hub: "Hub", code: str, name: str, url: str | None) -> tuple[str, dict]
     code = (code or "").strip().upper()
     if not ep.valid_station_code(code):
         raise ValidationFailed("服务站编码无效", [FieldError("code", "bad_code", "服务站编码应为2-12位大写字母或数字")])
+    if code == hub.hub_id:  # its events would read as the township's own
+        raise ValidationFailed("服务站编码无效", [FieldError("code", "hub_id", f"{code} 是本乡镇服务器自己的编码,服务站须另用编码")])
     one_time, salt = ep.new_code(), os.urandom(16)
     key = ep.file_key(one_time, salt)  # slow on purpose; outside the transaction
     expires = (_now() + timedelta(days=ep.ENROL_DAYS)).isoformat()

@@ -270,3 +270,16 @@ def test_unlock_refuses_inactive_user_even_with_entry(home, staffed):
     with pytest.raises(StationError) as exc:
         home.unlock("daiban", CLERK_PASS)
     assert "已停用" in exc.value.title
+
+
+def test_a_supervisor_made_clerk_no_longer_holds_a_working_recovery_code(home, staffed):
+    """A deputy who read the recovery code and is then made a clerk must not be able to take over the
+    real supervisor's account with it."""
+    users.set_role(staffed, "daiban", Role.SUPERVISOR)
+    with home.unlock("daiban", CLERK_PASS) as deputy:
+        known = users.recovery_code(deputy)  # read while a supervisor (audited)
+    new_code = users.set_role(staffed, "daiban", Role.CLERK)
+    assert new_code and new_code != known
+    with pytest.raises(AuthFailed):
+        home.recover(known, "zhanzhang", "taken-over-zhanghu-77")
+    home.recover(new_code, "zhanzhang", "recovered-zhanghu-78").close()

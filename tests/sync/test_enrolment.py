@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from station.errors import ValidationFailed
 from station.services.session import StationHome
 from sync import client, enrolment
 from sync import enrol_protocol as ep
@@ -119,3 +120,10 @@ def test_a_malformed_code_is_refused_before_the_hub_is_asked(hub, station):
     with pytest.raises(Exception, match="登记码格式不对"):
         enrolment.enroll_online(station, "12345", hub, "local")
     assert hub.store.enrol_attempts("XX0101") is None
+
+
+def test_a_station_code_equal_to_the_hub_id_is_refused(tmp_path):
+    hub, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇", "admin", "hub-pass-2026")
+    with pytest.raises(ValidationFailed, match="服务站编码无效"):
+        hub.add_station("JZ01", "冒名")
+    hub.store.close()
