@@ -415,7 +415,9 @@ class SQLiteHubStore:
 
     def prune_enrolment(self, now, stale_before):
         self._x("DELETE FROM enrol_sessions WHERE expires_at < ?", (now,))
-        self._x("DELETE FROM enrol_attempts WHERE last_at < ? AND station_code NOT IN (SELECT code FROM stations)", (stale_before,))
+        # Known and unknown codes alike (a difference would tell which exist): 14 days after the last
+        # attempt any code issued before it has expired, and a re-issue clears the row anyway.
+        self._x("DELETE FROM enrol_attempts WHERE last_at < ?", (stale_before,))
 
     def close(self):
         self.s.close()
