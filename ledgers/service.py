@@ -291,6 +291,17 @@ def export(session: Session, path: Path, ledger=None, program=None, period=None,
     return len(rows)
 
 
+def first_broken(db) -> int | None:
+    """The first entry whose stored hash or link no longer matches its content (an edit in place that
+    left the hashes alone), or None; the walk ``verify_chain`` does, for the township's anchor check."""
+    prev, cols = GENESIS, ", ".join(rules.CHAINED)
+    for row in db.query(f"SELECT seq, {cols}, prev_hash, hash FROM ledger_entries ORDER BY seq"):
+        if row["prev_hash"] != prev or rules.entry_hash(row["prev_hash"], row) != row["hash"]:
+            return row["seq"]
+        prev = row["hash"]
+    return None
+
+
 def verify_chain(session: Session) -> tuple[int, list[str]]:
     """Walk the chain (edited, deleted, reordered entries), then its head (a cut tail) and the
     head the township acknowledged (a tail cut with the head rewritten to match)."""

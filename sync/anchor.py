@@ -16,8 +16,10 @@ specified in ``sync/SPEC.md``.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import sqlite_utils
 
@@ -76,7 +78,7 @@ def newest(history: dict[str, dict[int, str]]) -> dict[str, Position]:
 
 
 def judge(history: dict[str, dict[int, str]], heads: dict[str, Position], proofs: dict[str, Position],
-          fresh: bool) -> list[Finding]:
+          fresh: bool, broken: dict[str, int] | None = None) -> list[Finding]:
     """What a bundle shows against the heads the township recorded for the station before.
 
     ``history`` maps chain → {seq: hash} acknowledged; ``heads`` are the station's heads now;
@@ -86,7 +88,8 @@ def judge(history: dict[str, dict[int, str]], heads: dict[str, Position], proofs
     one arriving late (``fresh``: it carries records the hub had not applied, or none at all —
     a pull), or when the station proved it already knew that newest anchor.
     """
-    found: list[Finding] = []
+    found: list[Finding] = [Finding(c, seq, f"{chains.label(c)}第 {seq} 条内容与其校验值不符:记录在本站被改动")
+                            for c, seq in (broken or {}).items() if c in CHAINS]
     for chain in CHAINS:
         known = history.get(chain) or {}
         if not known:
@@ -108,11 +111,40 @@ def judge(history: dict[str, dict[int, str]], heads: dict[str, Position], proofs
 
 # --- the station's side ---------------------------------------------------------------------
 def for_bundle(db: sqlite_utils.Database) -> dict:
-    """The payload fields a station's bundle carries: its heads now, and its hashes now at the
-    positions the township acknowledged."""
+    """The payload fields a station's bundle carries: its heads now, its hashes now at the
+    positions the township acknowledged, and where its chains no longer match their own hashes."""
     heads = {c: Position(*chains.last_entry(db, c)) for c in CHAINS}
     proofs = {c: Position(seq, chains.hash_at(db, c, seq)) for c, (seq, _) in chains.acknowledged(db).items()}
-    return {"heads": positions_doc(heads), "at_anchor": positions_doc(proofs)}
+    out = {"heads": positions_doc(heads), "at_anchor": positions_doc(proofs)}
+    if bad := broken(db):
+        out["broken"] = bad
+    return out
+
+
+def _today() -> str:
+    return date.today().isoformat()
+
+
+def broken(db: sqlite_utils.Database) -> dict[str, int]:
+    """The first entry of each chain whose content no longer matches its stored hash — an edit in
+    place that left the hashes alone, which heads and anchors cannot show. A full walk of both
+    chains, so it runs once a day (the result is kept in ``settings``) rather than per bundle."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'chain_check'").fetchone()
+    today = _today()
+    if row is not None:
+        kept = json.loads(row[0])
+        if kept.get("on") == today and isinstance(kept.get("broken"), dict):
+            return kept["broken"]
+    from ledgers.service import first_broken
+    found: dict[str, int] = {}
+    seqs = [p.seq for p in audit.verify(db)[1] if p.seq is not None]
+    if seqs:
+        found["audit"] = min(seqs)
+    if (seq := first_broken(db)) is not None:
+        found["ledger"] = seq
+    db.execute("INSERT INTO settings (key, value) VALUES ('chain_check', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               (json.dumps({"on": today, "broken": found}),))
+    return found
 
 
 def take_reply(db: sqlite_utils.Database, payload: dict, hub_id: str, user: str | None) -> list[dict]:
@@ -162,7 +194,9 @@ def at_hub(hub, station: dict, header: dict, payload: dict) -> dict:
     fresh = not (header["seq_from"] <= header["seq_to"] <= station["hwm"])
     code, enrolment = station["code"], enrolment_id(station["sign_pub"])
     with hub.lock, hub.store.transaction():
-        findings = judge(_history(hub.store.chain_heads(code, enrolment)), heads, proofs, fresh)
+        reported = payload.get("broken") if isinstance(payload.get("broken"), dict) else {}
+        bad = {c: s for c, s in reported.items() if c in CHAINS and isinstance(s, int) and not isinstance(s, bool) and s > 0}
+        findings = judge(_history(hub.store.chain_heads(code, enrolment)), heads, proofs, fresh, bad)
         already = {(q["kind"], q["seq"]) for q in hub.store.quarantined(code)}
         for f in findings:
             if (f.kind, f.seq) in already:

@@ -268,3 +268,23 @@ def test_township_audit_verify_detects_an_edited_hub_entry(tmp_path):
         h.store.s.conn.execute("UPDATE audit SET detail = ? WHERE seq = 2", (json.dumps({"name": "别的村"}, ensure_ascii=False),))
     bad = _township(home.dir, "audit", "verify")
     assert bad.returncode == 9 and "第 2 条" in bad.stdout and "改动" in bad.stdout and "Traceback" not in bad.stderr
+
+
+def test_an_edit_in_place_that_leaves_the_hashes_alone_reaches_the_township(hub, tmp_path, monkeypatch):
+    """Amount changed on an anchored ledger entry, detail changed on an audit entry, hashes untouched:
+    heads and anchors still match, but the day's full walk finds them and the next bundle says so."""
+    from sync import anchor as sync_anchor
+    s = new_station(tmp_path, hub, "XX0101")
+    t = HttpTransport(hub.url)
+    imp(s, xlsx(tmp_path / "a.xlsx", [row(n) for n in range(1, 6)]))
+    client.sync_once(s, t)
+    s.store.conn.execute("UPDATE ledger_entries SET amount_fen = 2500000, bank_card = '6222000000000000000' WHERE seq = 1")
+    s.store.conn.execute("UPDATE audit SET detail = '{\"forged\":true}' WHERE seq = 3")
+    monkeypatch.setattr(sync_anchor, "_today", lambda: "2099-01-01")  # the next day's first sync walks the chains
+    intake(s, 1)
+    client.sync_once(s, t)
+    with hub.open() as h:
+        found = {(a["kind"], a["seq"]): a["reason"] for a in chain_alerts_at_hub(h, "XX0101")}
+    assert set(found) == {("ledger_chain", 1), ("audit_chain", 3)} and all("本站被改动" in r for r in found.values())
+    assert {a["kind"] for a in chain_alerts_at_station(s)} == {"ledger_chain", "audit_chain"}
+    s.close()
