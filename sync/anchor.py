@@ -191,7 +191,9 @@ def at_hub(hub, station: dict, header: dict, payload: dict) -> dict:
     tells a late old bundle from a fresh one)."""
     heads = parse_positions(payload.get("heads"))
     proofs = parse_positions(payload.get("at_anchor"), missing_hash_ok=True)
-    fresh = not (header["seq_from"] <= header["seq_to"] <= station["hwm"])
+    # A replayed old bundle (a captured pull, an old stick) is never fresh, whatever it carries.
+    newest_seen = station["last_bundle_at"] or ""
+    fresh = not (header["seq_from"] <= header["seq_to"] <= station["hwm"]) and str(header["created_at"]) >= newest_seen
     code, enrolment = station["code"], enrolment_id(station["sign_pub"])
     with hub.lock, hub.store.transaction():
         reported = payload.get("broken") if isinstance(payload.get("broken"), dict) else {}
@@ -203,6 +205,8 @@ def at_hub(hub, station: dict, header: dict, payload: dict) -> dict:
                 continue
             hub.store.quarantine(code, f.seq, f.kind, f.message, {"heads": positions_doc(heads), "at_anchor": positions_doc(proofs)})
             hub.store.audit(hub.user, "station.chain_alert", code, {"chain": f.chain, "seq": f.seq, "message": f.message})
+        if str(header["created_at"]) > newest_seen:
+            hub.store.update_station(code, last_bundle_at=str(header["created_at"]))
         for chain, head in heads.items():
             if head.seq > 0:  # an empty chain anchors nothing
                 hub.store.add_chain_head(code, enrolment, chain, head.seq, head.hash, HISTORY)

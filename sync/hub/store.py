@@ -156,6 +156,8 @@ def _v8_paper_until(db: sqlite_utils.Database) -> None:
     """The last of a station's sequence numbers made before it enrolled: only up to there may it carry
     township decisions it transcribed from paper (after enrolling, the township records its own)."""
     db.execute("ALTER TABLE stations ADD COLUMN paper_until INTEGER NOT NULL DEFAULT 0")
+    # The newest bundle's signed creation time: an older one (a replayed capture) is never judged fresh.
+    db.execute("ALTER TABLE stations ADD COLUMN last_bundle_at TEXT")
 
 
 HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until]

@@ -288,3 +288,32 @@ def test_an_edit_in_place_that_leaves_the_hashes_alone_reaches_the_township(hub,
     assert set(found) == {("ledger_chain", 1), ("audit_chain", 3)} and all("本站被改动" in r for r in found.values())
     assert {a["kind"] for a in chain_alerts_at_station(s)} == {"ledger_chain", "audit_chain"}
     s.close()
+
+
+def test_a_replayed_old_pull_raises_no_false_alarm(tmp_path):
+    """An empty pull captured off the wire and replayed after the station went on is not 'fresh':
+    its lower heads are those of an old bundle, not a cut chain."""
+    hub, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇", "admin", HUB_PASS)
+
+    class Recorder:
+        sent: list[bytes] = []
+
+        def push(self, data: bytes) -> bytes:
+            self.sent.append(data)
+            return hub.receive(data)
+    from station.services.session import StationHome
+    s, _ = StationHome(tmp_path / "st").init("XX0101", "石板村", "zhanzhang", "罗世芬", ST_PASS)
+    code, _ = hub.add_station("XX0101", "石板村")
+    from sync import enrolment
+    enrolment.enroll_online(s, code, hub, "local")
+    rec = Recorder()
+    intake(s, 1)
+    client.sync_once(s, rec)
+    client.sync_once(s, rec)  # nothing pending: an empty pull
+    old_pull = rec.sent[-1]
+    intake(s, 2, start=3)
+    client.sync_once(s, rec)
+    hub.receive(old_pull)
+    assert chain_alerts_at_hub(hub, "XX0101") == []
+    s.close()
+    hub.store.close()
