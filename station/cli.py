@@ -19,7 +19,6 @@ import platformdirs
 
 from station import cli_i18n
 from station.core.cases import RATING_LABELS, EventType
-from station.core.masking import mask_id, mask_phone
 from station.core.models import Role
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import audit, cases, users
@@ -418,19 +417,14 @@ def case_list(status, item, owner, overdue, due_soon, follow_up, received_from, 
 
 @case_group.command("show")
 @click.argument("ref")
+@click.option("--reveal", "reveal_reason", metavar="原因",
+              help="站长:显示完整身份证号码和电话(须写明原因,记入审计)")
 @common
-def case_show(ref, out: Out, home: StationHome):
-    """一件的详情与完整时间线。REF 为件号。"""
-    from station.services import residents
+def case_show(ref, reveal_reason, out: Out, home: StationHome):
+    """一件的详情与完整时间线。REF 为件号。身份证号码和电话均脱敏显示。"""
     with unlock(home) as session:
-        state, events = cases.load(session, ref)
-        person = residents.masked(residents.get(session, state.resident_id))
-    data = {"case": json.loads(state.model_dump_json()), "status_label": state.status.label,
-            "missing": state.missing, "resident": person, "timeline": cases.timeline(events)}
-    if data["case"].get("proxy", None) and data["case"]["proxy"].get("id_number"):
-        data["case"]["proxy"]["id_number"] = mask_id(data["case"]["proxy"]["id_number"])
-    if data["case"].get("proxy", None) and data["case"]["proxy"].get("phone"):
-        data["case"]["proxy"]["phone"] = mask_phone(data["case"]["proxy"]["phone"])
+        data = cases.view(session, ref, reveal_reason)
+    person = data["resident"]
 
     def human(d):
         c = d["case"]
