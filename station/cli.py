@@ -25,6 +25,7 @@ from station.services import audit, cases, users
 from station.services import calendar as calendar_service
 from station.services import search as search_service
 from station.services.session import Session, StationHome
+from station.store import failures as storage_failures
 
 cli_i18n.install()  # Click's own usage lines, headings and errors in Chinese
 
@@ -70,14 +71,20 @@ def command_options(home_of, data_dir_help: str):
         @functools.wraps(fn)
         def wrapper(*args, as_json: bool, data_dir: Path | None, **kwargs):
             out = Out(as_json)
+            home = home_of(data_dir)
             try:
-                return fn(*args, out=out, home=home_of(data_dir), **kwargs)
-            except StationError as exc:
+                return fn(*args, out=out, home=home, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - only station and storage errors are caught, the rest re-raised
+                # A storage failure that got past the store (a full disk while writing keys.json,
+                # read-only media) is said as what it is, never as an English traceback.
+                error = exc if isinstance(exc, StationError) else storage_failures.translate(exc, getattr(home, "dir", None))
+                if error is None:
+                    raise
                 if as_json:
-                    click.echo(json.dumps(exc.as_dict(), ensure_ascii=False, indent=1))
+                    click.echo(json.dumps(error.as_dict(), ensure_ascii=False, indent=1))
                 else:
-                    click.echo(f"错误:{exc}", err=True)
-                sys.exit(exc.exit_code)
+                    click.echo(f"错误:{error}", err=True)
+                sys.exit(error.exit_code)
         return wrapper
     return decorate
 

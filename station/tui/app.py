@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 from station.errors import AuthFailed, StationError
 from station.services import settings as settings_service
 from station.services.session import Session, StationHome
+from station.store import failures as storage_failures
 
 STICK_POLL_S = 5.0
 
@@ -288,6 +289,10 @@ class StationApp(App):
             self.show_error(event.worker.error)
 
     def show_error(self, error: BaseException | None) -> None:
+        if error is not None and not isinstance(error, StationError):
+            # A storage failure that reached a worker raw (disk full, read-only, locked, damaged)
+            # gets its own message and what to do, not "unexpected error".
+            error = storage_failures.translate(error, self.home.dir) or error
         if isinstance(error, StationError):
             details = "\n".join(d.message for d in error.details)
             self.notify(details or error.title, title=error.title if details else "操作未完成", severity="error", timeout=8)
