@@ -18,7 +18,9 @@ import click
 import platformdirs
 
 from station import cli_i18n
+from station.core import limits
 from station.core.cases import RATING_LABELS, EventType
+from station.core.jsondoc import parse_document
 from station.core.models import Role
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import audit, cases, users
@@ -354,15 +356,19 @@ def case_group():
     pass
 
 
-def _read_json(source: str) -> dict:
+def _read_json(source: str) -> object:
+    """One JSON document from a file or standard input (``-``), read no further than the limit
+    (``station.core.limits``) and parsed by ``jsondoc`` (bounded depth, Chinese refusals)."""
+    cap = limits.MAX_JSON_DOCUMENT_BYTES + 1  # one byte over is enough to know it is too large
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8-sig")
+        if source == "-":
+            data = sys.stdin.buffer.read(cap)
+        else:
+            with open(source, "rb") as f:
+                data = f.read(cap)
     except OSError as exc:
         raise StationError(f"无法读取文件 {source}:{exc.strerror}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed("JSON 格式错误", [FieldError("document", "bad_json", f"第 {exc.lineno} 行第 {exc.colno} 列:{exc.msg}")]) from None
+    return parse_document(data, "标准输入" if source == "-" else Path(source).name)
 
 
 @case_group.command("new", help="收件登记:从文件或标准输入(-)读取 JSON。\n\n" + CASE_JSON_HELP)
@@ -484,10 +490,9 @@ EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventT
 def case_event(ref, event_type, data_json, on, out: Out, home: StationHome, **fields):
     payload = {}
     if data_json:
-        try:
-            payload = json.loads(data_json)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed("--data 不是有效的 JSON", [FieldError("data", "bad_json", exc.msg)]) from None
+        payload = parse_document(data_json, "--data")
+        if not isinstance(payload, dict):
+            raise ValidationFailed("--data 不是有效的事件内容", [FieldError("data", "not_object", "事件内容应为一个 JSON 对象")])
     payload.update({k: v for k, v in fields.items() if v not in (None, ())})
     if "materials" in payload:
         payload["materials"] = list(payload["materials"])
