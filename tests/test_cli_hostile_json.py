@@ -44,7 +44,8 @@ def test_not_utf8_and_huge_numbers_are_refused(station, tmp_path):
 
 def test_calendar_with_wrong_shapes_is_refused(station, tmp_path):
     for doc in ({"year": 2027, "holidays": 5}, {"year": 2027, "holidays": [{"date": 20270101}]},
-                {"year": True, "holidays": ["2027-01-01"]}, {"year": 2027, "holidays": ["2027-01-01"] * 400}):
+                {"year": True, "holidays": ["2027-01-01"]}, {"year": 2027, "holidays": ["2027-01-01"] * 400},
+                {"year": 2027, "holidays": ["2027-01-01", "2027-01-01"]}):
         f = tmp_path / "cal.json"
         f.write_text(json.dumps(doc), encoding="utf-8")
         refused(run(station, "calendar", "import", str(f)), "节假日")

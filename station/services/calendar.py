@@ -54,6 +54,11 @@ def _checked(doc: dict) -> tuple[int, list, list]:
     workdays = _days(doc, "workdays", year, errors)
     if not holidays:
         errors.append(FieldError("holidays", "required", "节假日列表不能为空"))
+    for key, listed in (("holidays", holidays), ("workdays", workdays)):
+        days = [d for d, _ in listed]
+        twice = sorted({d for d in days if days.count(d) > 1})
+        if twice:
+            errors.append(FieldError(key, "duplicate", "同一天列了不止一次:" + "、".join(map(str, twice))))
     clash = {d for d, _ in holidays} & {d for d, _ in workdays}
     if clash:
         errors.append(FieldError("workdays", "clash", "同一天不能既是假日又是调休上班日:" + "、".join(map(str, sorted(clash)))))
