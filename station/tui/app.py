@@ -96,7 +96,10 @@ class StationApp(App):
 
     def open_session(self, username: str, passphrase: str) -> Session:
         """Unlock the store. Safe to call from a worker thread (the KDF is deliberately slow)."""
-        return self.home.unlock(username, passphrase, today=self.config.today)
+        try:
+            return self.home.unlock(username, passphrase, today=self.config.today)
+        except OSError as exc:  # keys.json on a full or read-only disk: said on the unlock screen
+            raise storage_failures.translate(exc, self.home.dir) or exc from None
 
     def show_unlocked(self, session: Session) -> None:
         from station.tui.screens.today import TodayScreen
