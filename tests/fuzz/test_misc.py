@@ -79,12 +79,25 @@ _INTAKE = {"resident": _RESIDENT, "item": "MZ-001", "materials_received": ["申�
            "accept_with_gaps": {"promised_date": "2026-12-01"},
            "proxy": {"name": "王建国", "relation": "儿子", "id_number": make_id("19800101", 7), "phone": "13987654321"},
            "home_visit": False, "received_on": "2026-11-20", "note": "备注"}
-intake_docs = st.one_of(
-    json_values,
-    st.fixed_dictionaries({"resident": st.one_of(near(_RESIDENT, list(_RESIDENT)), json_values),
-                           "item": st.one_of(st.sampled_from(["MZ-001", "MZ-003", "SB-001", "NOPE"]), scalars)},
-                          optional={k: st.one_of(st.just(v), json_values, near(v, list(v)) if isinstance(v, dict) else scalars)
-                                    for k, v in _INTAKE.items() if k not in ("resident", "item")}))
+valid_ids = st.builds(lambda d, n: make_id(d.strftime("%Y%m%d"), n),
+                      st.dates(min_value=date(1920, 1, 1), max_value=date(2026, 11, 1)), st.integers(1, 999))
+_MATERIALS = [m.name for m in shipped_catalog().item("MZ-001").materials] + ["不存在的材料"]
+residents_ = st.fixed_dictionaries(
+    {"id_number": st.one_of(valid_ids, valid_ids, odd, scalars), "name": st.one_of(st.just("张秀英"), st.text(max_size=30), odd)},
+    optional={"phone": st.one_of(st.just("13812345678"), st.from_regex(r"1\d{10}", fullmatch=True), odd, scalars),
+              "address": st.one_of(st.text(max_size=80), odd), "village_group": st.one_of(st.text(max_size=10), odd)})
+_near_intake = (
+    st.fixed_dictionaries(
+        {"resident": st.one_of(residents_, residents_, residents_, residents_, odd),
+         "item": st.one_of(*[st.sampled_from([i.code for i in shipped_catalog().items])] * 4, odd)},
+        optional={"materials_received": st.one_of(st.lists(st.sampled_from(_MATERIALS), max_size=8), odd, json_values),
+                  "accept_with_gaps": st.one_of(st.fixed_dictionaries({"promised_date": days}), odd),
+                  "proxy": st.one_of(near(_INTAKE["proxy"], list(_INTAKE["proxy"])), odd),
+                  "home_visit": st.one_of(st.booleans(), odd),
+                  "received_on": st.one_of(st.dates(min_value=date(2025, 10, 1), max_value=date(2026, 12, 31)).map(date.isoformat), odd),
+                  "note": st.one_of(st.text(max_size=200), odd), "extra": json_values}))
+# Mostly near-valid documents (they reach the intake plan and the store), some blind JSON.
+intake_docs = st.one_of(_near_intake, _near_intake, _near_intake, json_values)
 
 B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
