@@ -233,6 +233,8 @@ def _failed_pages(path: Path, key: bytes) -> set[int] | None:
             words = str(line).split()
             if "page" in words and words[-1].isdigit():
                 failed.add(int(words[-1]))
+            if {1, 2} <= failed:
+                break  # enough to know the key is wrong
         return failed
     except sqlcipher3.Error:
         return None

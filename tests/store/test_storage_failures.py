@@ -135,3 +135,16 @@ def test_wrong_key_is_said_only_when_the_key_is_wrong(home, today, tmp_path):
     assert "密钥" in exc.value.title
     with pytest.raises(WrongKey):
         store_db.open_store(home.db_path, secrets.token_bytes(32))
+
+
+def test_key_file_on_read_only_media_is_not_called_damaged(tmp_path, today):
+    with small_disk(tmp_path / "fs") as mnt:
+        home = _station(mnt, today)
+        home.keys_path.chmod(0o644)  # left open by an older version: opening tightens it, on RO media it cannot
+        remount(mnt, "ro")
+        try:
+            with pytest.raises(ReadOnlyMedia) as exc:
+                home.unlock("zhanzhang", PASS, today=today).close()
+            _no_key_talk(exc.value)
+        finally:
+            remount(mnt, "rw")
