@@ -158,9 +158,15 @@ def translate(exc: BaseException, path: Path | None = None) -> StoreError | None
         return read_only(path) if mounted_read_only(path) or path is None else no_permission(path)
     if code in (SQLITE_BUSY, SQLITE_LOCKED):
         return locked()
-    if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
-        # After the key was proven at opening, "not a database" on a later page is a damaged page.
+    if code == SQLITE_CORRUPT:
         return damaged(path, "页面校验不符")
+    if code == SQLITE_NOTADB:
+        # The key was proven at opening, so a page that no longer reads under it is damaged — or
+        # another window changed the key meanwhile (station rekey): logging in again tells which.
+        name = Path(path).name if path else "数据库"
+        return StoreDamaged(f"数据库 {name} 有页面读不出来。若刚才在另一个窗口更换过数据库密钥或停用过用户,请关闭本窗口"
+                            "重新登录;重新登录后仍出现,说明文件已损坏:用最近的备份还原(station restore),"
+                            "并把这台电脑的硬盘交乡镇技术人员检查。")
     if code in (SQLITE_IOERR, SQLITE_CANTOPEN):
         return _medium(path) or (io_error(path) if code == SQLITE_IOERR else None)
     return None
