@@ -71,7 +71,9 @@ class Store:
                         self.conn.execute("ROLLBACK")
                     except sqlcipher3.Error:
                         pass  # SQLite rolls back on its own after a full disk or an I/O error
-                if isinstance(exc, (sqlcipher3.Error, OSError)):
+                # Only SQLite's own failures: an OSError from the caller's files (a stick, a
+                # scan) is the caller's to explain.
+                if isinstance(exc, sqlcipher3.Error):
                     raise _storage_error(exc, self.path) from None
                 raise
             else:
