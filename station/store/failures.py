@@ -209,18 +209,31 @@ def diagnose_open(path: Path, key: bytes, exc: BaseException) -> StoreError:
         return damaged(path, "文件是空的")
     if head == SQLITE_HEADER:
         return damaged(path, "这是未加密的 SQLite 文件,不是服务站的加密数据库")
-    if size % PAGE_SIZE or size < 2 * PAGE_SIZE:
+    wal = path.with_name(path.name + "-wal")
+    # In WAL mode the newest pages live in the -wal file, so a short main file alone is no damage.
+    if not (wal.exists() and wal.stat().st_size) and (size % PAGE_SIZE or size < 2 * PAGE_SIZE):
         return damaged(path, f"文件被截断,只有 {size} 字节")
     failed = _failed_pages(path, key)
     if failed is None:
         return _medium(path) or io_error(path)
-    # A wrong key fails the HMAC of every page; damage fails only the pages it touched.
-    if {1, 2} <= failed:
+    wal_pages = bool(wal.exists() and wal.stat().st_size)
+    # SQLCipher's check reads the main file only. A wrong key fails the HMAC of every page there;
+    # damage fails only the pages it touched.
+    if size // PAGE_SIZE >= 2 and {1, 2} <= failed:
         return wrong_key(path)
-    if failed:
-        shown = "、".join(str(p) for p in sorted(failed)[:5])
-        return damaged(path, f"第 {shown} 页校验不符")
-    return damaged(path, str(exc))
+    if not failed:
+        if wal_pages:
+            # The main file reads under this key, the newer pages in the WAL do not: the key was
+            # changed since (station rekey, a deactivated user) and this key file is older.
+            return wrong_key(path)
+        return damaged(path, str(exc))
+    if failed == {1} and size // PAGE_SIZE < 2:
+        # One page in the main file: a wrong key and a damaged page look alike there. Taken for
+        # a key problem (so the next key is tried mid key change), and said with both.
+        return WrongKey(f"无法打开 {path.name}:密钥不符,或文件已损坏。请先确认用的是站里现用的 keys.json;"
+                            "确认无误仍打不开时,用最近的备份还原(station restore)。")
+    shown = "、".join(str(p) for p in sorted(failed)[:5])
+    return damaged(path, f"第 {shown} 页校验不符")
 
 
 def _failed_pages(path: Path, key: bytes) -> set[int] | None:
