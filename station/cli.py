@@ -18,14 +18,16 @@ import click
 import platformdirs
 
 from station import cli_i18n
+from station.core import limits
 from station.core.cases import RATING_LABELS, EventType
-from station.core.masking import mask_id, mask_phone
+from station.core.jsondoc import parse_document
 from station.core.models import Role
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import audit, cases, users
 from station.services import calendar as calendar_service
 from station.services import search as search_service
 from station.services.session import Session, StationHome
+from station.store import failures as storage_failures
 
 cli_i18n.install()  # Click's own usage lines, headings and errors in Chinese
 
@@ -71,14 +73,20 @@ def command_options(home_of, data_dir_help: str):
         @functools.wraps(fn)
         def wrapper(*args, as_json: bool, data_dir: Path | None, **kwargs):
             out = Out(as_json)
+            home = home_of(data_dir)
             try:
-                return fn(*args, out=out, home=home_of(data_dir), **kwargs)
-            except StationError as exc:
+                return fn(*args, out=out, home=home, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - only station and storage errors are caught, the rest re-raised
+                # A storage failure that got past the store (a full disk while writing keys.json,
+                # read-only media) is said as what it is, never as an English traceback.
+                error = exc if isinstance(exc, StationError) else storage_failures.translate(exc, getattr(home, "dir", None))
+                if error is None:
+                    raise
                 if as_json:
-                    click.echo(json.dumps(exc.as_dict(), ensure_ascii=False, indent=1))
+                    click.echo(json.dumps(error.as_dict(), ensure_ascii=False, indent=1))
                 else:
-                    click.echo(f"错误:{exc}", err=True)
-                sys.exit(exc.exit_code)
+                    click.echo(f"错误:{error}", err=True)
+                sys.exit(error.exit_code)
         return wrapper
     return decorate
 
@@ -350,15 +358,19 @@ def case_group():
     pass
 
 
-def _read_json(source: str) -> dict:
+def _read_json(source: str) -> object:
+    """One JSON document from a file or standard input (``-``), read no further than the limit
+    (``station.core.limits``) and parsed by ``jsondoc`` (bounded depth, Chinese refusals)."""
+    cap = limits.MAX_JSON_DOCUMENT_BYTES + 1  # one byte over is enough to know it is too large
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8-sig")
+        if source == "-":
+            data = sys.stdin.buffer.read(cap)
+        else:
+            with open(source, "rb") as f:
+                data = f.read(cap)
     except OSError as exc:
         raise StationError(f"无法读取文件 {source}:{exc.strerror}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed("JSON 格式错误", [FieldError("document", "bad_json", f"第 {exc.lineno} 行第 {exc.colno} 列:{exc.msg}")]) from None
+    return parse_document(data, "标准输入" if source == "-" else Path(source).name)
 
 
 @case_group.command("new", help="收件登记:从文件或标准输入(-)读取 JSON。\n\n" + CASE_JSON_HELP)
@@ -420,19 +432,14 @@ def case_list(status, item, owner, overdue, due_soon, follow_up, received_from, 
 
 @case_group.command("show")
 @click.argument("ref")
+@click.option("--reveal", "reveal_reason", metavar="原因",
+              help="站长:显示完整身份证号码和电话(须写明原因,记入审计)")
 @common
-def case_show(ref, out: Out, home: StationHome):
-    """一件的详情与完整时间线。REF 为件号。"""
-    from station.services import residents
+def case_show(ref, reveal_reason, out: Out, home: StationHome):
+    """一件的详情与完整时间线。REF 为件号。身份证号码和电话均脱敏显示。"""
     with unlock(home) as session:
-        state, events = cases.load(session, ref)
-        person = residents.masked(residents.get(session, state.resident_id))
-    data = {"case": json.loads(state.model_dump_json()), "status_label": state.status.label,
-            "missing": state.missing, "resident": person, "timeline": cases.timeline(events)}
-    if data["case"].get("proxy", None) and data["case"]["proxy"].get("id_number"):
-        data["case"]["proxy"]["id_number"] = mask_id(data["case"]["proxy"]["id_number"])
-    if data["case"].get("proxy", None) and data["case"]["proxy"].get("phone"):
-        data["case"]["proxy"]["phone"] = mask_phone(data["case"]["proxy"]["phone"])
+        data = cases.view(session, ref, reveal_reason)
+    person = data["resident"]
 
     def human(d):
         c = d["case"]
@@ -485,10 +492,9 @@ EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventT
 def case_event(ref, event_type, data_json, on, out: Out, home: StationHome, **fields):
     payload = {}
     if data_json:
-        try:
-            payload = json.loads(data_json)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed("--data 不是有效的 JSON", [FieldError("data", "bad_json", exc.msg)]) from None
+        payload = parse_document(data_json, "--data")
+        if not isinstance(payload, dict):
+            raise ValidationFailed("--data 不是有效的事件内容", [FieldError("data", "not_object", "事件内容应为一个 JSON 对象")])
     payload.update({k: v for k, v in fields.items() if v not in (None, ())})
     if "materials" in payload:
         payload["materials"] = list(payload["materials"])

@@ -90,3 +90,29 @@ class BackupFailed(StationError):
 
     code = "backup_failed"
     exit_code = 13
+
+
+# Storage failures, told apart so each message says what to do: a full disk or a locked file
+# must never send a clerk to restore a backup, and "wrong key" is said only when it is.
+class DiskFull(StoreError):
+    code = "disk_full"
+
+
+class ReadOnlyMedia(StoreError):
+    code = "read_only_media"
+
+
+class StoreLocked(StoreError):
+    code = "store_locked"
+
+
+class StoreDamaged(StoreError):
+    code = "store_damaged"
+
+
+class WrongKey(StoreError):
+    code = "wrong_key"
+
+
+class StorageIOError(StoreError):
+    code = "storage_io_error"

@@ -30,3 +30,20 @@ def mask_bank(card: str | None) -> str:
     if len(digits) <= 4:
         return "*" * len(digits)
     return "*" * (len(digits) - 4) + digits[-4:]
+
+
+# Keys under which a person's numbers travel in case payloads (the proxy's, a resident's), and
+# how each is masked. Case events are JSON the clerk and scripts may add to, so the walk is by key
+# at any depth rather than by known paths.
+MASKED_KEYS = {"id_number": mask_id, "phone": mask_phone, "bank_account": mask_bank, "bank_card": mask_bank}
+
+
+def mask_document(value):
+    """A copy of a JSON-like value with every identity number, phone and bank account masked,
+    at any depth, for anything that leaves the store for a screen or a file."""
+    if isinstance(value, dict):
+        return {k: (MASKED_KEYS[k](v) if k in MASKED_KEYS and isinstance(v, str) else mask_document(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_document(v) for v in value]
+    return value

@@ -8,35 +8,57 @@ from __future__ import annotations
 
 from datetime import date
 
+from station.core import limits
 from station.errors import FieldError, ValidationFailed
 from station.services import audit, cases
 from station.services.session import Session
 
 
 def _days(doc: dict, key: str, year: int, errors: list[FieldError]) -> list[tuple[date, str | None]]:
+    entries = doc.get(key)
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        errors.append(FieldError(key, "not_list", f"“{key}”应为日期的列表"))
+        return []
+    if len(entries) > limits.MAX_CALENDAR_DAYS:
+        errors.append(FieldError(key, "too_many", f"“{key}”超过 {limits.MAX_CALENDAR_DAYS} 天的上限"))
+        return []
     out = []
-    for i, entry in enumerate(doc.get(key) or []):
+    for i, entry in enumerate(entries):
         raw = entry.get("date") if isinstance(entry, dict) else entry
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(raw, str):
+            errors.append(FieldError(f"{key}[{i}]", "bad_date", f"第 {i + 1} 项应为“年-月-日”格式的日期"))
+            continue
         try:
-            day = date.fromisoformat(str(raw))
+            day = date.fromisoformat(raw)
         except ValueError:
-            errors.append(FieldError(f"{key}[{i}]", "bad_date", f"日期“{raw}”格式不正确"))
+            errors.append(FieldError(f"{key}[{i}]", "bad_date", f"日期“{raw[:20]}”格式不正确"))
             continue
         if day.year != year:
             errors.append(FieldError(f"{key}[{i}]", "wrong_year", f"日期 {day} 不属于 {year} 年"))
-        out.append((day, entry.get("name") if isinstance(entry, dict) else None))
+        if name is not None and (not isinstance(name, str) or len(name) > limits.MAX_CALENDAR_NAME):
+            errors.append(FieldError(f"{key}[{i}]", "bad_name", f"节日名称应为不超过 {limits.MAX_CALENDAR_NAME} 个字的文字"))
+            continue
+        out.append((day, name))
     return out
 
 
 def _checked(doc: dict) -> tuple[int, list, list]:
     errors: list[FieldError] = []
     year = doc.get("year") if isinstance(doc, dict) else None
-    if not isinstance(year, int) or not 2000 <= year <= 2100:
+    if type(year) is not int or not 2000 <= year <= 2100:  # a bool is an int to Python, not a year
         raise ValidationFailed("节假日安排格式不正确", [FieldError("year", "bad_year", "须注明年份,例如 \"year\": 2027")])
     holidays = _days(doc, "holidays", year, errors)
     workdays = _days(doc, "workdays", year, errors)
     if not holidays:
         errors.append(FieldError("holidays", "required", "节假日列表不能为空"))
+    for key, listed in (("holidays", holidays), ("workdays", workdays)):
+        days = [d for d, _ in listed]
+        twice = sorted({d for d in days if days.count(d) > 1})
+        if twice:
+            errors.append(FieldError(key, "duplicate", "同一天列了不止一次:" + "、".join(map(str, twice))))
     clash = {d for d, _ in holidays} & {d for d, _ in workdays}
     if clash:
         errors.append(FieldError("workdays", "clash", "同一天不能既是假日又是调休上班日:" + "、".join(map(str, sorted(clash)))))

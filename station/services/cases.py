@@ -23,6 +23,7 @@ from station.core.cases import (
     fold,
 )
 from station.core.intake import IntakePlan, plan_intake
+from station.core.masking import mask_document
 from station.core.models import CatalogItem
 from station.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
 from station.services import audit, outbox, residents
@@ -320,8 +321,28 @@ def counts_for_today(session: Session) -> dict:
     }
 
 
-def timeline(events: list[CaseEvent]) -> list[dict]:
+def timeline(events: list[CaseEvent], masked: bool = True) -> list[dict]:
+    """A case's events as screens and scripts show them; payloads masked (信息脱敏) unless a
+    caller holds an audited reveal (``view``)."""
     return [{"stamp": e.stamp, "on": e.payload.get("on") or e.payload.get("received_on"), "type": e.type.value,
              "label": e.type.label, "transcribed": e.payload.get("transcribed") is True, "user": e.user, "node": e.node,
-             "payload": e.payload} for e in events]
+             "payload": mask_document(e.payload) if masked else e.payload} for e in events]
+
+
+def view(session: Session, ref: str, reveal_reason: str | None = None) -> dict:
+    """One case with its resident and timeline, the way it leaves the store for a screen or a
+    file: every identity number and phone masked. With ``reveal_reason`` a supervisor sees them
+    whole, and the reveal and its reason go into the audit trail first."""
+    state, events = load(session, ref)
+    person = residents.get(session, state.resident_id)
+    data = {"case": json.loads(state.model_dump_json()), "status_label": state.status.label,
+            "missing": state.missing, "resident": person, "timeline": timeline(events, masked=False)}
+    if reveal_reason is None:
+        return mask_document(data)
+    session.require_supervisor("查看完整身份证号码")
+    if not reveal_reason.strip():
+        raise ValidationFailed("请说明查看原因", [FieldError("reason", "required", "查看完整号码须填写原因(记入审计)")])
+    with session.store.transaction() as db:
+        audit.record(db, session.user.username, "case.reveal", state.number, {"reason": reveal_reason.strip()})
+    return data
 

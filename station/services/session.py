@@ -30,9 +30,11 @@ from station.errors import (
     PermissionDenied,
     StoreError,
     ValidationFailed,
+    WrongKey,
 )
 from station.services import audit
 from station.services import catalog as catalog_service
+from station.store import failures
 from station.store import keys as keyring
 from station.store.db import Store, open_store
 from station.store.keys import Unlocked, key_id
@@ -234,15 +236,16 @@ class StationHome:
             raise
 
     def _open(self, opened: Unlocked) -> tuple[Store, bytes]:
-        """Open the store with the first of the keys that fits (two only mid key change)."""
-        failure = None
+        """Open the store with the first of the keys that fits (two only mid key change).
+        Only a key that does not fit moves on to the next; a full disk, read-only media, a lock
+        or a damaged file is said as it is at once (``store.failures``)."""
+        failure: StoreError | None = None
         for db_key in opened.keys:
             try:
                 return open_store(self.db_path, db_key), db_key
-            except StoreError as exc:
+            except WrongKey as exc:
                 failure = exc
-        raise StoreError("无法打开数据库:这份密钥文件里的密钥与数据库不符。数据库密钥可能已经更换(旧的密钥文件随之作废),"
-                         f"或文件已损坏。请使用站里现用的 keys.json,或用恢复码恢复。({failure.title if failure else ''})")
+        raise failure or failures.wrong_key(self.db_path)
 
     def _session(self, store: Store, user: User, db_key: bytes, ring, today, private=None) -> Session:
         settings = {r["key"]: r["value"] for r in store.query("SELECT key, value FROM settings")}

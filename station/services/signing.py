@@ -76,6 +76,11 @@ def verify_token(token: str, station_code: str, public: bytes) -> ReceiptCheck:
     if not m:
         return ReceiptCheck(False, None, None, "这不是本系统的回执二维码(格式不符)")
     number, due, sig = m.groups()
+    # 64 signature bytes fill 103 base32 characters with 3 bits to spare: the last character's
+    # filler bits are not covered by the signature, so 8 spellings would decode alike. Only the
+    # spelling the station printed (filler bits zero) is a receipt.
+    if _b32(_unb32(sig)) != sig:
+        return ReceiptCheck(False, number, due, "签名不符:回执码与本站打印的不一致,请逐字核对或重新扫描")
     if not number.startswith(station_code + "-"):
         return ReceiptCheck(False, number, due, f"此回执由其他服务站({number.split('-')[0]})出具,不是本站回执")
     try:

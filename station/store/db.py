@@ -19,9 +19,18 @@ import sqlite_utils
 
 from station.errors import StoreError
 from station.fileio import OWNER_ONLY, owner_only
+from station.store import failures
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 HMAC = "HMAC_SHA256"
+# How long a statement waits for another program's lock before saying the file is in use.
+BUSY_TIMEOUT_S = 10.0
+
+
+def _storage_error(exc: BaseException, path: Path) -> BaseException:
+    """A storage failure as the clerk's message (disk full, read-only, locked, damaged);
+    anything else (a constraint, a bug) unchanged."""
+    return failures.translate(exc, path) or exc
 
 
 def sidecars(path: Path) -> list[Path]:
@@ -50,21 +59,42 @@ class Store:
         with self.lock:
             if self.conn.in_transaction:
                 raise StoreError("内部错误:事务不能嵌套")
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlcipher3.Error as exc:
+                raise _storage_error(exc, self.path) from None
             try:
                 yield self.db
-            except BaseException:
+            except BaseException as exc:
                 if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                    try:
+                        self.conn.execute("ROLLBACK")
+                    except sqlcipher3.Error:
+                        pass  # SQLite rolls back on its own after a full disk or an I/O error
+                # Only SQLite's own failures: an OSError from the caller's files (a stick, a
+                # scan) is the caller's to explain.
+                if isinstance(exc, sqlcipher3.Error):
+                    raise _storage_error(exc, self.path) from None
                 raise
             else:
-                self.conn.execute("COMMIT")
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlcipher3.Error as exc:
+                    if self.conn.in_transaction:
+                        try:
+                            self.conn.execute("ROLLBACK")
+                        except sqlcipher3.Error:
+                            pass
+                    raise _storage_error(exc, self.path) from None
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
         with self.lock:
-            cur = self.conn.execute(sql, params)
-            cols = [d[0] for d in cur.description]
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+            try:
+                cur = self.conn.execute(sql, params)
+                cols = [d[0] for d in cur.description]
+                return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+            except sqlcipher3.Error as exc:
+                raise _storage_error(exc, self.path) from None
 
     def one(self, sql: str, params: tuple | dict = ()) -> dict | None:
         rows = self.query(sql, params)
@@ -72,7 +102,10 @@ class Store:
 
     def scalar(self, sql: str, params: tuple | dict = ()):
         with self.lock:
-            row = self.conn.execute(sql, params).fetchone()
+            try:
+                row = self.conn.execute(sql, params).fetchone()
+            except sqlcipher3.Error as exc:
+                raise _storage_error(exc, self.path) from None
             return row[0] if row else None
 
     def rekey(self, new_key: bytes) -> None:
@@ -126,18 +159,25 @@ def connect(path: Path, key: bytes, read_only: bool = False) -> sqlcipher3.Conne
         raise StoreError("内部错误:数据库密钥长度不正确")
     path = Path(path)
     target = Path(path).resolve().as_uri() + "?mode=ro" if read_only else str(path)
-    conn = sqlcipher3.connect(target, isolation_level=None, check_same_thread=False, timeout=10, uri=read_only)
     try:
+        conn = sqlcipher3.connect(target, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
+                                  uri=read_only)
+    except sqlcipher3.Error as exc:
+        raise failures.diagnose_open(path, key, exc) from None
+    try:
+        # SQLCipher logs HMAC failures in English on stderr; the clerk gets our message instead.
+        conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         # HMAC-SHA256 page authentication: as strong for integrity as the default SHA-512 and
         # ~15% cheaper per commit on the slow PCs this runs on. Fixed for every station file;
         # other SQLCipher tools need the same pragma to open one.
         conn.execute(f"PRAGMA cipher_hmac_algorithm = {HMAC}")
-        # The first read proves the key; a wrong key reads as "file is not a database".
+        # The first read proves the key. It fails alike for a wrong key, a damaged first page and
+        # a disk too full for the -shm file: ``failures`` tells them apart.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlcipher3.DatabaseError as exc:
+    except sqlcipher3.Error as exc:
         conn.close()
-        raise StoreError(f"无法打开数据库 {path.name}:密钥不符或文件已损坏({exc})") from None
+        raise failures.diagnose_open(path, key, exc) from None
     return conn
 
 
@@ -149,7 +189,10 @@ def open_store(path: Path, key: bytes, create: bool = False) -> Store:
     if create and not path.exists():
         # Made empty with owner-only permission before SQLite opens it: SQLite keeps the mode
         # of an existing file and copies it to the -wal and -shm files it creates beside it.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
+        except OSError as exc:
+            raise _storage_error(exc, path) from None
     conn = connect(path, key)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
@@ -158,7 +201,7 @@ def open_store(path: Path, key: bytes, create: bool = False) -> Store:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA cache_size = -16000")
         owner_only(*sidecars(path))
-    except sqlcipher3.DatabaseError as exc:
+    except (sqlcipher3.Error, OSError) as exc:
         conn.close()
-        raise StoreError(f"无法打开数据库 {path.name}:密钥不符或文件已损坏({exc})") from None
+        raise failures.translate(exc, path) or failures.damaged(path, str(exc)) from None
     return Store(conn, path)

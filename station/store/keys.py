@@ -228,7 +228,10 @@ class KeyRing:
         except FileNotFoundError:
             raise StoreError(f"找不到密钥文件 {path}:该目录下还没有建立服务站(请先运行 station init)") from None
         except (OSError, ValueError) as exc:
-            raise StoreError(f"密钥文件 {path} 已损坏或无法读取:{exc}。请用恢复码恢复。") from None
+            # A read-only stick or a failing disk is not a damaged key file: say which it is.
+            from station.store.failures import translate
+            found = translate(exc, path) if isinstance(exc, OSError) else None
+            raise found or StoreError(f"密钥文件 {path} 已损坏或无法读取:{exc}。请用恢复码恢复。") from None
         if data.get("format") not in READABLE:
             raise StoreError(f"密钥文件版本 {data.get('format')} 无法识别,请升级本软件")
         data["format"] = FORMAT

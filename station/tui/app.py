@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 from station.errors import AuthFailed, StationError
 from station.services import settings as settings_service
 from station.services.session import Session, StationHome
+from station.store import failures as storage_failures
 
 STICK_POLL_S = 5.0
 
@@ -95,7 +96,10 @@ class StationApp(App):
 
     def open_session(self, username: str, passphrase: str) -> Session:
         """Unlock the store. Safe to call from a worker thread (the KDF is deliberately slow)."""
-        return self.home.unlock(username, passphrase, today=self.config.today)
+        try:
+            return self.home.unlock(username, passphrase, today=self.config.today)
+        except OSError as exc:  # keys.json on a full or read-only disk: said on the unlock screen
+            raise storage_failures.translate(exc, self.home.dir) or exc from None
 
     def show_unlocked(self, session: Session) -> None:
         from station.tui.screens.today import TodayScreen
@@ -288,6 +292,10 @@ class StationApp(App):
             self.show_error(event.worker.error)
 
     def show_error(self, error: BaseException | None) -> None:
+        if error is not None and not isinstance(error, StationError):
+            # A storage failure that reached a worker raw (disk full, read-only, locked, damaged)
+            # gets its own message and what to do, not "unexpected error".
+            error = storage_failures.translate(error, self.home.dir) or error
         if isinstance(error, StationError):
             details = "\n".join(d.message for d in error.details)
             self.notify(details or error.title, title=error.title if details else "操作未完成", severity="error", timeout=8)

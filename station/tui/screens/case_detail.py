@@ -308,6 +308,9 @@ class EventForm(ModalScreen[CaseState | None]):
         left = show_field_errors(self, exc.details)
         if left:
             self.notify("\n".join(d.message for d in left), title=exc.title, severity="error")
+        elif not exc.details:
+            # A refusal with no field to point at (a full disk, a locked file) must still be seen.
+            self.app.show_error(exc)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

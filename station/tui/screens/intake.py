@@ -261,6 +261,10 @@ class IntakeScreen(StationScreen):
 
     def _invalid(self, exc: StationError) -> None:
         self.query_one("#save", Button).disabled = False
+        if not isinstance(exc, ValidationFailed):
+            # Not the form's fault (a full disk, a locked file): say what happened, not "fix the red text".
+            self.app.show_error(exc)
+            return
         left = show_field_errors(self, exc.details)
         self.notify("\n".join(d.message for d in left) or "请按红字提示修改后再保存", title=exc.title + "(未保存)", severity="error")
 
