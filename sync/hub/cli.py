@@ -190,12 +190,13 @@ def case_list(station, status, limit, out: Out, home: HubHome):
 @click.argument("ref")
 @common
 def case_show(ref, out: Out, home: HubHome):
-    """一件的状态和完整时间线。"""
+    """一件的状态和完整时间线(身份证号、电话等已遮蔽)。"""
+    from station.core.masking import mask_document
     with unlock(home) as hub:
         row, state, events = hub.case_state(ref)
     data = {"case": row, "status_label": state.status.label, "conflicts": state.conflicts,
             "timeline": [{"type": e.type.value, "label": e.type.label, "node": e.node, "on": e.payload.get("on") or
-                          e.payload.get("received_on"), "payload": e.payload} for e in events]}
+                          e.payload.get("received_on"), "payload": mask_document(e.payload)} for e in events]}
     out.emit(data, lambda d: "\n".join([f"{row['number']} · {row['item_name']} · {d['status_label']}"] +
                                        [f"  {e['on']}  {e['label']}  {e['node']}" for e in d["timeline"]]))
 

@@ -130,3 +130,25 @@ def test_a_township_deciding_on_paper_is_transcribed_and_later_superseded(hub, t
     assert (state.status.value, state.decision, state.paper) == ("decided", "rejected", ["accepted_by_township"])
     assert not state.conflicts
     s.close()
+
+
+def test_township_case_show_masks_the_proxy_and_resident_numbers(hub, tmp_path):
+    """The township's case view is a screen too: the proxy's identity number and phone are masked."""
+    import subprocess
+    import sys
+
+    from tests.sync.conftest import HUB_PASS, ROOT
+    s = new_station(tmp_path, hub, "XX0101")
+    proxy_id, proxy_phone = make_id("19800101", 7), "13987654321"
+    number = cases.intake(s, {"resident": {"id_number": make_id(seq=5), "name": "张秀英"}, "item": "SB-001",
+                              "materials_received": ["申请人居民身份证", "户口簿", "城乡居民基本养老保险参保登记表"],
+                              "proxy": {"name": "王建国", "relation": "儿子", "id_number": proxy_id, "phone": proxy_phone}})["number"]
+    client.sync_once(s, HttpTransport(hub.url))
+    s.close()
+    env = {**__import__("os").environ, "TOWNSHIP_PASSPHRASE": HUB_PASS, "TOWNSHIP_USER": "admin"}
+    for extra in ([], ["--json"]):
+        r = subprocess.run([sys.executable, "-m", "sync.hub.cli", "case", "show", number, "--data-dir", str(hub.dir), *extra],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert proxy_id not in r.stdout and proxy_phone not in r.stdout
+    assert "139****4321" in r.stdout
