@@ -19,7 +19,7 @@ import pytest
 from ledgers import service, sheets
 from station.errors import ValidationFailed
 from tests.conftest import PASS, make_id
-from tests.ledgers.test_ledgers import imp, row, xlsx
+from tests.ledgers.test_ledgers import HEADERS, imp, row, xlsx
 
 # Bombs run in a child process under an address-space cap, so a parser that materialises them
 # fails there (MemoryError) instead of taking the machine down with it.
@@ -162,7 +162,9 @@ HOSTILE_NAMES = ["=HYPERLINK(\"http://x\",\"点我\")", "+1+1", "-2+3", "@SUM(A1
 
 def test_exports_carry_no_live_formula_and_amounts_are_numbers(session, tmp_path):
     rows = [row(n, name=name) for n, name in enumerate(HOSTILE_NAMES, start=1)]
-    report = imp(session, xlsx(tmp_path / "evil.xlsx", rows))
+    with open(tmp_path / "evil.csv", "w", encoding="utf-8", newline="") as fh:  # in a CSV they are text, as a township may send
+        csv.writer(fh).writerows([HEADERS, *rows])
+    report = imp(session, tmp_path / "evil.csv")
     assert report.written == len(HOSTILE_NAMES)
     first = service.entries(session, "subsidy")[0]["id"]
     service.correct(session, first, "=1+1 核实")  # a reversal: a negative amount, and a hostile reason
@@ -174,7 +176,7 @@ def test_exports_carry_no_live_formula_and_amounts_are_numbers(session, tmp_path
     cells = [c for r in sheet.iter_rows(min_row=2) for c in r]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     names = [r[name_col].value for r in sheet.iter_rows(min_row=2)]
-    assert names[:len(HOSTILE_NAMES)] == ["'" + n for n in HOSTILE_NAMES]
+    assert names[:len(HOSTILE_NAMES)] == ["'" + n.strip() for n in HOSTILE_NAMES]
     amounts = [r[amount_col] for r in sheet.iter_rows(min_row=2)]
     assert all(c.data_type == "n" and c.number_format == "0.00" for c in amounts)
     one = Decimal("3.25") * Decimal("125.8")
@@ -190,10 +192,25 @@ def test_exports_carry_no_live_formula_and_amounts_are_numbers(session, tmp_path
         for i, cell in enumerate(r):
             if i != head.index("金额(元)"):
                 assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (head[i], cell)
-    assert [r[head.index("户主姓名")] for r in body][:len(HOSTILE_NAMES)] == ["'" + n for n in HOSTILE_NAMES]
+    assert [r[head.index("户主姓名")] for r in body][:len(HOSTILE_NAMES)] == ["'" + n.strip() for n in HOSTILE_NAMES]
     amounts_text = [r[head.index("金额(元)")] for r in body]
     assert amounts_text[-1] == f"-{one.quantize(Decimal('0.01'))}" and amounts_text[0] == f"{one.quantize(Decimal('0.01'))}"
     assert all("," not in a and not a.startswith("'") for a in amounts_text)
+
+
+def test_write_table_neutralises_text_but_not_numbers(tmp_path):
+    rows = [["\tx", "\r=y", "-a", Decimal("-12.50"), Decimal("125.8000"), 3, "普通"]]
+    sheets.write_table(tmp_path / "t.csv", ["a", "b", "c", "d", "e", "f", "g"], rows)
+    with open(tmp_path / "t.csv", encoding="utf-8-sig", newline="") as fh:
+        assert list(csv.reader(fh))[1] == ["'\tx", "'\r=y", "'-a", "-12.50", "125.8000", "3", "普通"]
+    sheets.write_table(tmp_path / "t.xlsx", ["a", "b", "c", "d", "e", "f", "g"], rows)
+    book = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    cells = list(book.active.iter_rows(min_row=2))[0]
+    # (XML reads a carriage return back as a line feed; what matters is the leading quote)
+    assert [c.value for c in cells[:3]] == ["'\tx", "'\n=y", "'-a"] and all(c.data_type == "s" for c in cells[:3])
+    assert [(c.data_type, c.number_format) for c in cells[3:6]] == [("n", "0.00"), ("n", "0.0000"), ("n", "0")]
+    assert Decimal(str(cells[3].value)) == Decimal("-12.50")
+    book.close()
 
 
 async def test_app_shows_the_limit_without_a_traceback(tmp_path):
