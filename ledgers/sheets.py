@@ -179,7 +179,13 @@ class _Scan:
 
     def __init__(self, name: str, worksheet: bool):
         self.name, self.worksheet = name, worksheet
-        self.elements = self.cells = 0
+        self.elements = self.cells = self.chars = 0
+
+    def text(self, data: str) -> None:
+        # one row's text, as for a CSV record: a single giant inline string is a memory bomb too
+        self.chars += len(data)
+        if self.chars > MAX_ROW_CHARS:
+            raise _refuse("row_too_long", f"表格中有一行超过 {MAX_ROW_CHARS:,} 个字符的上限,文件可能已损坏或不是名单")
 
     def start(self, tag: str, attrs: dict) -> None:
         local = tag.rpartition("}")[2]
@@ -192,7 +198,7 @@ class _Scan:
             if self.cells > XLSX_MAX_CELLS_PER_ROW:
                 raise _refuse("too_many_columns", f"{self.name} 中有一行超过 Excel 的 {XLSX_MAX_CELLS_PER_ROW} 列,文件已损坏")
         elif local == "row":
-            self.cells = 0
+            self.cells = self.chars = 0
             r = attrs.get("r")
             if r is not None:
                 try:
@@ -210,6 +216,8 @@ class _Scan:
         parser.StartDoctypeDeclHandler = no_dtd
         parser.EntityDeclHandler = no_dtd
         parser.StartElementHandler = self.start
+        if self.worksheet:
+            parser.CharacterDataHandler = self.text
         try:
             parser.ParseFile(stream)
         except expat.ExpatError:

@@ -115,6 +115,26 @@ def test_row_numbers_beyond_excel_are_refused_quickly(session, tmp_path):
     assert time.monotonic() - t < 10
 
 
+def test_entities_a_giant_cell_and_a_zip_of_many_parts_are_refused(tmp_path):
+    laughs = xlsx(tmp_path / "laughs.xlsx", [row(1)])
+    rewrite_sheet(laughs, lambda x: '<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+                  + x.replace("王1", "&b;"))
+    with pytest.raises(ValidationFailed, match="无法读取表格"):
+        sheets.read_table(laughs)
+    giant = xlsx(tmp_path / "giant.xlsx", [row(1)])
+    rewrite_sheet(giant, lambda x: x.replace("王1", "王" * (sheets.MAX_ROW_CHARS + 1)))
+    with pytest.raises(ValidationFailed) as exc:
+        sheets.read_table(giant)
+    assert f"{sheets.MAX_ROW_CHARS:,}" in str(exc.value)
+    many = xlsx(tmp_path / "many.xlsx", [row(1)])
+    with zipfile.ZipFile(many, "a") as z:
+        for n in range(sheets.XLSX_MAX_ENTRIES + 1):
+            z.writestr(f"junk/{n}", b"")
+    with pytest.raises(ValidationFailed) as exc:
+        sheets.read_table(many)
+    assert f"{sheets.XLSX_MAX_ENTRIES:,}" in str(exc.value)
+
+
 def test_too_many_rows_csv_is_refused_naming_the_limit(session, tmp_path):
     path = tmp_path / "big.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
