@@ -114,8 +114,11 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
 
 def _file_digest(path: Path) -> str:
     try:
-        with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:  # in chunks: the file is never held whole (hashlib.file_digest is 3.11+)
+            for chunk in iter(lambda: fh.read(sheets.READ_CHUNK), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
     except OSError as exc:
         raise ValidationFailed("无法读取表格", [FieldError("file", "unreadable", f"无法读取 {path.name}:{exc.strerror or exc}")]) from None
 
