@@ -80,6 +80,7 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
     report = ImportReport(path.name, ledger, program, period)
     if is_locked(session, ledger, program, period):
         raise ValidationFailed("该期台账已锁定", [FieldError("period", "locked", f"{program} {period} 已由站长锁定:只能通过更正修改")])
+    sheets.check_file(path)  # type, size, a regular file: before hashing opens it
     digest = _file_digest(path)
     if session.store.scalar("SELECT 1 FROM ledger_imports WHERE sha256 = ? AND ledger = ? AND program = ? AND period = ?",
                             (digest, ledger, program, period)):

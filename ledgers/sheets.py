@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import stat
 import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -46,20 +47,30 @@ def _bad_xlsx(name: str) -> ValidationFailed:
     return _refuse("bad_xlsx", f"{name} 不是有效的 Excel(.xlsx)文件,或文件已损坏", "无法读取表格")
 
 
+def check_file(path: Path) -> int:
+    """A regular file of a supported type within ``MAX_FILE_BYTES`` (its size), else a refusal;
+    checked before anything opens it (a FIFO would block the reader forever)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv"):
+        raise _refuse("bad_type", "请使用 .xlsx 或 .csv 文件(.xls 请先在 Excel 中另存为 .xlsx)", "不支持的文件类型")
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise _refuse("unreadable", f"无法读取 {path.name}:{exc.strerror or exc}", "无法读取表格") from None
+    if not stat.S_ISREG(info.st_mode):  # a directory, or a FIFO that would block the reader forever
+        raise _refuse("not_a_file", f"{path.name} 不是普通文件", "无法读取表格")
+    size = info.st_size
+    if size > MAX_FILE_BYTES:
+        raise _refuse("too_big", f"{path.name} 有 {size / 1024 / 1024:,.0f} MB,超过上限 {MAX_FILE_BYTES // 1024 // 1024} MB")
+    return size
+
+
 def iter_rows(path: Path) -> Iterator[tuple[int, list]]:
     """Every non-blank row as (row number as in Excel / line record of the CSV, cell values as the
     file holds them), at most ``MAX_COLUMNS`` wide; refuses a file beyond the limits."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".xlsx", ".xlsm", ".csv"):
-        raise _refuse("bad_type", "请使用 .xlsx 或 .csv 文件(.xls 请先在 Excel 中另存为 .xlsx)", "不支持的文件类型")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise _refuse("unreadable", f"无法读取 {path.name}:{exc.strerror or exc}", "无法读取表格") from None
-    if size > MAX_FILE_BYTES:
-        raise _refuse("too_big", f"{path.name} 有 {size / 1024 / 1024:,.0f} MB,超过上限 {MAX_FILE_BYTES // 1024 // 1024} MB")
-    records = _csv_records(path) if suffix == ".csv" else _xlsx_records(path)
+    check_file(path)
+    records = _csv_records(path) if path.suffix.lower() == ".csv" else _xlsx_records(path)
     data_rows = 0
     try:
         for number, values in records:
@@ -75,6 +86,8 @@ def iter_rows(path: Path) -> Iterator[tuple[int, list]]:
             if data_rows > MAX_ROWS + 1:  # + the header row
                 raise _refuse("too_many_rows", f"表格超过 {MAX_ROWS:,} 行的上限(不含表头):请分成几个文件导入")
             yield number, list(values)
+    except OSError as exc:  # removed or unplugged while reading
+        raise _refuse("unreadable", f"无法读取 {path.name}:{exc.strerror or exc}", "无法读取表格") from None
     finally:
         records.close()
 

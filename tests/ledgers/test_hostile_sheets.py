@@ -135,6 +135,16 @@ def test_entities_a_giant_cell_and_a_zip_of_many_parts_are_refused(tmp_path):
     assert f"{sheets.XLSX_MAX_ENTRIES:,}" in str(exc.value)
 
 
+def test_a_fifo_or_a_directory_is_refused_not_waited_on(session, tmp_path):
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "dir.xlsx").mkdir()
+    for name in ("pipe.csv", "dir.xlsx"):
+        with pytest.raises(ValidationFailed, match="无法读取表格"):
+            sheets.read_table(tmp_path / name)
+        with pytest.raises(ValidationFailed, match="无法读取表格"):
+            imp(session, tmp_path / name, dry_run=True)
+
+
 def test_too_many_rows_csv_is_refused_naming_the_limit(session, tmp_path):
     path = tmp_path / "big.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
