@@ -117,6 +117,18 @@ def test_small_xlsx_clean_and_damaged(tmp_path_factory, rows, seed, how):
             assert got is not None and len(got[1]) == len(expected) - 1
 
 
+def _also_utf8(data: bytes, encoding: str) -> bool:
+    """A short GBK text can be valid UTF-8 too (丌 is D8 A2 in GBK, and D8 A2 is UTF-8 for U+0622):
+    such a file is read as UTF-8, as before; a real list of names is never that ambiguous."""
+    if encoding not in ("gbk", "gb18030"):
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 @BUDGET
 @given(rows=st.lists(st.lists(gbk_text, max_size=10), max_size=15), encoding=st.sampled_from(["utf-8", "utf-8-sig", "gbk", "gb18030"]),
        noise=st.one_of(st.none(), st.binary(min_size=1, max_size=8)), at=st.floats(0, 1))
@@ -130,7 +142,7 @@ def test_csv_in_utf8_and_gbk(tmp_path_factory, rows, encoding, noise, at):
     path = tmp_path_factory.mktemp("c") / "x.csv"
     path.write_bytes(data)
     got = read(path)
-    if noise is None:
+    if noise is None and not _also_utf8(data, encoding):
         expected = [r for r in rows if any(c != "" for c in r)]
         if not expected:
             assert got is None
