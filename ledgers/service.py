@@ -10,17 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from decimal import Decimal
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledgers import rules, sheets
 from station.core.masking import mask_bank, mask_id, mask_phone
-from station.core.money import format_fen
+from station.core.money import format_fen, from_fen
 from station.errors import FieldError, NotFound, StationError, ValidationFailed
 from station.services import anchor, audit, outbox
 from station.services.session import Session
 
 GENESIS = "0" * 64
+MAX_REPORTED_ERRORS = 1_000  # a validation report lists this many errors and counts the rest
 VIEW_COLUMNS = ("id, ledger, program, period, id_number, head_name, village_group, phone, area, rate, amount_fen, bank_card, "
                 "status, paid_on, month, basis, kind, corrects, reason, author, created_at")
 
@@ -43,6 +45,7 @@ class ImportReport:
     total_fen: int = 0
     written: int = 0
     already_imported: bool = False
+    error_count: int = 0  # all errors; ``errors`` holds the first MAX_REPORTED_ERRORS of them
 
     def as_dict(self) -> dict:
         return {**vars(self), "total": format_fen(self.total_fen)}
@@ -67,18 +70,61 @@ def is_locked(session: Session, ledger: str, program: str, period: str) -> bool:
 def import_file(session: Session, path: Path, ledger: str, program: str, period: str, overrides: dict[str, str] | None = None,
                 dry_run: bool = False, valid_only: bool = False) -> ImportReport:
     """Validate a township spreadsheet and, unless ``dry_run``, write it: every row, or (with
-    ``valid_only``) every valid row — never a part chosen by accident."""
+    ``valid_only``) every valid row — never a part chosen by accident.
+
+    Rows stream from the file and are checked one at a time; a dry run keeps only counts, the
+    households seen and the first ``MAX_REPORTED_ERRORS`` errors, so its memory does not grow
+    with the file (the file's own limits are in ``ledgers.sheets``)."""
     _check_scope(ledger, program, period)
     path = Path(path)
     report = ImportReport(path.name, ledger, program, period)
     if is_locked(session, ledger, program, period):
         raise ValidationFailed("该期台账已锁定", [FieldError("period", "locked", f"{program} {period} 已由站长锁定:只能通过更正修改")])
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    sheets.check_file(path)  # type, size, a regular file: before hashing opens it
+    digest = _file_digest(path)
     if session.store.scalar("SELECT 1 FROM ledger_imports WHERE sha256 = ? AND ledger = ? AND program = ? AND period = ?",
                             (digest, ledger, program, period)):
         report.already_imported = True
         return report
-    headers, rows = sheets.read_table(path)
+    rows = sheets.iter_rows(path)
+    try:
+        first = next(rows, None)
+        if first is None:
+            raise ValidationFailed("表格是空的", [FieldError("file", "empty", f"{path.name} 中没有数据")])
+        headers = sheets.header_of(first[1])
+        mapping = _mapping(headers, ledger, overrides)
+        report.mapping = {f: headers[i] for f, i in sorted(mapping.items(), key=lambda x: x[1])}
+        raws = ((n, {f: (row[i] if i < len(row) else None) for f, i in mapping.items()}) for n, row in rows)
+        good, errors, counts = _check_stream(session.store.conn, ledger, program, period, raws, session.today(), keep=not dry_run)
+    finally:
+        rows.close()
+    report.rows, report.valid, report.total_fen, report.error_count = counts
+    report.errors = [e.as_dict() for e in errors]
+    if dry_run:
+        return report
+    if report.error_count and not valid_only:
+        raise ImportRefused(f"有 {report.error_count} 处错误,未导入任何数据:请修正表格后重新导入,或选择只导入正确的 {report.valid} 行",
+                            [FieldError(f"row {e['row']}", e["code"], f"第 {e['row']} 行 {e['message']}") for e in report.errors[:50]])
+    with session.store.transaction() as db:
+        _write_entries(db, session.user.username, ledger, program, period, good, path.name, digest)
+        audit.record(db, session.user.username, "ledger.import", f"{ledger}/{program}/{period}",
+                     {"file": path.name, "rows": len(good), "skipped": report.error_count, "total_fen": report.total_fen})
+    report.written = len(good)
+    return report
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:  # in chunks: the file is never held whole (hashlib.file_digest is 3.11+)
+            for chunk in iter(lambda: fh.read(sheets.READ_CHUNK), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except OSError as exc:
+        raise ValidationFailed("无法读取表格", [FieldError("file", "unreadable", f"无法读取 {path.name}:{exc.strerror or exc}")]) from None
+
+
+def _mapping(headers: list[str], ledger: str, overrides: dict[str, str] | None) -> dict[str, int]:
     mapping = rules.guess_mapping(headers)
     for name, header in (overrides or {}).items():
         if name not in rules.FIELDS:
@@ -86,42 +132,34 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
         if header not in headers:
             raise ValidationFailed("列对应有误", [FieldError("map", "no_such_column", f"表格中没有名为“{header}”的列")])
         mapping[name] = headers.index(header)
-    report.mapping = {f: headers[i] for f, i in sorted(mapping.items(), key=lambda x: x[1])}
     missing = [f for f in rules.REQUIRED[ledger] if f not in mapping]
     if missing:
         raise ValidationFailed("找不到必需的列", [FieldError("map", "missing_column",
                                                         f"找不到“{rules.FIELD_LABELS[f]}”列:请用列对应指定(如 {f}=表头名)")
                                              for f in missing])
-    raws = [(n, {f: (row[i] if i < len(row) else None) for f, i in mapping.items()})
-            for n, row in enumerate(rows, start=2)]  # row 1 is the header, as the clerk sees it in Excel
-    good, errors = check_rows(session.store.conn, ledger, program, period, raws, session.today())
-    report.rows = len(raws)
-    report.errors = [e.as_dict() for e in errors]
-    report.valid = len(good)
-    report.total_fen = sum(e["amount_fen"] for e in good)
-    if dry_run:
-        return report
-    if report.errors and not valid_only:
-        raise ImportRefused(f"有 {len(report.errors)} 处错误,未导入任何数据:请修正表格后重新导入,或选择只导入正确的 {report.valid} 行",
-                            [FieldError(f"row {e['row']}", e["code"], f"第 {e['row']} 行 {e['message']}") for e in report.errors[:50]])
-    with session.store.transaction() as db:
-        _write_entries(db, session.user.username, ledger, program, period, good, path.name, digest)
-        audit.record(db, session.user.username, "ledger.import", f"{ledger}/{program}/{period}",
-                     {"file": path.name, "rows": len(good), "skipped": len(report.errors), "total_fen": report.total_fen})
-    report.written = len(good)
-    return report
+    return mapping
 
 
-def check_rows(conn, ledger: str, program: str, period: str, raws: list[tuple[int, dict]], today) -> tuple[list[dict], list]:
+def check_rows(conn, ledger: str, program: str, period: str, raws, today) -> tuple[list[dict], list]:
     """Every row checked on its own, against the others (same household twice) and against the
-    store (household already in this period)."""
+    store (household already in this period). Returns the good entries and every error."""
+    good, errors, _ = _check_stream(conn, ledger, program, period, raws, today, keep=True, max_errors=None)
+    return good, errors
+
+
+def _check_stream(conn, ledger: str, program: str, period: str, raws, today, keep: bool,
+                  max_errors: int | None = MAX_REPORTED_ERRORS) -> tuple[list[dict], list, tuple[int, int, int, int]]:
+    """``check_rows`` over an iterable of (row number, raw fields): the good entries (only when
+    ``keep``), the first ``max_errors`` errors, and (rows, valid rows, total fen, errors)."""
     # A household is in the period once (subsidies) or once per month (relief), after corrections.
     existing = {r[0] for r in conn.execute(
         "SELECT id_number || CASE WHEN ledger = 'relief' THEN '|' || coalesce(month, '') ELSE '' END AS k FROM ledger_entries "
         "WHERE ledger = ? AND program = ? AND period = ? GROUP BY k HAVING sum(amount_fen) != 0", (ledger, program, period)).fetchall()}
     seen: dict[str, int] = {}
     good, errors = [], []
+    n_rows = n_valid = total = n_errors = 0
     for n, raw in raws:
+        n_rows += 1
         entry, row_errors = rules.check_row(ledger, raw, n, today)
         if entry is not None:
             key = entry["id_number"] if ledger == "subsidy" else f"{entry['id_number']}|{entry.get('month')}"
@@ -131,10 +169,15 @@ def check_rows(conn, ledger: str, program: str, period: str, raws: list[tuple[in
                 row_errors = [rules.RowError(n, "id_number", "exists", "该户已在本期台账中(如需改动请用更正)")]
             else:
                 seen[key] = n
-                entry["row_no"] = n
-                good.append(entry)
-        errors += row_errors
-    return good, errors
+                n_valid += 1
+                total += entry["amount_fen"]
+                if keep:
+                    entry["row_no"] = n
+                    good.append(entry)
+        n_errors += len(row_errors)
+        if max_errors is None or len(errors) < max_errors:
+            errors += row_errors if max_errors is None else row_errors[:max_errors - len(errors)]
+    return good, errors, (n_rows, n_valid, total, n_errors)
 
 
 def _chain_tip(db) -> str:
@@ -280,11 +323,23 @@ EXPORT_HEADERS = [("program", "项目"), ("period", "期间"), ("head_name", "�
 KIND_LABELS = {"original": "原始", "reversal": "冲减", "supersede": "更正"}
 
 
+def _export_cell(key: str, row: dict):
+    """Amounts, areas and rates as numbers (``Decimal``: exact, with their places) so a township
+    can sum the export; everything else as text, which ``sheets.write_table`` neutralises."""
+    if key == "amount":
+        return from_fen(row["amount_fen"])
+    if key in ("area", "rate") and row[key] is not None:
+        return Decimal(row[key])
+    if key == "kind":
+        return KIND_LABELS.get(row[key], row[key])
+    return row[key] if row[key] is not None else ""
+
+
 def export(session: Session, path: Path, ledger=None, program=None, period=None, village_group=None, encoding="utf-8-sig") -> int:
     """Any ledger view as .xlsx or .csv — masked: full numbers travel to the township only inside
     encrypted bundles, never in a spreadsheet on a stick."""
     rows = entries(session, ledger, program, period, village_group, limit=10**9)
-    data = [[KIND_LABELS.get(r[k], r[k]) if k == "kind" else (r[k] if r[k] is not None else "") for k, _ in EXPORT_HEADERS] for r in rows]
+    data = [[_export_cell(k, r) for k, _ in EXPORT_HEADERS] for r in rows]
     sheets.write_table(Path(path), [h for _, h in EXPORT_HEADERS], data, encoding=encoding)
     with session.store.transaction() as db:
         audit.record(db, session.user.username, "ledger.export", str(Path(path).name), {"rows": len(rows)})

@@ -48,12 +48,14 @@ def ledger_import(file, ledger, program, period, maps, dry_run, valid_only, out:
         if d["already_imported"]:
             return f"{file.name} 已导入过本期台账,未重复导入。"
         lines = ["列对应:" + ",".join(f"{k}←{v}" for k, v in d["mapping"].items()),
-                 f"共 {d['rows']} 行,正确 {d['valid']} 行,合计 {d['total']} 元;错误 {len(d['errors'])} 处"]
+                 f"共 {d['rows']} 行,正确 {d['valid']} 行,合计 {d['total']} 元;错误 {d['error_count']} 处"]
         lines += [f"  第 {e['row']} 行:{e['message']}" for e in d["errors"]]
+        if d["error_count"] > len(d["errors"]):
+            lines.append(f"  ……另有 {d['error_count'] - len(d['errors'])} 处未列出(请先修正以上各处)")
         lines.append("(试导入,未写入)" if dry_run else f"已写入 {d['written']} 行。")
         return "\n".join(lines)
     out.emit(report.as_dict(), human)
-    if dry_run and report.errors:
+    if dry_run and report.error_count:
         sys.exit(2)
 
 

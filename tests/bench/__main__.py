@@ -5,15 +5,27 @@ import json
 from tests.bench import foundation, ledgers, printouts, sync, tui, usb
 
 
+def _big_csv_line(c: dict) -> str:
+    return (f"ledger import --dry-run of a {c['rows']:,}-row CSV ({c['mb']:.0f} MB): refused at the {c['limit']:,}-row limit after "
+            f"{c['refused_s']:.1f} s, peak RSS {c['refused_mb']:.0f} MB (target < 300 MB); a CSV of exactly {c['limit']:,} rows: accepted "
+            f"in {c['accepted_s']:.1f} s, peak RSS {c['accepted_mb']:.0f} MB; the same command's floor (ledger list: imports + unlock "
+            f"KDF) {c['floor_mb']:.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Village Station benchmarks")
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers"], help="run one group")
+    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv"], help="run one group")
     args = parser.parse_args()
+    if args.only == "ledger-csv":
+        c = ledgers.run(only_csv=True)["big_csv"]
+        print(_big_csv_line(c))
+        return
     if args.only in (None, "ledgers"):
         led = ledgers.run()
         i, t = led["import"], led["totals"]
+        print(_big_csv_line(led["big_csv"]))
         print(f"ledger import of a {i['rows']:,}-row .xlsx: {i['import_s']:.1f} s (target < 20 s), of which openpyxl reading the "
               f"file {i['openpyxl_read_s']:.1f} s and ours {i['ours_s']:.1f} s")
         print(f"ledger totals over {t['entries']:,} entries ({t['groups']} groups): {1000 * t['ours_s']:.0f} ms (target ≤ 500 ms) "

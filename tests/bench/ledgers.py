@@ -4,11 +4,19 @@
   target under 20 s — with openpyxl's own reading of the same file measured in the same run.
 - totals: grouped sums over 1,000,000 entries (target ≤ 0.5 s), against the same query on plain
   SQLite holding the same rows.
+- big CSV: peak RSS of the real command ``station ledger import FILE --dry-run`` in its own process,
+  on a 1,000,000-row CSV (refused at the row limit after streaming to it; target < 300 MB) and on a
+  CSV of exactly ``sheets.MAX_ROWS`` rows (accepted), against the same command's floor: ``station
+  ledger list`` (imports, unlock with its real KDF, nothing read).
 """
 from __future__ import annotations
 
+import csv
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -104,6 +112,54 @@ def bench_totals(work: Path, n: int = 1_000_000) -> dict:
     return {"entries": n, "groups": len(result), "ours_s": ours, "plain_s": base, "ratio": ours / base, "by_program_s": by_program}
 
 
-def run() -> dict:
+def _big_csv(path: Path, n: int) -> None:
+    """n valid, distinct households (ID numbers by birth day and sequence), as a township sends them."""
+    from datetime import timedelta
+
+    from station.core.identity import check_char
+    base = date(1940, 1, 1)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["序号", "户主姓名", "身份证号码", "村民小组", "面积(亩)", "补贴标准(元/亩)", "补贴金额(元)", "一卡通账号"])
+        for i in range(n):
+            first17 = f"520402{base + timedelta(days=i // 1000):%Y%m%d}{i % 1000:03d}"
+            w.writerow([i + 1, f"户主{i}", first17 + check_char(first17), f"{i % 12 + 1}组", "3.25", "125.8", "408.85", f"62170000{i:011d}"])
+
+
+def _peak_rss(args: list[str], station: Path) -> tuple[float, float, int, str]:
+    """Peak RSS (MB), wall seconds, exit code and output of one real CLI run in its own process."""
+    env = {**os.environ, "STATION_PASSPHRASE": PASS, "STATION_USER": "zhanzhang"}
+    env.pop("STATION_HOME", None)
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "station.cli", *args, "--data-dir", str(station)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    out = proc.stdout.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_maxrss / 1024, time.perf_counter() - t, proc.returncode, out
+
+
+def bench_big_csv(work: Path, n: int = 1_000_000) -> dict:
+    from ledgers import sheets
+    station = work / "csv-station"
+    s, _ = StationHome(station).init("BE0001", "基准站", "zhanzhang", "基准", PASS)
+    s.close()
+    big, limit = work / "big.csv", work / "limit.csv"
+    _big_csv(big, n)
+    _big_csv(limit, sheets.MAX_ROWS)
+    args = ["--program", "耕地地力保护补贴", "--period", "2026", "--dry-run"]
+    floor = _peak_rss(["ledger", "list", "--limit", "1"], station)
+    refused = _peak_rss(["ledger", "import", str(big), *args], station)
+    accepted = _peak_rss(["ledger", "import", str(limit), *args], station)
+    assert floor[2] == 0, floor[3]
+    assert refused[2] == 2 and f"{sheets.MAX_ROWS:,}" in refused[3] and "Traceback" not in refused[3], refused[3][-2000:]
+    assert accepted[2] == 0 and f"正确 {sheets.MAX_ROWS} 行" in accepted[3], accepted[3][-2000:]
+    return {"rows": n, "mb": big.stat().st_size / 1e6, "limit": sheets.MAX_ROWS, "floor_mb": floor[0], "floor_s": floor[1],
+            "refused_mb": refused[0], "refused_s": refused[1], "accepted_mb": accepted[0], "accepted_s": accepted[1]}
+
+
+def run(only_csv: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="station-ledger-bench-") as tmp:
-        return {"import": bench_import(Path(tmp)), "totals": bench_totals(Path(tmp))}
+        if only_csv:
+            return {"big_csv": bench_big_csv(Path(tmp))}
+        return {"import": bench_import(Path(tmp)), "totals": bench_totals(Path(tmp)), "big_csv": bench_big_csv(Path(tmp))}

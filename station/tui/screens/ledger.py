@@ -180,14 +180,14 @@ class ImportWizard(ModalScreen[bool]):
             self.dismiss(True)
             return
         lines = ["列对应:" + ",".join(f"{v}" for v in report.mapping.values()),
-                 f"共 {report.rows} 行:正确 {report.valid} 行(合计 {report.as_dict()['total']} 元),错误 {len(report.errors)} 处"]
+                 f"共 {report.rows} 行:正确 {report.valid} 行(合计 {report.as_dict()['total']} 元),错误 {report.error_count} 处"]
         lines += [f"第 {e['row']} 行:{e['message']}" for e in report.errors[:12]]
-        if len(report.errors) > 12:
-            lines.append(f"……另有 {len(report.errors) - 12} 处(命令行 station ledger import --dry-run 可看全部)")
+        if report.error_count > 12:
+            lines.append(f"……另有 {report.error_count - 12} 处(命令行 station ledger import --dry-run 可看全部)")
         self.query_one("#report", Static).update("\n".join(lines))
-        self.query_one("#all", Button).disabled = bool(report.errors) or not report.valid
+        self.query_one("#all", Button).disabled = bool(report.error_count) or not report.valid
         valid = self.query_one("#valid", Button)
-        valid.disabled = not (report.errors and report.valid)
+        valid.disabled = not (report.error_count and report.valid)
         valid.label = f"只导入正确的 {report.valid} 行"
 
 
