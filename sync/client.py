@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
 from station.core.cases import CaseEvent
+from station.core.clock import check_received
 from station.core.models import parse_catalog
 from station.errors import StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
@@ -238,6 +239,7 @@ def _apply_hub_item(db, session: Session, peer: dict, item: dict) -> str:
     data = item["data"]
     if item["kind"] == "event":
         data = CaseEvent.model_validate(data).model_dump(mode="json")
+        check_received(data["stamp"], "乡镇服务器")  # a wrong township clock is set aside, not absorbed
     owner = None
     if item["kind"] == "notice" and isinstance(data.get("id"), str):
         row = db.execute("SELECT created_by FROM notices WHERE id = ?", (data["id"],)).fetchone()
