@@ -22,7 +22,7 @@ from station.core.models import parse_catalog
 from station.errors import StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
 from station.services.session import Session
-from sync import anchor, policy, protocol, restore
+from sync import anchor, bundle, policy, protocol, restore
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
 
 MAX_BUNDLE_BYTES = 8 * 1024 * 1024  # split so one bad link or full stick loses little
@@ -199,7 +199,7 @@ def apply_reply(session: Session, data: bytes) -> Applied:
         hwm = int(row[0]) if row else 0
         step = protocol.plan(hwm, h["seq_from"], h["seq_to"])
         items = protocol.check_items(payload.get("items", []), h["seq_from"], h["seq_to"], protocol.ITEM_KINDS_FROM_HUB)
-        ack = payload.get("ack") if isinstance(payload.get("ack"), int) else 0
+        ack = protocol.ack_of(payload)
         db.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (ack,))
         anchor.take_reply(db, payload, peer["hub_id"], session.user.username)  # the township's anchor and findings
         result.acked_through = ack
@@ -222,6 +222,8 @@ def apply_reply(session: Session, data: bytes) -> Applied:
                             audit.now_iso()))
                 result.quarantined.append({"seq": item["seq"], "reason": reason})
         for q in payload.get("quarantined", []) if isinstance(payload.get("quarantined"), list) else []:
+            if not isinstance(q, dict) or type(q.get("seq")) is not int or not 0 <= q["seq"] <= bundle.MAX_SEQ:
+                continue
             db.execute("INSERT INTO sync_quarantine (source, seq, kind, reason, data, at) VALUES (?,?,?,?,NULL,?)",
                        (session.station_code, q.get("seq"), "outbox", f"乡镇未能接收:{q.get('reason')}", audit.now_iso()))
         db.execute("INSERT INTO settings (key, value) VALUES ('sync_inbound_hwm', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

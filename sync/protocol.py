@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sync.bundle import MAX_ITEMS_PER_BUNDLE, BundleRejected
+from sync.bundle import MAX_ITEMS_PER_BUNDLE, MAX_SEQ, BundleRejected
 
 ITEM_KINDS_FROM_STATION = {"resident", "event", "attachment", "ledger_entry", "infra_event", "notice", "objection"}
 ITEM_KINDS_FROM_HUB = {"event", "catalog", "calendar", "ledger_list", "notice", "restore"}
-__all__ = ["MAX_ITEMS_PER_BUNDLE", "Plan", "plan", "check_items"]  # the limit lives with the format (sync.bundle)
+__all__ = ["MAX_ITEMS_PER_BUNDLE", "Plan", "plan", "check_items", "ack_of"]  # the limit lives with the format (sync.bundle)
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,10 @@ def check_items(items: list, seq_from: int, seq_to: int, kinds: set[str]) -> lis
         if item.get("kind") not in kinds or not isinstance(item.get("data"), dict):
             raise BundleRejected("malformed", f"第 {item.get('seq')} 号记录类型未知或内容缺失")
     return items
+
+
+def ack_of(payload: dict) -> int:
+    """The payload's ``ack`` (the recipient's outbox acknowledged through), or 0 when it is not a
+    sequence number at all (a bool, a string, beyond what SQLite can hold)."""
+    ack = payload.get("ack")
+    return ack if type(ack) is int and 0 <= ack <= MAX_SEQ else 0

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from starlette.responses import JSONResponse
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from sync.bundle import MAX_CIPHERTEXT, MAX_HEADER
+from sync.bundle import MAX_CIPHERTEXT, MAX_HEADER, json_depth
 
 MAX_PUSH_BODY = MAX_CIPHERTEXT + MAX_HEADER + 1024  # one bundle, as on a stick
 MAX_PULL_BODY = MAX_HEADER + 64 * 1024  # an empty bundle: header, chain heads, signature
 MAX_SMALL_BODY = 16 * 1024  # enrolment JSON (a box is at most 2 KB) and anything else
 MAX_HEADER_BYTES = 16 * 1024  # request line and headers (h11's incomplete-event limit)
+MAX_JSON_DEPTH = 8  # enrolment requests are flat objects; a nesting bomb is refused before FastAPI parses it
 BODY_LIMITS = {"/v1/push": MAX_PUSH_BODY, "/v1/pull": MAX_PULL_BODY}
 
 log = logging.getLogger("uvicorn.error")  # configured by uvicorn: one line on stderr
@@ -96,6 +97,8 @@ class BodyGuard:
                     break
             body = b"".join(chunks)
             chunks.clear()
+            if scope["path"] not in BODY_LIMITS and json_depth(body) > MAX_JSON_DEPTH:
+                return await problem(422, "malformed", "请求格式不对(嵌套过深)")(scope, receive, send)
             given = False
 
             async def replay():

@@ -9,6 +9,7 @@ applied at once (in the thread pool; SQLite has one writer), and everything else
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -130,6 +131,12 @@ def create_app(hub: Hub, limits: ServeLimits = ServeLimits()) -> FastAPI:
     async def pull(request: Request):
         """以不含记录的签名数据包拉取乡镇发给该站的记录。"""
         return await _exchange(request, pull=True)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        # FastAPI's own answer echoes the input and fails (a 500) on a body that is not UTF-8.
+        fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors()})
+        return problem(422, "malformed", "请求格式不对:" + "、".join(fields)[:200])
 
     @app.exception_handler(StationError)
     async def station_error(request: Request, exc: StationError):

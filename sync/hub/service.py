@@ -170,8 +170,7 @@ class Hub:
                     quarantined.append({"seq": item["seq"], "reason": str(exc)})
             for case_id in touched:
                 self._refold(station, case_id)
-            ack = payload.get("ack", 0)
-            acked = max(st["acked"], ack if isinstance(ack, int) else 0)
+            acked = max(st["acked"], protocol.ack_of(payload))
             self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso())
             if step.status == "apply" and items:
                 self.store.audit(self.user, "sync.apply", station, {"from": seq_from, "to": seq_to, "quarantined": len(quarantined)})

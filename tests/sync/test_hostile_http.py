@@ -172,3 +172,10 @@ def test_a_client_leaving_mid_upload_is_one_line_not_a_traceback(tmp_path):
     log = process.proc.stderr.read().decode("utf-8", "replace")
     assert "Traceback" not in log and "ClientDisconnect" not in log, log[-2000:]
     assert log.count("上传中断开") == 3, log[-2000:]
+
+
+def test_enrolment_bodies_that_are_not_json_get_4xx(hub):
+    for body, ctype in ((b"\xde", "application/octet-stream"), (b"[" * 10_000, "application/json"),
+                        (b'{"a":' * 3000, "application/json")):
+        r = requests.post(hub.url + "/v1/enroll/start", data=body, headers={"Content-Type": ctype}, timeout=10)
+        assert r.status_code == 422 and r.json()["error"] == "malformed", (body[:10], r.status_code)  # were 500s
