@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
 from station.core.cases import CaseEvent
-from station.core.clock import check_received
+from station.core.clock import MAX_CLOCK_SKEW_MS, check_received
 from station.core.models import parse_catalog
 from station.errors import StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
@@ -182,6 +182,23 @@ class Applied:
     acked_through: int = 0
     applied: int = 0
     quarantined: list[dict] = field(default_factory=list)
+    clock_problem: str | None = None  # this PC's clock is far from the township's (see ``clock_problem``)
+
+
+def clock_problem(hub_time: str, now: datetime | None = None) -> str | None:
+    """What to tell the clerk when this PC's clock is more than the allowed skew away from the time
+    the township wrote on its reply (None when it is close, or the time cannot be read). Ahead, the
+    station's new events are set aside by the township; behind, its due dates are wrong."""
+    try:
+        theirs = datetime.fromisoformat(hub_time)
+        mine = now or datetime.now(theirs.tzinfo)
+        off_ms = (mine - theirs).total_seconds() * 1000
+    except (TypeError, ValueError):
+        return None
+    if abs(off_ms) <= MAX_CLOCK_SKEW_MS:
+        return None
+    return (f"本机电脑的时钟不对:比乡镇服务器{'快' if off_ms > 0 else '慢'}约 {int(abs(off_ms) // 3_600_000)} 小时。"
+            "请校准电脑的日期和时间;时钟超前时新办的事件会被乡镇搁置")
 
 
 def apply_reply(session: Session, data: bytes) -> Applied:
@@ -192,7 +209,7 @@ def apply_reply(session: Session, data: bytes) -> Applied:
     opened = open_bundle(data, me=session.station_code, my_enc=encryption_key(session),
                          sender_key=lambda s: bytes(peer["sign_pub"]) if s == peer["hub_id"] else None)
     h, payload = opened.header, opened.payload
-    result = Applied()
+    result = Applied(clock_problem=clock_problem(h["created_at"]))
     touched_catalog = touched_calendar = False
     with session.store.transaction() as db:
         row = db.execute("SELECT value FROM settings WHERE key = 'sync_inbound_hwm'").fetchone()
@@ -284,6 +301,7 @@ class Round:
     sent: int = 0
     received: int = 0
     quarantined: list[dict] = field(default_factory=list)
+    clock_problem: str | None = None
 
 
 def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) -> Round:
@@ -306,9 +324,12 @@ def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) ->
         total.sent += max(0, last - first + 1)
         total.received += result.applied
         total.quarantined += result.quarantined
+        total.clock_problem = result.clock_problem
         if pending(session) == 0 and result.applied == 0:
             break
     record_success(session)
+    if total.clock_problem:  # on the Today screen and in station sync --status until the clock is right
+        record_error(session, total.clock_problem)
     return total
 
 

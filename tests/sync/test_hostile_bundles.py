@@ -222,3 +222,35 @@ def test_a_hub_offering_a_zero_key_is_refused_by_the_station():
     assert not enrol_protocol.public_keys_ok(enrol_protocol.b64(bundle.public_bytes(bundle.new_keys()[0])), enrol_protocol.b64(ZERO_KEY))
     assert not enrol_protocol.public_keys_ok("not base64!", "AAAA")
     assert json.loads(canonical({"a": 1})) == {"a": 1}
+
+
+class HubClockBehind(Local):
+    """The real hub's reply, as a hub whose clock is three days behind this PC's would sign it."""
+
+    def push(self, data: bytes) -> bytes:
+        reply = self.hub.receive(data)
+        h = peek(reply)
+        from sync.bundle import open_bundle
+        station = self.station
+        opened = open_bundle(reply, me=station.station_code, my_enc=client.encryption_key(station),
+                             sender_key=lambda _s: bundle.public_bytes(self.hub.sign))
+        from datetime import datetime, timedelta, timezone
+        behind = (datetime.now(timezone.utc) - timedelta(days=3)).isoformat()
+        return seal(kind="reply", sender=h["sender"], recipient=h["recipient"], seq_from=h["seq_from"], seq_to=h["seq_to"],
+                    counts=h["counts"], created_at=behind, payload=opened.payload, sign_key=self.hub.sign,
+                    recipient_enc=bundle.public_bytes(client.encryption_key(station)))
+
+
+def test_a_pc_clock_days_off_is_said_on_the_today_line(hub, station):
+    from station.services import syncstate
+    intake(station, 1)
+    transport = HubClockBehind(hub)
+    transport.station = station
+    result = client.sync_once(station, transport)
+    assert client.pending(station) == 0  # the sync itself worked...
+    assert result.clock_problem and "快约 72 小时" in result.clock_problem
+    line = syncstate.describe(syncstate.status(station))  # ...and the Today screen says the clock is wrong
+    assert "本机电脑的时钟不对" in line and "校准" in line
+    client.sync_once(station, Local(hub))  # clock right again (the hub's own reply): the warning goes
+    assert "时钟" not in syncstate.describe(syncstate.status(station))
+    assert client.clock_problem("not a time") is None
