@@ -75,9 +75,11 @@ def sync(url, status_only, out: Out, home: StationHome):
         from sync.http import for_station
         result = client.sync_once(session, for_station(session, target))
         left = client.pending(session)
-    out.emit({"sent": result.sent, "received": result.received, "quarantined": result.quarantined, "pending": left},
+    out.emit({"sent": result.sent, "received": result.received, "quarantined": result.quarantined, "pending": left,
+              "clock_problem": result.clock_problem},
              f"同步完成:上传 {result.sent} 条,接收 {result.received} 条,待上传 {left} 条"
-             + (f";{len(result.quarantined)} 条被搁置(station sync --status 查看)" if result.quarantined else ""))
+             + (f";{len(result.quarantined)} 条被搁置(station sync --status 查看)" if result.quarantined else "")
+             + (f"\n注意:{result.clock_problem}" if result.clock_problem else ""))
 
 
 @main.command()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -25,6 +27,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 MAGIC = b"VSB1"
 FORMAT = 1
 MAX_HEADER = 64 * 1024
+MAX_HEADER_DEPTH = 4  # the header is an object holding ``counts``: 2 levels; nesting bombs stop here
+MAX_PAYLOAD_DEPTH = 32  # items hold case events whose payloads nest a little; never deeper
+MAX_ITEMS_PER_BUNDLE = 2000  # a sender splits above this; a header declaring more is refused unread
+MAX_SEQ = 2**62  # sequence numbers stay SQLite integers (signed 64-bit)
 MAX_CIPHERTEXT = 64 * 1024 * 1024  # one bundle on the wire or on the stick
 MAX_PAYLOAD = 256 * 1024 * 1024  # uncompressed: refuses decompression bombs
 SIG_LEN = 64
@@ -49,6 +55,29 @@ class BundleRejected(Exception):
 class Opened:
     header: dict
     payload: dict
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string literal, escapes included
+_OPEN_CLOSE = bytes.maketrans(b"[{]}", b"\x01\x01\x02\x02")
+_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep arrays and objects nest in ``raw``, without parsing it: C-speed regex and
+    translate, then one step per bracket. Brackets inside strings do not count."""
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET).translate(_OPEN_CLOSE)
+    return max(itertools.accumulate(1 if b == 1 else -1 for b in brackets), default=0)
+
+
+def loads_bounded(raw: bytes, max_depth: int):
+    """``json.loads`` that refuses (``ValueError``) what would exhaust the parser: nesting deeper than
+    ``max_depth`` (a RecursionError otherwise) and integers too long to convert (CPython's limit)."""
+    if json_depth(raw) > max_depth:
+        raise ValueError("JSON nested too deep")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except RecursionError:  # the scan and the parser disagree only on broken text; refuse it anyway
+        raise ValueError("JSON nested too deep") from None
 
 
 def b64(data: bytes) -> str:
@@ -115,8 +144,8 @@ def peek(data: bytes) -> dict:
     if h_len > MAX_HEADER or 8 + h_len + 4 > len(data):
         raise BundleRejected("truncated", "数据包不完整(可能拷贝中断或U盘被拔出)")
     try:
-        header = json.loads(data[8:8 + h_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = loads_bounded(data[8:8 + h_len], MAX_HEADER_DEPTH)
+    except ValueError:  # bad UTF-8, bad JSON, nested too deep, an integer with thousands of digits
         raise BundleRejected("malformed", "数据包头损坏") from None
     if not isinstance(header, dict):
         raise BundleRejected("malformed", "数据包头损坏")
@@ -125,8 +154,11 @@ def peek(data: bytes) -> dict:
     for field, kind in REQUIRED.items():
         if not isinstance(header.get(field), kind) or isinstance(header.get(field), bool):
             raise BundleRejected("malformed", f"数据包头缺少或损坏字段 {field}")
-    if header["kind"] not in KINDS or header["seq_from"] < 0 or header["seq_to"] < header["seq_from"] - 1:
+    if header["kind"] not in KINDS or not 0 <= header["seq_from"] <= MAX_SEQ or header["seq_to"] < header["seq_from"] - 1:
         raise BundleRejected("malformed", "数据包头内容不合理")
+    # Checked here, before anything is read or allocated for the range it declares.
+    if header["seq_to"] - header["seq_from"] + 1 > MAX_ITEMS_PER_BUNDLE:
+        raise BundleRejected("too_large", f"数据包声明的记录超过每包上限 {MAX_ITEMS_PER_BUNDLE} 条")
     if header["payload_size"] > MAX_PAYLOAD or header["payload_size"] < 0:
         raise BundleRejected("too_large", "数据包内容超过上限")
     return header
@@ -176,9 +208,9 @@ def open_bundle(data: bytes, *, me: str, my_enc: X25519PrivateKey,
     if hashlib.sha256(plain).hexdigest() != header["payload_sha256"]:
         raise BundleRejected("digest_mismatch", "数据包内容校验不符")
     try:
-        payload = json.loads(plain.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BundleRejected("malformed", "数据包内容损坏") from None
+        payload = loads_bounded(plain, MAX_PAYLOAD_DEPTH)
+    except ValueError:
+        raise BundleRejected("malformed", "数据包内容损坏(格式不对或嵌套过深)") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("items", []), list):
         raise BundleRejected("malformed", "数据包内容格式不对")
     return Opened(header, payload)
@@ -186,6 +218,24 @@ def open_bundle(data: bytes, *, me: str, my_enc: X25519PrivateKey,
 
 def new_keys() -> tuple[Ed25519PrivateKey, X25519PrivateKey]:
     return Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
+
+
+def x25519_key_ok(raw: bytes) -> bool:
+    """A usable X25519 public key: 32 bytes and not a low-order point. cryptography refuses to
+    exchange with a low-order point (the shared secret would be all zeros), so we ask it."""
+    try:
+        X25519PrivateKey.generate().exchange(X25519PublicKey.from_public_bytes(raw))
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def ed25519_key_ok(raw: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(raw)
+    except (ValueError, TypeError):
+        return False
+    return len(raw) == 32
 
 
 def public_bytes(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:

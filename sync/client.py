@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
 from station.core.cases import CaseEvent
+from station.core.clock import MAX_CLOCK_SKEW_MS, check_received
 from station.core.models import parse_catalog
 from station.errors import StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
 from station.services.session import Session
-from sync import anchor, policy, protocol, restore
+from sync import anchor, bundle, policy, protocol, restore
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
 
 MAX_BUNDLE_BYTES = 8 * 1024 * 1024  # split so one bad link or full stick loses little
@@ -202,6 +203,23 @@ class Applied:
     acked_through: int = 0
     applied: int = 0
     quarantined: list[dict] = field(default_factory=list)
+    clock_problem: str | None = None  # this PC's clock is far from the township's (see ``clock_problem``)
+
+
+def clock_problem(hub_time: str, now: datetime | None = None) -> str | None:
+    """What to tell the clerk when this PC's clock is more than the allowed skew away from the time
+    the township wrote on its reply (None when it is close, or the time cannot be read). Ahead, the
+    station's new events are set aside by the township; behind, its due dates are wrong."""
+    try:
+        theirs = datetime.fromisoformat(hub_time)
+        mine = now or datetime.now(theirs.tzinfo)
+        off_ms = (mine - theirs).total_seconds() * 1000
+    except (TypeError, ValueError):
+        return None
+    if abs(off_ms) <= MAX_CLOCK_SKEW_MS:
+        return None
+    return (f"本机电脑的时钟不对:比乡镇服务器{'快' if off_ms > 0 else '慢'}约 {int(abs(off_ms) // 3_600_000)} 小时。"
+            "请校准电脑的日期和时间;时钟超前时新办的事件会被乡镇搁置")
 
 
 def apply_reply(session: Session, data: bytes) -> Applied:
@@ -212,14 +230,14 @@ def apply_reply(session: Session, data: bytes) -> Applied:
     opened = open_bundle(data, me=session.station_code, my_enc=encryption_key(session),
                          sender_key=lambda s: bytes(peer["sign_pub"]) if s == peer["hub_id"] else None)
     h, payload = opened.header, opened.payload
-    result = Applied()
+    result = Applied(clock_problem=clock_problem(h["created_at"]))
     touched_catalog = touched_calendar = False
     with session.store.transaction() as db:
         row = db.execute("SELECT value FROM settings WHERE key = 'sync_inbound_hwm'").fetchone()
         hwm = int(row[0]) if row else 0
         step = protocol.plan(hwm, h["seq_from"], h["seq_to"])
         items = protocol.check_items(payload.get("items", []), h["seq_from"], h["seq_to"], protocol.ITEM_KINDS_FROM_HUB)
-        ack = payload.get("ack") if isinstance(payload.get("ack"), int) else 0
+        ack = protocol.ack_of(payload)
         db.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (ack,))
         _catch_up(db, payload)
         anchor.take_reply(db, payload, peer["hub_id"], session.user.username)  # the township's anchor and findings
@@ -243,6 +261,8 @@ def apply_reply(session: Session, data: bytes) -> Applied:
                             audit.now_iso()))
                 result.quarantined.append({"seq": item["seq"], "reason": reason})
         for q in payload.get("quarantined", []) if isinstance(payload.get("quarantined"), list) else []:
+            if not isinstance(q, dict) or type(q.get("seq")) is not int or not 0 <= q["seq"] <= bundle.MAX_SEQ:
+                continue
             db.execute("INSERT INTO sync_quarantine (source, seq, kind, reason, data, at) VALUES (?,?,?,?,NULL,?)",
                        (session.station_code, q.get("seq"), "outbox", f"乡镇未能接收:{q.get('reason')}", audit.now_iso()))
         db.execute("INSERT INTO settings (key, value) VALUES ('sync_inbound_hwm', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -260,6 +280,7 @@ def _apply_hub_item(db, session: Session, peer: dict, item: dict) -> str:
     data = item["data"]
     if item["kind"] == "event":
         data = CaseEvent.model_validate(data).model_dump(mode="json")
+        check_received(data["stamp"], "乡镇服务器")  # a wrong township clock is set aside, not absorbed
     owner = None
     if item["kind"] == "notice" and isinstance(data.get("id"), str):
         row = db.execute("SELECT created_by FROM notices WHERE id = ?", (data["id"],)).fetchone()
@@ -302,6 +323,7 @@ class Round:
     sent: int = 0
     received: int = 0
     quarantined: list[dict] = field(default_factory=list)
+    clock_problem: str | None = None
 
 
 def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) -> Round:
@@ -324,9 +346,12 @@ def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) ->
         total.sent += max(0, last - first + 1)
         total.received += result.applied
         total.quarantined += result.quarantined
+        total.clock_problem = result.clock_problem
         if pending(session) == 0 and result.applied == 0:
             break
     record_success(session)
+    if total.clock_problem:  # on the Today screen and in station sync --status until the clock is right
+        record_error(session, total.clock_problem)
     return total
 
 

@@ -33,7 +33,7 @@ from spake2 import SPAKE2_A, SPAKE2_B
 from spake2.spake2 import SPAKEError
 
 from station.errors import StationError
-from sync.bundle import canonical, decrypt_with, encrypt_to
+from sync.bundle import canonical, decrypt_with, ed25519_key_ok, encrypt_to, x25519_key_ok
 
 # 10 characters from 32 (no 0/O, 1/I): 50 bits, easy to read off paper and type.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -144,9 +144,11 @@ def open_box(key: bytes, box, aad: bytes) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def public_keys_ok(*keys) -> bool:
+def public_keys_ok(sign_pub, enc_pub) -> bool:
+    """Raw Ed25519 and X25519 public keys (base64) that can be used: an all-zero or other low-order
+    X25519 key would make every later bundle to that peer fail, so it is refused at enrolment."""
     try:
-        return all(len(unb64(k)) == 32 for k in keys)  # raw Ed25519 / X25519 public keys
+        return ed25519_key_ok(unb64(sign_pub)) and x25519_key_ok(unb64(enc_pub))
     except ValueError:
         return False
 

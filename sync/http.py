@@ -78,6 +78,8 @@ class HttpTransport:
                 reason = r.json().get("reason")
             except ValueError:
                 reason = None
+            if r.status_code == 503 and reason:  # busy (too many uploads at once): says so, and sync retries later
+                raise SyncFailed(reason)
             if r.status_code >= 500:
                 raise SyncFailed(f"乡镇服务器内部出错({r.status_code}):请告知乡镇技术人员,稍后会自动重试")
             raise SyncFailed(f"{prefix}{reason or r.status_code}")

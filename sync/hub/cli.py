@@ -14,6 +14,7 @@ import platformdirs
 from station.cli import Out, command_options, pad, secret
 from station.core.cases import Status
 from station.errors import FieldError, ValidationFailed
+from sync.hub.limits import ServeLimits
 from sync.hub.service import Hub, HubHome
 
 
@@ -60,12 +61,29 @@ def init(code, name, username, out: Out, home: HubHome):
 @click.option("--port", default=8470, show_default=True, type=int)
 @click.option("--tls-cert", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="HTTPS 证书(PEM),发给各服务站用 --ca 核验")
 @click.option("--tls-key", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="HTTPS 证书的私钥(PEM)")
+@click.option("--max-connections", type=click.IntRange(2), default=ServeLimits.max_connections, show_default=True,
+              help="同时打开的连接上限,超过时答 503")
+@click.option("--max-applying", type=click.IntRange(1), default=ServeLimits.max_applying, show_default=True,
+              help="同时校验、解密、导入的数据包个数")
+@click.option("--max-buffered-mb", type=click.IntRange(1), default=ServeLimits.max_buffered // 2**20, show_default=True,
+              help="所有未完成的上传合计最多占用的内存(MB),超过时答 503 稍后重试")
+@click.option("--header-timeout", type=click.FloatRange(0.1), default=ServeLimits.header_timeout, show_default=True,
+              help="请求头须在几秒内送达")
+@click.option("--body-timeout", type=click.FloatRange(0.1), default=ServeLimits.body_timeout, show_default=True,
+              help="请求内容须在几秒内全部送达(另有 30 秒无数据即断开)")
+@click.option("--keep-alive", type=click.IntRange(1), default=ServeLimits.keep_alive, show_default=True,
+              help="空闲连接保持几秒")
 @common
-def serve(host, port, tls_cert, tls_key, out: Out, home: HubHome):
-    """运行同步服务(HTTP 或 HTTPS)。各服务站用 station sync 与之同步。"""
+def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buffered_mb, header_timeout, body_timeout,
+          keep_alive, out: Out, home: HubHome):
+    """运行同步服务(HTTP 或 HTTPS)。各服务站用 station sync 与之同步。限额说明见 sync/SPEC.md。"""
     import uvicorn
 
+    from sync.hub.limits import uvicorn_options
     from sync.hub.server import create_app
+    limits = ServeLimits(max_connections=max_connections, max_applying=max_applying, max_buffered=max_buffered_mb * 2**20,
+                         header_timeout=header_timeout, body_timeout=body_timeout,
+                         body_idle_timeout=min(ServeLimits.body_idle_timeout, body_timeout), keep_alive=keep_alive)
     if (tls_cert is None) != (tls_key is None):
         raise ValidationFailed("HTTPS 需要证书和私钥", [FieldError("tls", "incomplete", "--tls-cert 和 --tls-key 须同时给出")])
     hub = unlock(home)
@@ -75,7 +93,8 @@ def serve(host, port, tls_cert, tls_key, out: Out, home: HubHome):
         click.echo("注意:未启用 HTTPS。登记和数据包本身已加密,但建议用 --tls-cert/--tls-key 再加一层保护", err=True)
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False, **tls)
+        uvicorn.run(create_app(hub, limits), host=host, port=port, log_level="warning", access_log=False, **tls,
+                    **uvicorn_options(limits))
     finally:
         hub.store.close()
 

@@ -21,6 +21,7 @@ from sync import enrol_protocol as ep
 if TYPE_CHECKING:
     from sync.hub.service import Hub
 
+KEY_REFUSED = "服务站公钥无效(格式不对,或是全零等不能用的低阶点):服务站没有登记。请用正式版软件重新登记"
 _FAILED = "登记失败:登记码不正确、已过期或已使用,或登记已超时。请核对登记码后重试;仍不行请到乡镇重新生成登记码"
 
 
@@ -132,7 +133,7 @@ def finish(hub: "Hub", request: dict) -> dict:
         if payload is None or payload.get("station_code") != code or row["code_hash"] is None:
             problem = ep.EnrolFailed(_FAILED)
         elif not ep.public_keys_ok(payload.get("sign_pub"), payload.get("enc_pub")):
-            problem = ValidationFailed("登记请求格式不对", [FieldError("request", "bad_key", "服务站公钥格式不对")])
+            problem = ValidationFailed("登记请求格式不对", [FieldError("request", "bad_key", KEY_REFUSED)])
         elif _live_code_hash(hub.store.station(code), now) != row["code_hash"]:
             problem = ep.EnrolFailed(_FAILED)  # re-issued, revoked or expired since the start
         else:
@@ -163,7 +164,7 @@ def confirm(hub: "Hub", doc) -> tuple[str, bool]:
         raise ValidationFailed("登记回执无法打开", [FieldError("file", "not_for_us", "不是给本乡镇的登记回执,或文件已损坏")])
     sign, enc = payload.get("sign_pub"), payload.get("enc_pub")
     if not ep.public_keys_ok(sign, enc):
-        raise ValidationFailed("登记回执格式不对", [FieldError("file", "bad_key", "服务站公钥格式不对")])
+        raise ValidationFailed("登记回执格式不对", [FieldError("file", "bad_key", KEY_REFUSED)])
     now = _now().isoformat()
     problem: Exception | None = None
     with hub.store.transaction():

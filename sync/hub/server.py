@@ -2,21 +2,24 @@
 
 Bundles travel as ``application/octet-stream``. Anything wrong with a request is a 4xx with a
 JSON ``{"error": code, "reason": ...}`` and stores nothing; the hub answers 5xx only for its own
-faults. One modest PC serves a township: applying is serialized (SQLite has one writer), reads
-and crypto run in the thread pool.
+faults (and 503 when busy). One modest PC serves a township: bodies are read within the limits of
+``sync.hub.limits`` before anything is parsed, at most ``max_applying`` bundles are verified and
+applied at once (in the thread pool; SQLite has one writer), and everything else waits its turn.
 """
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from station.errors import StationError
-from sync.bundle import MAX_CIPHERTEXT, MAX_HEADER, BundleRejected
+from sync.bundle import BundleRejected
 from sync.enrol_protocol import EnrolLocked
+from sync.hub.limits import MAX_PUSH_BODY, BodyGuard, ServeLimits
 from sync.hub.service import Hub
 
-MAX_BODY = MAX_CIPHERTEXT + MAX_HEADER + 1024
+MAX_BODY = MAX_PUSH_BODY
 OCTETS = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
@@ -60,21 +63,19 @@ def problem(status: int, code: str, reason: str) -> JSONResponse:
 
 
 async def _body(request: Request) -> bytes | JSONResponse:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+    body = await request.body()  # BodyGuard has read it within its limits already
+    if len(body) > MAX_BODY:
         return problem(413, "too_large", "数据包超过大小上限")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return problem(413, "too_large", "数据包超过大小上限")
-    return bytes(body)
+    return body
 
 
-def create_app(hub: Hub) -> FastAPI:
+def create_app(hub: Hub, limits: ServeLimits = ServeLimits()) -> FastAPI:
+    import asyncio
     app = FastAPI(title="村便民服务站 · 乡镇同步服务", version="1",
                   description="服务站与乡镇便民服务中心之间交换签名、加密的数据包(格式见 sync/SPEC.md)。")
-    responses = {400: ERROR, 403: ERROR, 409: ERROR, 413: ERROR, 421: ERROR, 422: ERROR}
+    app.add_middleware(BodyGuard, limits=limits)
+    applying = asyncio.Semaphore(limits.max_applying)
+    responses = {400: ERROR, 403: ERROR, 408: ERROR, 409: ERROR, 413: ERROR, 421: ERROR, 422: ERROR, 503: ERROR}
 
     @app.get("/v1/health", response_model=Health)
     def health() -> Health:
@@ -113,7 +114,8 @@ def create_app(hub: Hub) -> FastAPI:
                 return problem(400, "not_empty", "拉取请求不能携带记录:请用 /v1/push 上传")
         try:
             from starlette.concurrency import run_in_threadpool
-            reply = await run_in_threadpool(hub.receive, body)
+            async with applying:  # crypto and apply in threads, a few at a time: the rest wait here, holding no thread
+                reply = await run_in_threadpool(hub.receive, body)
         except BundleRejected as exc:
             return problem(STATUS.get(exc.code, 400), exc.code, exc.reason)
         return Response(reply, media_type="application/octet-stream")
@@ -129,6 +131,12 @@ def create_app(hub: Hub) -> FastAPI:
     async def pull(request: Request):
         """以不含记录的签名数据包拉取乡镇发给该站的记录。"""
         return await _exchange(request, pull=True)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        # FastAPI's own answer echoes the input and fails (a 500) on a body that is not UTF-8.
+        fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors()})
+        return problem(422, "malformed", "请求格式不对:" + "、".join(fields)[:200])
 
     @app.exception_handler(StationError)
     async def station_error(request: Request, exc: StationError):

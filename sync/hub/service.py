@@ -19,13 +19,13 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
 from station.core.cases import CaseEvent, EventType, check, fold
-from station.core.clock import HybridClock
+from station.core.clock import HybridClock, StampRejected, check_received
 from station.core.models import parse_catalog
 from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
-from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
+from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal, x25519_key_ok
 from sync.hub import enrolment, restore
 from sync.hub.store import HubStore, SQLiteHubStore
 
@@ -143,6 +143,8 @@ class Hub:
         if h["kind"] != "outbox":
             raise BundleRejected("malformed", "不是服务站上传的数据包")
         station = h["sender"]
+        if not x25519_key_ok(bytes(self.store.station(station)["enc_pub"])):  # enrolled before keys were checked
+            raise BundleRejected("bad_key", "该服务站登记的加密公钥无效:请乡镇重新生成登记码,服务站重新登记")
         step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload)
         chains = anchor.at_hub(self, st, h, payload)  # heads anchored; a cut or rewritten chain reported
         # ``ack``: what this bundle's sender may mark delivered — never beyond what it sent, so a station
@@ -180,8 +182,7 @@ class Hub:
                     quarantined.append({"seq": item["seq"], "reason": str(exc)})
             for case_id in touched:
                 self._refold(station, case_id)
-            ack = payload.get("ack", 0)
-            acked = max(st["acked"], ack if isinstance(ack, int) else 0)
+            acked = max(st["acked"], protocol.ack_of(payload))
             self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso())
             if step.status == "apply" and items:
                 self.store.audit(self.user, "sync.apply", station, {"from": seq_from, "to": seq_to, "quarantined": len(quarantined)})
@@ -217,6 +218,11 @@ class Hub:
         reason = policy.judge_from_station(station, kind, data, facts, self.hub_id)
         if reason:
             raise ItemInvalid(reason)
+        if kind == "event":
+            try:  # a wrong PC clock is the sender's problem to fix: set aside, never absorbed into ours
+                check_received(data["stamp"], "服务站")
+            except StampRejected as exc:
+                raise ItemInvalid(exc.title) from None
         if kind == "resident":
             self.store.put_resident(station, data)
         elif kind in ("notice", "objection"):

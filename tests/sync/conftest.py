@@ -33,8 +33,9 @@ def free_port() -> int:
 class HubProcess:
     """``township serve`` on a free port; ``kill()`` is kill -9, ``start()`` brings it back."""
 
-    def __init__(self, data_dir: Path, tls: tuple[Path, Path] | None = None):
+    def __init__(self, data_dir: Path, tls: tuple[Path, Path] | None = None, args: tuple[str, ...] = ()):
         self.dir = data_dir
+        self.args = args  # more ``township serve`` options (limits)
         self.port = free_port()
         self.tls = tls  # (certificate, key): serve https
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
@@ -44,7 +45,7 @@ class HubProcess:
         env = {**os.environ, "TOWNSHIP_PASSPHRASE": HUB_PASS, "TOWNSHIP_USER": "admin"}
         tls = ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])] if self.tls else []
         self.proc = subprocess.Popen([sys.executable, "-m", "sync.hub.cli", "serve", "--port", str(self.port),
-                                      "--data-dir", str(self.dir), *tls], cwd=ROOT, env=env,
+                                      "--data-dir", str(self.dir), *tls, *self.args], cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
