@@ -69,8 +69,9 @@ async def _body(request: Request) -> bytes | JSONResponse:
     return body
 
 
-def create_app(hub: Hub, limits: ServeLimits = ServeLimits()) -> FastAPI:
+def create_app(hub: Hub, limits: ServeLimits | None = None) -> FastAPI:
     import asyncio
+    limits = limits or ServeLimits()
     app = FastAPI(title="村便民服务站 · 乡镇同步服务", version="1",
                   description="服务站与乡镇便民服务中心之间交换签名、加密的数据包(格式见 sync/SPEC.md)。")
     app.add_middleware(BodyGuard, limits=limits)

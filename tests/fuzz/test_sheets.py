@@ -195,8 +195,8 @@ def test_exports_never_carry_a_formula(tmp_path_factory, rows):
     sheets.write_table(tmp / "o.csv", headers, rows)
     with open(tmp / "o.csv", encoding="utf-8-sig", newline="") as fh:
         back = list(csv.reader(fh))[1:]
-    for written, got in zip(rows, back):
-        for value, text in zip(written, got):
+    for written, got in zip(rows, back, strict=False):
+        for value, text in zip(written, got, strict=False):
             if isinstance(value, Decimal):
                 assert Decimal(text) == value
             else:

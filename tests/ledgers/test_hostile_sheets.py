@@ -18,7 +18,7 @@ import pytest
 
 from ledgers import service, sheets
 from station.errors import ValidationFailed
-from tests.conftest import PASS, make_id
+from tests.conftest import PASS
 from tests.ledgers.test_ledgers import HEADERS, imp, row, xlsx
 
 # Bombs run in a child process under an address-space cap, so a parser that materialises them
