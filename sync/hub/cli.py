@@ -16,6 +16,10 @@ from station.core.cases import Status
 from station.errors import FieldError, ValidationFailed
 from sync.hub.service import Hub, HubHome
 
+# `township import` (and `station import-ack`): everything readable was imported, but at least one
+# file was refused or an acknowledgement could not be written back (the report says which).
+EXIT_REFUSED = 15
+
 
 def default_dir() -> Path:
     env = os.environ.get("TOWNSHIP_HOME")
@@ -239,11 +243,14 @@ def publish(kind, source, out: Out, home: HubHome):
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
 @common
 def import_command(path, out: Out, home: HubHome):
-    """导入U盘上的数据包(一个文件、一个文件夹或整个U盘),并把确认文件写回U盘。"""
+    """导入U盘上的数据包(一个文件、一个文件夹或整个U盘),并把确认文件写回U盘。
+    有文件被拒收时退出码为 15(其余文件照常导入)。"""
     from sync.hub.usb import import_path
     with unlock(home) as hub:
         report = import_path(hub, path)
     out.emit(report.as_dict(), report.text())
+    if report.refused_any:
+        sys.exit(EXIT_REFUSED)
 
 
 @main.command()
