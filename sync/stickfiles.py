@@ -19,7 +19,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from station.fileio import TMP_SUFFIX, fsync_dir
+from station.fileio import TMP_SUFFIX
 from sync import bundle
 
 # The largest file the bundle format allows: magic, header length, header, ciphertext length,
@@ -177,6 +177,16 @@ def ensure_plain_dir(path: Path) -> None:
         raise Refused("not_a_folder", f"{path.name} 不是普通文件夹(可能是快捷方式/链接),不往里写")
 
 
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _NONBLOCK)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_atomic(folder: Path, name: str, data: bytes) -> Path:
     """Write ``folder/name`` whole or not at all, never through a link: the temp file is created
     exclusively (a planted link or leftover is removed first, not followed); the rename replaces
@@ -196,7 +206,7 @@ def write_atomic(folder: Path, name: str, data: bytes) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-        fsync_dir(folder)
+        _fsync_dir(folder)
     except BaseException:
         try:
             os.unlink(tmp)
