@@ -218,9 +218,12 @@ def _release_held(session: Session) -> int:
     applied, progress = 0, True
     while progress:
         progress = False
-        for row in session.store.query("SELECT id, data FROM held_bundles ORDER BY seq_from"):
+        for row in session.store.query("SELECT id FROM held_bundles ORDER BY seq_from, id"):
+            data = session.store.scalar("SELECT data FROM held_bundles WHERE id = ?", (row["id"],))
+            if data is None:
+                continue
             try:
-                r = client.apply_reply(session, bytes(row["data"]))
+                r = client.apply_reply(session, bytes(data))  # one held answer in memory at a time
             except BundleRejected as exc:
                 if exc.code == "gap":
                     continue

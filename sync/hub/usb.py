@@ -183,14 +183,19 @@ def _release_held(hub: Hub, station: str) -> bytes | None:
     reply, progress = None, True
     while progress:
         progress = False
-        for row in hub.store.held(station):
+        for held_id in hub.store.held_ids(station):
+            data = hub.store.held_data(held_id)  # one held bundle in memory at a time
+            if data is None:
+                continue
             try:
-                reply = hub.receive(bytes(row["data"]))
+                reply = hub.receive(data)
             except BundleRejected as exc:
                 if exc.code == "gap":
                     continue
+            finally:
+                del data
             with hub.store.transaction():
-                hub.store.release(row["id"])
+                hub.store.release(held_id)
             progress = True
     return reply
 

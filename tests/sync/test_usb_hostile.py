@@ -232,28 +232,51 @@ def test_station_import_ack_does_not_follow_a_linked_answers_folder(hub, tmp_pat
     s.close()
 
 
-def test_bundles_are_imported_one_at_a_time(hub, tmp_path):  # noqa: F811
-    s = usb_station(tmp_path, hub, "XX0101")
+def _stick_of_big_bundles(s, tmp_path):
+    """About 20 bundles of about 0.6 MB each (incompressible scans)."""
     numbers = intake(s, 40)
     scans = tmp_path / "scans"
     scans.mkdir()
     for i, number in enumerate(numbers):
         f = scans / f"scan{i}.png"
-        f.write_bytes(os.urandom(300 * 1024))  # incompressible: each bundle is about this big
+        f.write_bytes(os.urandom(300 * 1024))
         attachments.attach(s, number, f)
     stick = tmp_path / "stick"
     files = usb.export_to(s, stick, max_mb=0.6).files
-    total = sum((stick / "XX0101" / f).stat().st_size for f in files)
-    biggest = max((stick / "XX0101" / f).stat().st_size for f in files)
     assert len(files) >= 18
+    return stick, files, sum((stick / "XX0101" / f).stat().st_size for f in files)
+
+
+def _peak(fn, *args):
     tracemalloc.start()
     try:
-        r = import_path(hub, stick)
-        _, peak = tracemalloc.get_traced_memory()
+        result = fn(*args)
+        return result, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def test_bundles_are_imported_one_at_a_time(hub, tmp_path):  # noqa: F811
+    s = usb_station(tmp_path, hub, "XX0101")
+    stick, _, total = _stick_of_big_bundles(s, tmp_path)
+    r, peak = _peak(import_path, hub, stick)
     assert r.rejected == [] and r.stations["XX0101"].records == client.pending(s)
-    assert peak < total / 2, (peak, total, biggest)  # all of them at once would be more than total
+    assert peak < total / 2, (peak, total)  # all of them at once would be more than the total
+    s.close()
+
+
+def test_held_bundles_are_released_one_at_a_time(hub, tmp_path):  # noqa: F811
+    s = usb_station(tmp_path, hub, "XX0101")
+    stick, files, total = _stick_of_big_bundles(s, tmp_path)
+    first = stick / "XX0101" / files[0]
+    rescued = tmp_path / "rescued" / "XX0101"
+    rescued.mkdir(parents=True)
+    first.rename(rescued / files[0])  # the first file missing: every other one is held
+    r = import_path(hub, stick)
+    assert len(r.stations["XX0101"].held) == len(files) - 1
+    r, peak = _peak(import_path, hub, rescued.parent)  # the gap filled: the held ones follow
+    assert hub.store.counts()["held"] == 0 and hub.store.station("XX0101")["hwm"] == client.pending(s)
+    assert peak < total / 2, (peak, total)
     s.close()
 
 
