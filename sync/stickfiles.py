@@ -27,7 +27,7 @@ from sync import bundle
 MAX_BUNDLE_FILE = 4 + 4 + bundle.MAX_HEADER + 4 + bundle.MAX_CIPHERTEXT + bundle.SIG_LEN
 # Enough of a bundle to read its plain header (for sorting a stick before opening anything whole).
 HEADER_PREFIX = 4 + 4 + bundle.MAX_HEADER + 4
-# An enrolment reply is about 1 KB of JSON.
+# An enrolment file or reply is about 1 KB of JSON.
 MAX_REPLY_FILE = 64 * 1024
 # Entries looked at in one folder of a stick; a folder with more is taken only in part (reported).
 MAX_ENTRIES_PER_FOLDER = 10_000
@@ -153,7 +153,9 @@ def list_named(folders: list[Path], match) -> Listing:
                     if n >= MAX_ENTRIES_PER_FOLDER:
                         out.refused.append((folder, Refused("too_many", f"文件夹中的项目超过 {MAX_ENTRIES_PER_FOLDER} 个,只看了前一部分")))
                         break
-                    if entry.name.endswith(TMP_SUFFIX) or not match(entry.name):
+                    # ".part": an interrupted copy; a leading dot: hidden or system files (macOS
+                    # writes "._name.vsb" companions onto FAT sticks) — neither is ours to judge.
+                    if entry.name.endswith(TMP_SUFFIX) or entry.name.startswith(".") or not match(entry.name):
                         continue
                     path = Path(entry.path)
                     kind = lstat_kind(path)

@@ -131,9 +131,10 @@ def _emit_enrolment(out: Out, one_time: str, doc: dict, out_file: Path | None) -
 @common
 def station_confirm(reply, out: Out, home: HubHome):
     """导入服务站的登记回执文件(U盘带回),完成登记。"""
+    from sync import stickfiles
     try:
-        doc = json.loads(reply.read_text("utf-8"))
-    except (OSError, ValueError):
+        doc = json.loads(stickfiles.read_capped(reply, stickfiles.MAX_REPLY_FILE).decode("utf-8"))
+    except (stickfiles.Refused, ValueError, RecursionError):
         raise ValidationFailed("登记回执无效", [FieldError("file", "bad_file", f"{reply} 不是登记回执文件")]) from None
     with unlock(home) as hub:
         code, now = hub.confirm_reply(doc)

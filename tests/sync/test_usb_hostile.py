@@ -289,3 +289,46 @@ def test_read_capped_never_reads_past_its_cap(tmp_path):
         stickfiles.read_capped(f, 4999)
     assert e.value.code == "too_large"
     assert stickfiles.MAX_BUNDLE_FILE > stickfiles.HEADER_PREFIX > 0
+
+
+def test_station_enrol_on_a_stick_reads_and_writes_no_links(hub, tmp_path):  # noqa: F811
+    s, _ = StationHome(tmp_path / "XX0101").init("XX0101", "XX0101村便民服务站", "zhanzhang", "罗世芬", ST_PASS)
+    one_time, doc = hub.add_station("XX0101", "XX0101村")
+    stick, outside = tmp_path / "stick", tmp_path / "outside"
+    stick.mkdir()
+    outside.mkdir()
+    os.mkfifo(stick / "enrol-fifo.json")
+    done = {}
+    t = threading.Thread(target=lambda: done.setdefault("e", pytest.raises(Exception, enrolment.enroll_file, s,
+                                                                            stick / "enrol-fifo.json", one_time)), daemon=True)
+    t.start()
+    t.join(timeout=20)
+    assert "e" in done, "reading a FIFO as the enrolment file hung"
+    assert "不是乡镇生成的服务站登记文件" in str(done["e"].value.details[0].message)
+    (stick / "enrol-XX0101.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    precious = outside / "precious.txt"
+    precious.write_text("do not touch")
+    (stick / "enrol-reply-XX0101.json").symlink_to(precious)  # planted where the reply will be written
+    reply = enrolment.enroll_file(s, stick / "enrol-XX0101.json", one_time)
+    assert precious.read_text() == "do not touch" and not reply.is_symlink()
+    assert import_path(hub, stick).enrolled == ["XX0101"]
+    s.close()
+
+
+def test_station_import_ack_command_exits_15_when_something_was_refused(hub, tmp_path):  # noqa: F811
+    s = usb_station(tmp_path, hub, "XX0101")
+    intake(s, 2)
+    stick = tmp_path / "stick"
+    usb.export_to(s, stick)
+    import_path(hub, stick)
+    os.mkfifo(stick / "XX0101" / usb.ACK_DIR / "0000-evil.vsb")
+    s.close()
+    env = {**os.environ, "STATION_PASSPHRASE": ST_PASS, "STATION_USER": "zhanzhang"}
+    run = subprocess.run([sys.executable, "-m", "station.cli", "import-ack", str(stick), "--json", "--data-dir", str(tmp_path / "XX0101")],
+                         cwd=ROOT, env=env, capture_output=True, timeout=TIMEOUT_S)
+    out = json.loads(run.stdout)
+    assert run.returncode == 15 and [x["file"] for x in out["rejected"]] == ["0000-evil.vsb"] and out["acked_through"] > 0
+    (stick / "XX0101" / usb.ACK_DIR / "0000-evil.vsb").unlink()
+    run = subprocess.run([sys.executable, "-m", "station.cli", "import-ack", str(stick), "--data-dir", str(tmp_path / "XX0101")],
+                         cwd=ROOT, env=env, capture_output=True, timeout=TIMEOUT_S)
+    assert run.returncode == 0, run.stderr.decode()
