@@ -13,9 +13,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from station.errors import StationError
+from station.errors import StationError, ValidationFailed
 from station.fileio import wait_until_stable
 from sync import bundle, stickfiles
+from sync import enrol_protocol as ep
 from sync.bundle import BundleRejected
 from sync.hub.service import Hub
 from sync.usb import ACK_DIR
@@ -101,7 +102,9 @@ def _confirm_replies(hub: Hub, replies: list[Path], report: ImportReport) -> Non
             _refuse(report, reply, exc)
             continue
         except (ValueError, RecursionError):
-            report.rejected.append({"file": reply.name, "code": "enrolment", "reason": "登记回执文件损坏,无法读取"})
+            # Damaged: it can never be confirmed. Reported once, then taken off the stick.
+            report.rejected.append({"file": reply.name, "code": "enrolment", "reason": "登记回执文件损坏,无法读取(已从U盘移除)"})
+            _remove(reply)
             continue
         if isinstance(doc, dict) and doc.get("hub_id") != hub.hub_id:
             # Another township's reply (a stick that serves two): not ours to judge or remove.
@@ -110,16 +113,22 @@ def _confirm_replies(hub: Hub, replies: list[Path], report: ImportReport) -> Non
         try:
             code, now = hub.confirm_reply(doc)
             (report.enrolled if now else report.already_enrolled).append(code)
-        except StationError as exc:
-            # A reply to us that failed can never succeed later (a used, revoked, expired, locked or
-            # superseded code, or a forgery): say so once and take it off the stick, so it does not
-            # come back as a refusal at every later import (and count toward the lockout again).
-            report.rejected.append({"file": reply.name, "code": "enrolment",
-                                    "reason": getattr(exc, "title", str(exc)) + "(已从U盘移除)"})
-        try:
-            os.unlink(reply)
-        except OSError:
-            pass
+        except (ValidationFailed, ep.EnrolFailed, ep.EnrolLocked) as exc:
+            # A reply to us that was refused can never succeed later (a used, revoked, expired,
+            # locked or superseded code, or a forgery): say so once and take it off the stick, so it
+            # does not come back as a refusal at every later import (nor count toward the lockout again).
+            report.rejected.append({"file": reply.name, "code": "enrolment", "reason": exc.title + "(已从U盘移除)"})
+        except StationError as exc:  # the hub could not judge it now (its own store): keep it for next time
+            report.rejected.append({"file": reply.name, "code": "enrolment", "reason": exc.title})
+            continue
+        _remove(reply)
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def import_path(hub: Hub, path: Path) -> ImportReport:

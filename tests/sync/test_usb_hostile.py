@@ -194,6 +194,10 @@ def test_a_leftover_enrolment_reply_is_refused_once_then_removed(hub, tmp_path):
     r = import_path(hub, stick)
     assert r.rejected == [] and [x["file"] for x in r.skipped] == ["enrol-reply-XX0102.json"]
     assert (stick / "enrol-reply-XX0102.json").exists()
+    # a damaged one can never be confirmed either: reported once, then gone
+    (stick / "enrol-reply-XX0103.json").write_bytes(b'{"kind": "enrolment_reply", ')
+    assert [x["file"] for x in import_path(hub, stick).rejected] == ["enrol-reply-XX0103.json"]
+    assert import_path(hub, stick).rejected == []
     s.close()
 
 
