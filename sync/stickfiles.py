@@ -77,6 +77,21 @@ def _is_junction(path: Path) -> bool:
     return bool(check and check(path))
 
 
+def reached_without_links(root: Path, path: Path) -> bool:
+    """True when every folder between ``root`` and ``path`` is a real folder (``path`` itself is
+    judged by whoever reads it): a watched folder's events can come through a link inside it."""
+    try:
+        rel = Path(path).relative_to(root)
+    except ValueError:
+        return False
+    here = Path(root)
+    for part in rel.parts[:-1]:
+        here = here / part
+        if lstat_kind(here) != "dir":
+            return False
+    return True
+
+
 def read_capped(path: Path, cap: int, prefix: int | None = None) -> bytes:
     """The file's bytes (or its first ``prefix`` bytes), refusing anything that is not a regular
     file reached without a link, or that is larger than ``cap``."""

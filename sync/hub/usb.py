@@ -216,7 +216,14 @@ def watch(hub: Hub, folders: list[Path], on_report, stop: threading.Event) -> No
 
     lock = threading.Lock()
 
-    def take(target: Path) -> None:
+    def take(target: Path, folder: Path) -> None:
+        if not stickfiles.reached_without_links(folder, target):
+            # Reached through a link inside the watched folder: it is somewhere else; never read there.
+            report = ImportReport()
+            _refuse(report, target, stickfiles.Refused("not_a_file", "在链接(快捷方式)指向的别处,未导入"))
+            with lock:
+                on_report(target, report)
+            return
         # lstat, not is_file(): a link named *.vsb is refused by import_path, never waited on or followed.
         if stickfiles.lstat_kind(target) == "file" and not wait_until_stable(target):
             return
@@ -224,19 +231,22 @@ def watch(hub: Hub, folders: list[Path], on_report, stop: threading.Event) -> No
             on_report(target, import_path(hub, target))
 
     class Handler(FileSystemEventHandler):
+        def __init__(self, folder: Path):
+            self.folder = folder
+
         def on_created(self, event):
             p = Path(event.src_path)
             if event.is_directory or (p.suffix == ".vsb" and ACK_DIR not in p.parts):
-                threading.Thread(target=take, args=(p,), daemon=True).start()
+                threading.Thread(target=take, args=(p, self.folder), daemon=True).start()
 
         def on_moved(self, event):
             p = Path(event.dest_path)
             if p.suffix == ".vsb" and ACK_DIR not in p.parts:
-                threading.Thread(target=take, args=(p,), daemon=True).start()
+                threading.Thread(target=take, args=(p, self.folder), daemon=True).start()
 
     observer = Observer()
     for folder in folders:
-        observer.schedule(Handler(), str(folder), recursive=True)
+        observer.schedule(Handler(Path(folder)), str(folder), recursive=True)
     observer.start()
     try:
         stop.wait()

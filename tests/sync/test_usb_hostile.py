@@ -144,6 +144,37 @@ def test_township_watch_does_not_follow_a_link_named_like_a_bundle(hub, tmp_path
     s.close()
 
 
+def test_township_watch_never_imports_through_a_linked_folder(hub, tmp_path):  # noqa: F811
+    """A link to a folder elsewhere placed in the watched folder; bundles then land there. Nothing
+    is imported from there and no answer is written there, whether or not the watcher sees them."""
+    s = usb_station(tmp_path, hub, "XX0101")
+    intake(s, 3)
+    staged = tmp_path / "staged"
+    usb.export_to(s, staged)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "XX0101").mkdir(parents=True)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "door").symlink_to(elsewhere, target_is_directory=True)
+    reports, stop = [], threading.Event()
+    t = threading.Thread(target=watch, args=(hub, [inbox], lambda target, r: reports.append((target, r)), stop), daemon=True)
+    t.start()
+    try:
+        time.sleep(0.5)
+        for f in (staged / "XX0101").glob("*.vsb"):
+            (inbox / "door" / "XX0101" / f.name).write_bytes(f.read_bytes())  # through the link
+        time.sleep(3)  # longer than the watcher's settle time
+    finally:
+        stop.set()
+        t.join(timeout=10)
+    assert hub.store.station("XX0101")["hwm"] == 0 and all(r.stations == {} for _, r in reports)
+    assert not (elsewhere / "XX0101" / usb.ACK_DIR).exists()
+    (inbox / "a").mkdir()
+    assert stickfiles.reached_without_links(inbox, inbox / "a" / "b.vsb") is True
+    assert stickfiles.reached_without_links(inbox, inbox / "door" / "XX0101" / "b.vsb") is False
+    s.close()
+
+
 def test_acks_are_never_written_through_a_link(hub, tmp_path):  # noqa: F811
     s = usb_station(tmp_path, hub, "XX0101")
     intake(s, 3)
