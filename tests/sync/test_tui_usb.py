@@ -43,9 +43,9 @@ async def test_export_to_stick_then_the_stick_comes_back(tmp_path, monkeypatch):
         assert "已导出" in str(app.screen.query_one("#usb-result", Static).content)
         report = import_path(hub, stick)  # at the township
         assert report.stations[app.session.station_code].records == pending
-        for _ in range(50):
+        for _ in range(100):  # the notice follows the import from the worker thread: wait for both
             await asyncio.sleep(0.1)
-            if client.pending(app.session) == 0:
+            if client.pending(app.session) == 0 and any("已导入乡镇确认" in n.message for n in app._notifications):
                 break
         assert client.pending(app.session) == 0  # the app noticed the stick's answer on its own
         assert any("已导入乡镇确认" in n.message for n in app._notifications)
@@ -83,10 +83,9 @@ async def test_a_returning_stick_with_links_and_fifos_still_brings_the_answers(t
         await settle(pilot)
         for _ in range(100):
             await asyncio.sleep(0.1)
-            if client.pending(app.session) == 0:
+            if client.pending(app.session) == 0 and any("已导入乡镇确认" in n.message for n in app._notifications):
                 break
         assert client.pending(app.session) == 0
-        await settle(pilot)
         notes = [n.message for n in app._notifications]
         assert any("已导入乡镇确认" in n and "0000-fifo.vsb" in n and "0001-gone.vsb" in n for n in notes), notes
     hub.store.close()
