@@ -12,6 +12,10 @@ from station.cli import Out, StationHome, common, main, unlock
 from station.errors import FieldError, ValidationFailed
 from station.services import cases
 
+# `station import-ack`: the township's answers that could be read were applied, but at least one
+# file on the stick was refused (the message says which). Same code as `township import`.
+EXIT_REFUSED = 15
+
 
 # --- sync with the township --------------------------------------------------------------
 def _enrol_code(given: str | None) -> str:
@@ -111,6 +115,8 @@ def import_ack(path, out: Out, home: StationHome):
     out.emit(vars(r), lambda d: (f"已导入乡镇确认 {r.files} 个:确认至第 {r.acked_through} 号,接收乡镇记录 {r.applied} 条"
                                  if r.files else "U盘上没有本站的确认文件")
              + "".join(f"\n暂存:{h}" for h in r.held) + "".join(f"\n拒收 {x['file']}:{x['reason']}" for x in r.rejected))
+    if r.rejected:
+        sys.exit(EXIT_REFUSED)
 
 
 # --- printing ---------------------------------------------------------------------------

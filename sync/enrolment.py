@@ -13,7 +13,7 @@ from typing import Protocol
 
 from station.errors import FieldError, ValidationFailed
 from station.services.session import Session
-from sync import client
+from sync import client, stickfiles
 from sync import enrol_protocol as ep
 
 REFUSED = ("登记码不正确,或连接到的不是本乡镇的服务器(可能有人冒充):本站没有登记,也没有发出本站的任何信息。"
@@ -73,10 +73,11 @@ def enroll_online(session: Session, code: str, via: EnrolTransport, url: str | N
 
 def read_file(path: Path) -> dict:
     try:
-        doc = json.loads(Path(path).read_text("utf-8"))
+        # From a stick: a regular file within a small cap, never through a link, never a FIFO.
+        doc = json.loads(stickfiles.read_capped(Path(path), stickfiles.MAX_REPLY_FILE).decode("utf-8"))
         if not isinstance(doc, dict) or doc.get("kind") != "enrolment":
             raise ValueError
-    except (OSError, ValueError):
+    except (stickfiles.Refused, ValueError, RecursionError):
         raise ValidationFailed("登记文件无效", [FieldError("file", "bad_file", f"{path} 不是乡镇生成的服务站登记文件")]) from None
     if doc.get("format") != 2 or "code" in doc:
         raise ValidationFailed("登记文件是旧版本的", [FieldError("file", "old_format", "请乡镇用新版软件重新生成登记码和登记文件")])
@@ -106,6 +107,10 @@ def enroll_file(session: Session, path: Path, code: str) -> Path:
                "backlog": client.pending(session), "proof": ep.reply_proof(key, session.station_code, info["hub_id"], sign_pub, enc_pub)}
     reply = ep.seal_reply(ep.unb64(info["enc_pub"]), session.station_code, info["hub_id"], payload)
     out = Path(path).with_name(f"enrol-reply-{session.station_code}.json")
-    out.write_text(json.dumps(reply, ensure_ascii=False, indent=1), "utf-8")
+    try:  # whole or not at all, and never through a link planted under the reply's name
+        stickfiles.write_atomic(out.parent, out.name, json.dumps(reply, ensure_ascii=False, indent=1).encode("utf-8"))
+    except (stickfiles.Refused, OSError) as exc:
+        raise ValidationFailed("登记回执写不进U盘", [FieldError("file", "write_failed",
+                               f"{out} 写不进去({getattr(exc, 'reason', None) or getattr(exc, 'strerror', exc)}):请检查U盘后重新登记")]) from None
     client._store_hub(session, info, doc.get("hub_url"))
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from station.fileio import TMP_SUFFIX, atomic_write
 from station.services import audit, signing
 from station.services.session import Session
-from sync import bundle, client
+from sync import bundle, client, stickfiles
 from sync.bundle import BundleRejected
 
 ACK_DIR = "from-township"
@@ -43,7 +44,10 @@ class ExportResult:
 
 def _verify_written(path: Path, expected: bytes, public: bytes) -> None:
     """Read the file back from the stick: same bytes, our signature, a well-formed header."""
-    data = path.read_bytes()
+    try:
+        data = stickfiles.read_capped(path, stickfiles.MAX_BUNDLE_FILE)
+    except stickfiles.Refused as exc:
+        raise client.SyncFailed(f"写入U盘后读不回({path.name}:{exc.reason}):请换一个U盘") from None
     if hashlib.sha256(data).digest() != hashlib.sha256(expected).digest():
         raise client.SyncFailed(f"写入U盘后读回校验不符({path.name}):U盘可能有坏块,请换一个U盘")
     bundle.peek(data)
@@ -75,6 +79,8 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
     max_bytes = int(max_mb * 1024 * 1024) - 8 * 1024  # room for the header (about 1 KB) and the signature
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        if stickfiles.lstat_kind(folder) != "dir":  # a link planted on the stick would send our files elsewhere
+            raise client.SyncFailed(f"U盘上的 {folder.name} 不是普通文件夹(可能是快捷方式/链接):请删除它后重新导出。本站数据未受影响")
         for stale in folder.glob(f"{session.station_code}-*.vsb"):  # already at the township: tidy the stick
             try:
                 if int(stale.stem.split("-")[-1]) <= acked:
@@ -88,7 +94,7 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
             if len(data) > max_mb * 1024 * 1024:
                 raise client.SyncFailed(f"第 {seq_from} 号记录(很可能是一份很大的扫描件)超过单个文件上限 {max_mb} MB:请调大上限")
             path = folder / f"{session.station_code}-{seq_from:08d}-{seq_to:08d}.vsb"
-            if path.exists() and _same_range(path, data):
+            if _same_range(path, data):
                 result.skipped += 1
             else:
                 atomic_write(path, data)
@@ -109,9 +115,9 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
 def _same_range(path: Path, data: bytes) -> bool:
     """An earlier export of exactly the same records (a re-export writes nothing new)."""
     try:
-        old = bundle.peek(path.read_bytes())
+        old = bundle.peek(stickfiles.read_capped(path, stickfiles.MAX_BUNDLE_FILE, prefix=stickfiles.HEADER_PREFIX))
         new = bundle.peek(data)
-    except (OSError, BundleRejected):
+    except (stickfiles.Refused, BundleRejected):
         return False
     return (old["seq_from"], old["seq_to"], old["payload_sha256"]) == (new["seq_from"], new["seq_to"], new["payload_sha256"])
 
@@ -136,12 +142,24 @@ class AckResult:
 
 
 def import_acks(session: Session, root: Path) -> AckResult:
-    """Apply the township's answers found on the stick, oldest first; hold any that come early."""
-    folder = Path(root) / session.station_code / ACK_DIR
+    """Apply the township's answers found on the stick, oldest first; hold any that come early.
+    Each file is read within the bundle format's cap, one at a time; a file that is not a regular
+    file, vanished or cannot be read is reported and the rest go on."""
     result = AckResult()
-    files = sorted(folder.glob("*.vsb"), key=_ack_order) if folder.is_dir() else []
+    files, refused = _ack_listing(Path(root), session.station_code)
+    result.rejected += refused
+    ordered = []
     for path in files:
-        data = path.read_bytes()
+        try:
+            ordered.append((bundle.peek(stickfiles.read_capped(path, stickfiles.MAX_BUNDLE_FILE, prefix=stickfiles.HEADER_PREFIX))["seq_from"], path))
+        except (stickfiles.Refused, BundleRejected) as exc:
+            result.rejected.append({"file": path.name, "code": exc.code, "reason": exc.reason})
+    for _, path in sorted(ordered, key=lambda x: (x[0], x[1].name)):
+        try:
+            data = stickfiles.read_capped(path, stickfiles.MAX_BUNDLE_FILE)
+        except stickfiles.Refused as exc:
+            result.rejected.append({"file": path.name, "code": exc.code, "reason": exc.reason})
+            continue
         result.files += 1
         try:
             applied = client.apply_reply(session, data)
@@ -149,25 +167,43 @@ def import_acks(session: Session, root: Path) -> AckResult:
             if exc.code == "gap":
                 _hold(session, data, exc.reason)
                 result.held.append(f"{path.name}:{exc.reason}")
-                path.unlink()
+                _remove(path)
                 continue
             result.rejected.append({"file": path.name, "code": exc.code, "reason": exc.reason})
             continue
         result.applied += applied.applied
         result.acked_through = max(result.acked_through, applied.acked_through)
         result.already += applied.applied == 0
-        path.unlink()  # applied: the stick need not carry it again
+        _remove(path)  # applied: the stick need not carry it again
     result.applied += _release_held(session)
     if result.files:
         client.record_success(session)
     return result
 
 
-def _ack_order(path: Path) -> tuple:
+def _ack_listing(root: Path, station_code: str) -> tuple[list[Path], list[dict]]:
+    """Answer files in ``root/<station>/from-township`` (regular, by lstat), and what was passed over."""
+    station_dir, folder = root / station_code, root / station_code / ACK_DIR
+    for d in (root, station_dir, folder):
+        kind = stickfiles.lstat_kind(d)
+        if kind is None:
+            return [], []
+        if kind != "dir":
+            return [], [{"file": d.name, "code": "not_a_folder", "reason": f"{d.name} 不是普通文件夹(可能是快捷方式/链接),未读取"}]
+    found = stickfiles.list_named([folder], lambda n: n.endswith(".vsb"))
+    return found.files, [{"file": p.name, "code": e.code, "reason": e.reason} for p, e in found.refused]
+
+
+def ack_files(root: Path, station_code: str) -> list[Path]:
+    """The answer files waiting for this station on a stick (for noticing a returning stick)."""
+    return _ack_listing(Path(root), station_code)[0]
+
+
+def _remove(path: Path) -> None:
     try:
-        return (bundle.peek(path.read_bytes())["seq_from"], path.name)
-    except (OSError, BundleRejected):
-        return (0, path.name)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _hold(session: Session, data: bytes, reason: str) -> None:
@@ -182,9 +218,12 @@ def _release_held(session: Session) -> int:
     applied, progress = 0, True
     while progress:
         progress = False
-        for row in session.store.query("SELECT id, data FROM held_bundles ORDER BY seq_from"):
+        for row in session.store.query("SELECT id FROM held_bundles ORDER BY seq_from, id"):
+            data = session.store.scalar("SELECT data FROM held_bundles WHERE id = ?", (row["id"],))
+            if data is None:
+                continue
             try:
-                r = client.apply_reply(session, bytes(row["data"]))
+                r = client.apply_reply(session, bytes(data))  # one held answer in memory at a time
             except BundleRejected as exc:
                 if exc.code == "gap":
                     continue

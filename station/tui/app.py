@@ -5,6 +5,7 @@ clerk can never get lost more than one Esc deep.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -143,11 +144,13 @@ class StationApp(App):
         if folder:
             roots.append(Path(folder))
         for root in roots:
-            acks = root / session.station_code / usb.ACK_DIR
-            if not acks.is_dir():
-                continue
-            files = sorted(acks.glob("*.vsb"))
-            seen = {(f, f.stat().st_mtime) for f in files}
+            files = usb.ack_files(root, session.station_code)  # regular files only, never through a link
+            seen = set()
+            for f in files:
+                try:
+                    seen.add((f, os.lstat(f).st_mtime))
+                except OSError:  # pulled out while we looked
+                    continue
             if not files or seen <= self._stick_seen:
                 continue
             self._stick_seen |= seen

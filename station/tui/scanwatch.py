@@ -5,6 +5,8 @@ stopped changing, so a half-written scan is never offered for attaching.
 """
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from pathlib import Path
 from typing import Callable
@@ -14,6 +16,13 @@ from watchdog.observers import Observer
 
 from station.fileio import wait_until_stable
 from station.services.attachments import ALLOWED
+
+
+def _plain_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 class _Handler(FileSystemEventHandler):
@@ -33,7 +42,8 @@ class _Handler(FileSystemEventHandler):
         threading.Thread(target=self._settle, args=(path,), daemon=True).start()
 
     def _settle(self, path: Path) -> None:
-        if wait_until_stable(path):
+        # A link, FIFO or folder named like a scan is never offered (attach would refuse it too).
+        if _plain_file(path) and wait_until_stable(path) and _plain_file(path):
             self.report(path)
         with self.lock:
             self.seen.discard(path)

@@ -17,6 +17,10 @@ from station.errors import FieldError, ValidationFailed
 from sync.hub.limits import ServeLimits
 from sync.hub.service import Hub, HubHome
 
+# `township import` (and `station import-ack`): everything readable was imported, but at least one
+# file was refused or an acknowledgement could not be written back (the report says which).
+EXIT_REFUSED = 15
+
 
 def default_dir() -> Path:
     env = os.environ.get("TOWNSHIP_HOME")
@@ -146,9 +150,10 @@ def _emit_enrolment(out: Out, one_time: str, doc: dict, out_file: Path | None) -
 @common
 def station_confirm(reply, out: Out, home: HubHome):
     """导入服务站的登记回执文件(U盘带回),完成登记。"""
+    from sync import stickfiles
     try:
-        doc = json.loads(reply.read_text("utf-8"))
-    except (OSError, ValueError):
+        doc = json.loads(stickfiles.read_capped(reply, stickfiles.MAX_REPLY_FILE).decode("utf-8"))
+    except (stickfiles.Refused, ValueError, RecursionError):
         raise ValidationFailed("登记回执无效", [FieldError("file", "bad_file", f"{reply} 不是登记回执文件")]) from None
     with unlock(home) as hub:
         code, now = hub.confirm_reply(doc)
@@ -259,11 +264,14 @@ def publish(kind, source, out: Out, home: HubHome):
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
 @common
 def import_command(path, out: Out, home: HubHome):
-    """导入U盘上的数据包(一个文件、一个文件夹或整个U盘),并把确认文件写回U盘。"""
+    """导入U盘上的数据包(一个文件、一个文件夹或整个U盘),并把确认文件写回U盘。
+    有文件被拒收时退出码为 15(其余文件照常导入)。"""
     from sync.hub.usb import import_path
     with unlock(home) as hub:
         report = import_path(hub, path)
     out.emit(report.as_dict(), report.text())
+    if report.refused_any:
+        sys.exit(EXIT_REFUSED)
 
 
 @main.command()
