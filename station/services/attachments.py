@@ -55,7 +55,8 @@ def _open_scan(path: Path, writable: bool) -> tuple[int, os.stat_result]:
     except FileNotFoundError:
         raise NotFound(f"找不到文件 {path.name}(可能已被移走)") from None
     except OSError as exc:
-        raise ValidationFailed("不能附加该文件", [FieldError("file", "unreadable", f"打不开 {path.name}({exc.strerror}):扫描可能尚未完成,或文件被占用")]) from None
+        raise ValidationFailed("不能附加该文件", [FieldError("file", "unreadable",
+                                                       f"打不开 {path.name}({exc.strerror}):扫描可能尚未完成,或文件被占用")]) from None
     st = os.fstat(fd)
     problem = None
     if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino):
@@ -98,7 +99,8 @@ def attach(session: Session, case_ref: str, path: Path, remove_source: bool = Tr
             raise ValidationFailed("不能附加该文件", problems)
         data = _read_fd(fd, MAX_BYTES)
         if len(data) > MAX_BYTES:  # grew while we read it
-            raise ValidationFailed("不能附加该文件", [FieldError("file", "too_large", f"文件 {path.name} 超过 {MAX_BYTES // 1024 // 1024} MB,请降低扫描分辨率")])
+            raise ValidationFailed("不能附加该文件", [FieldError("file", "too_large",
+                                                           f"文件 {path.name} 超过 {MAX_BYTES // 1024 // 1024} MB,请降低扫描分辨率")])
         state, events = cases.load(session, case_ref)
         payload = {"attachment_id": str(uuid.uuid4()), "name": path.name, "size": len(data),
                    "sha256": hashlib.sha256(data).hexdigest(), "mime": mimetypes.guess_type(path.name)[0] or "application/octet-stream",

@@ -15,10 +15,10 @@ import tracemalloc
 
 import pytest
 
+from station.errors import StationError
 from station.services import attachments
 from station.services.session import StationHome
 from sync import client, enrolment, stickfiles, usb
-from sync.hub.service import HubHome
 from sync.hub.usb import import_path, watch
 from tests.sync.conftest import HUB_PASS, ROOT, ST_PASS, intake
 from tests.sync.test_usb import hub, usb_station  # noqa: F401  (fixture)
@@ -334,7 +334,7 @@ def test_station_enrol_on_a_stick_reads_and_writes_no_links(hub, tmp_path):  # n
     outside.mkdir()
     os.mkfifo(stick / "enrol-fifo.json")
     done = {}
-    t = threading.Thread(target=lambda: done.setdefault("e", pytest.raises(Exception, enrolment.enroll_file, s,
+    t = threading.Thread(target=lambda: done.setdefault("e", pytest.raises(StationError, enrolment.enroll_file, s,
                                                                             stick / "enrol-fifo.json", one_time)), daemon=True)
     t.start()
     t.join(timeout=20)
