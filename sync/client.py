@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+import sqlcipher3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
@@ -252,10 +253,13 @@ def apply_reply(session: Session, data: bytes) -> Applied:
                 touched_catalog |= kind == "catalog"
                 touched_calendar |= kind == "calendar"
                 result.applied += 1
-            except (ValidationError, KeyError, TypeError, ValueError, StationError) as exc:
+            except (ValidationError, KeyError, TypeError, ValueError, StationError, sqlcipher3.IntegrityError) as exc:
                 db.execute("ROLLBACK TO SAVEPOINT hub_item")
                 db.execute("RELEASE SAVEPOINT hub_item")
-                reason = exc.title if isinstance(exc, StationError) else "内容格式不对"
+                # An IntegrityError: the record collides with one of ours (e.g. a restored case whose number
+                # this station has since given to another case) — set aside, the rest of the reply goes on.
+                reason = exc.title if isinstance(exc, StationError) else \
+                    "与本站已有记录冲突(如代办件编号重复),未导入:请与乡镇核对" if isinstance(exc, sqlcipher3.IntegrityError) else "内容格式不对"
                 db.execute("INSERT INTO sync_quarantine (source, seq, kind, reason, data, at) VALUES (?,?,?,?,?,?)",
                            (peer["hub_id"], item["seq"], item["kind"], reason, json.dumps(item["data"], ensure_ascii=False),
                             audit.now_iso()))

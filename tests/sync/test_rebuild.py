@@ -174,4 +174,10 @@ def test_a_station_behind_the_hub_marks_nothing_delivered_that_it_did_not_send(h
     client.sync_once(r, HttpTransport(hub.url))
     with hub.open() as h:
         assert h.store.case(nxt)["station"] == "XX0101"
+        code, _ = h.reset("XX0101")  # the README's remedy: get back what the old PC had delivered
+    enroll(r, hub, code)
+    client.sync_once(r, HttpTransport(hub.url))  # the old PC's case under the re-issued number cannot land here
+    assert {c["number"] for c in cases.list_cases(r, limit=50)} >= set(later)  # the rest came back
+    clash = [q["reason"] for q in r.store.query("SELECT reason FROM sync_quarantine")]
+    assert any("冲突" in q for q in clash), clash
     r.close()
