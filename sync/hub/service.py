@@ -37,6 +37,11 @@ class ItemInvalid(Exception):
     pass
 
 
+def _digest(data: dict) -> str:
+    """What a bundle item carried, as received (to tell a replay from other content under its number)."""
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+
+
 class Hub:
     def __init__(self, store: HubStore, user: str = "township"):
         self.store = store
@@ -167,12 +172,15 @@ class Hub:
             items = protocol.check_items(payload.get("items", []), seq_from, seq_to, protocol.ITEM_KINDS_FROM_STATION)
             quarantined, touched = [], set()
             for item in items:
-                ref = str(item["data"].get("id", ""))
-                if item["seq"] <= step.skip_through or not self.store.mark_received(station, item["seq"], item["kind"], ref):
-                    # A replay carries what the hub already has under that number. A different record under an
-                    # old number means the station went back in time (restored from a backup) and numbered new
-                    # records again: apply it rather than lose it (applying is idempotent by id).
-                    if self.store.received_ref(station, item["seq"]) in (None, (item["kind"], ref)):
+                ref, digest = str(item["data"].get("id", "")), _digest(item["data"])
+                if item["seq"] <= step.skip_through or not self.store.mark_received(station, item["seq"], item["kind"], ref, digest):
+                    # A replay carries what the hub already has under that number. Other content under an old
+                    # number means the station went back in time (restored from a backup) and numbered new
+                    # records again: apply it rather than lose it (applying is idempotent by id). The first
+                    # content received stays recorded, so replaying that old bundle later changes nothing.
+                    seen = self.store.received_ref(station, item["seq"])
+                    if seen is None or seen[:2] == (item["kind"], ref) and seen[2] in (None, digest) or \
+                            self.store.seen_content(station, item["seq"], digest):
                         continue
                 try:
                     with self.store.item():  # a quarantined item leaves nothing half-written behind

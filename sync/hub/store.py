@@ -29,8 +29,9 @@ class HubStore(Protocol):
     def stations(self) -> list[dict]: ...
     def add_station(self, row: dict) -> None: ...
     def update_station(self, code: str, **fields) -> None: ...
-    def mark_received(self, station: str, seq: int, kind: str, ref: str) -> bool: ...
-    def received_ref(self, station: str, seq: int) -> tuple[str, str] | None: ...
+    def mark_received(self, station: str, seq: int, kind: str, ref: str, digest: str | None = None) -> bool: ...
+    def received_ref(self, station: str, seq: int) -> tuple[str, str, str | None] | None: ...
+    def seen_content(self, station: str, seq: int, digest: str) -> bool: ...
     def insert_event(self, station: str, event: dict) -> bool: ...
     def case_events(self, case_id: str) -> list[dict]: ...
     def put_case(self, row: dict) -> None: ...
@@ -160,6 +161,12 @@ def _v8_paper_until(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE stations ADD COLUMN paper_until INTEGER NOT NULL DEFAULT 0")
     # The newest bundle's signed creation time: an older one (a replayed capture) is never judged fresh.
     db.execute("ALTER TABLE stations ADD COLUMN last_bundle_at TEXT")
+    # What was received under each sequence number, by content: a station restored from an older
+    # backup sends other content (even of the same record) under numbers the hub has seen.
+    db.execute("ALTER TABLE received ADD COLUMN digest TEXT")
+    # Other content applied later under a number already received (so replaying it changes nothing).
+    db.execute("CREATE TABLE received_more (station TEXT NOT NULL, seq INTEGER NOT NULL, digest TEXT NOT NULL, "
+               "PRIMARY KEY (station, seq, digest)) WITHOUT ROWID")
 
 
 HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until]
@@ -227,12 +234,17 @@ class SQLiteHubStore:
         sets = ", ".join(f"{k} = ?" for k in fields)
         self._x(f"UPDATE stations SET {sets} WHERE code = ?", (*fields.values(), code))
 
-    def mark_received(self, station, seq, kind, ref):
-        return self._x("INSERT OR IGNORE INTO received (station, seq, kind, ref) VALUES (?,?,?,?)", (station, seq, kind, ref)).rowcount == 1
+    def mark_received(self, station, seq, kind, ref, digest=None):
+        return self._x("INSERT OR IGNORE INTO received (station, seq, kind, ref, digest) VALUES (?,?,?,?,?)",
+                       (station, seq, kind, ref, digest)).rowcount == 1
+
+    def seen_content(self, station, seq, digest):
+        """Whether this content was already applied under this number; records it if not."""
+        return self._x("INSERT OR IGNORE INTO received_more (station, seq, digest) VALUES (?,?,?)", (station, seq, digest)).rowcount == 0
 
     def received_ref(self, station, seq):
-        row = self.s.conn.execute("SELECT kind, ref FROM received WHERE station = ? AND seq = ?", (station, seq)).fetchone()
-        return (row[0], row[1]) if row else None
+        row = self.s.conn.execute("SELECT kind, ref, digest FROM received WHERE station = ? AND seq = ?", (station, seq)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
 
     def insert_event(self, station, e):
         return self._x("INSERT OR IGNORE INTO events (id, case_id, station, type, stamp, node, user, payload) VALUES (?,?,?,?,?,?,?,?)",

@@ -181,3 +181,41 @@ def test_a_station_behind_the_hub_marks_nothing_delivered_that_it_did_not_send(h
     clash = [q["reason"] for q in r.store.query("SELECT reason FROM sync_quarantine")]
     assert any("冲突" in q for q in clash), clash
     r.close()
+
+
+def test_after_a_restore_an_edit_under_a_reused_number_arrives_and_a_replay_rolls_nothing_back(hub, tmp_path):
+    """Restored from an older backup, the station's first bundle reuses numbers the hub has seen: an
+    edit of a resident the hub already has must still arrive, and replaying that captured bundle
+    after a later correction must not roll the resident back."""
+    from station.services import backup, residents
+    s = new_station(tmp_path, hub, "XX0101")
+    intake(s, 1)
+    client.sync_once(s, HttpTransport(hub.url))
+    rid, idn = s.store.one("SELECT id, id_number FROM residents").values()
+    (tmp_path / "stick").mkdir()
+    made = backup.create(s, tmp_path / "stick")
+    residents.register(s, {"id_number": make_id(seq=55), "name": "另一人"})  # the old PC's next number: another resident
+    client.sync_once(s, HttpTransport(hub.url))
+    s.close()
+    backup.restore(made.folder, tmp_path / "restored", username="zhanzhang", passphrase=ST_PASS)
+    r = StationHome(tmp_path / "restored").unlock("zhanzhang", ST_PASS)
+
+    class Recorder(HttpTransport):
+        sent: list[bytes] = []
+
+        def push(self, data: bytes) -> bytes:
+            self.sent.append(data)
+            return super().push(data)
+    rec = Recorder(hub.url)
+    residents.register(r, {"id_number": idn, "name": "村民0", "phone": "13700000000"})  # same resident, reused number
+    client.sync_once(r, rec)
+    residents.register(r, {"id_number": idn, "name": "村民0", "phone": "13811112222"})  # corrected
+    client.sync_once(r, rec)
+
+    def phone():
+        with hub.open() as h:
+            return h.store.record("resident", rid)["phone"]
+    assert phone() == "13811112222"
+    HttpTransport(hub.url).push(rec.sent[0])  # the first captured bundle, replayed (still validly signed)
+    assert phone() == "13811112222"
+    r.close()
