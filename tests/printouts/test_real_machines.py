@@ -10,7 +10,7 @@ import pytest
 
 from printouts import data, fonts
 from printouts.render import render
-from tests.printouts.test_documents import case_with, pdf_text, squash
+from tests.printouts.test_documents import case_with, pdf_text
 
 DROID = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -61,3 +61,11 @@ def test_missing_glyphs_are_named():
     assert "0" in lacking and "A" in lacking and "(" in lacking and "件" not in lacking
     if WQY.is_file():
         assert fonts.missing_glyphs(str(WQY)) == ""
+
+
+@pytest.mark.skipif(not DROID.is_file(), reason="needs fonts-droid-fallback")
+def test_a_configured_font_without_digits_is_refused_with_the_reason(font_dir, monkeypatch):
+    monkeypatch.setenv("STATION_FONT", str(DROID))
+    choice = fonts.cjk_font()
+    assert choice.name == fonts.FALLBACK and not choice.embedded
+    assert f"指定的字体 {DROID}" in choice.warning and "缺少数字" in choice.warning
