@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from station.core.masking import mask_bank, mask_id, mask_phone
 from station.core.money import format_fen
+from station.core.ordering import group_key
 from station.errors import FieldError, ValidationFailed
 from station.services.session import Session
 
@@ -32,7 +33,9 @@ def period_rows(session: Session, ledger: str, program: str, period: str) -> tup
         "ORDER BY village_group, min(seq)", (ledger, program, period))
     if not raw:
         raise ValidationFailed("没有可公示的记录", [FieldError("period", "empty", f"{program} {period} 没有台账记录")])
-    return posting_rows([{k: (v if v is not None else "") for k, v in r.items()} for r in raw])
+    rows = [{k: (v if v is not None else "") for k, v in r.items()} for r in raw]
+    # SQL orders groups by code point (一组, 三组, 二组…); a stable sort keeps the entry order within a group
+    return posting_rows(sorted(rows, key=lambda r: group_key(r["village_group"])))
 
 
 def draft_notice(session: Session, ledger: str, program: str, period: str) -> str:

@@ -42,6 +42,11 @@ class LongTable:
     landscape: bool = True
 
 
+def cell(value) -> str:
+    """A cell's text: an empty column (NULL in the store) prints empty, never as ``None``."""
+    return "" if value is None else str(value)
+
+
 def table_style(n_rows: int) -> TableStyle:
     return TableStyle([("FONT", (0, 0), (-1, -1), font(), FONT_SIZE), ("GRID", (0, 0), (-1, -1), 0.4, GRID),
                        ("BACKGROUND", (0, 0), (-1, 0), LIGHT), ("BACKGROUND", (0, n_rows - 1), (-1, n_rows - 1), LIGHT),
@@ -91,12 +96,12 @@ def build(t: LongTable, out) -> int:
         c.drawRightString(width - MARGIN, height - MARGIN - 17 * mm, f"第 {number} 页  共 {total_pages} 页")
         data = [header]
         for row in page_rows:
-            data.append([fit(str(row.get(col.key, "")), w, FONT_SIZE) for col, w in zip(t.columns, inner, strict=True)])
+            data.append([fit(cell(row.get(col.key)), w, FONT_SIZE) for col, w in zip(t.columns, inner, strict=True)])
         lines = [("本页小计", t.totals(page_rows))] if page_rows else []
         if last:
             lines.append(("合计", t.totals(t.rows)))
         for label, values in lines:  # the label spans the first two columns
-            data.append([label, ""] + [fit(values.get(col.key, ""), w, FONT_SIZE) for col, w in zip(t.columns[2:], inner[2:], strict=True)])
+            data.append([label, ""] + [fit(cell(values.get(col.key)), w, FONT_SIZE) for col, w in zip(t.columns[2:], inner[2:], strict=True)])
         style = table_style(len(data))
         for r in range(len(data) - len(lines), len(data)):
             style.add("SPAN", (0, r), (1, r))
