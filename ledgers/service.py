@@ -8,10 +8,12 @@ and author, so a plain sum is always the true total and the hash chain shows eve
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ledgers import rules, sheets
@@ -23,6 +25,8 @@ from station.services.session import Session
 
 GENESIS = "0" * 64
 MAX_REPORTED_ERRORS = 1_000  # a validation report lists this many errors and counts the rest
+HEADER_SEARCH_ROWS = 10  # the header is looked for among this many non-blank rows at the top
+SKIPPED_REASONS = {"total": "合计行,已跳过", "subtotal": "小计行,已跳过", "signature": "签名行(制表人、审核人等),已跳过"}
 VIEW_COLUMNS = ("id, ledger, program, period, id_number, head_name, village_group, phone, area, rate, amount_fen, bank_card, "
                 "status, paid_on, month, basis, kind, corrects, reason, author, created_at")
 
@@ -46,6 +50,8 @@ class ImportReport:
     written: int = 0
     already_imported: bool = False
     error_count: int = 0  # all errors; ``errors`` holds the first MAX_REPORTED_ERRORS of them
+    header_row: int = 0  # the row (as in Excel) taken as the header
+    skipped: list[dict] = field(default_factory=list)  # title, total and signature rows: {row, reason}
 
     def as_dict(self) -> dict:
         return {**vars(self), "total": format_fen(self.total_fen)}
@@ -88,17 +94,18 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
         return report
     rows = sheets.iter_rows(path)
     try:
-        first = next(rows, None)
-        if first is None:
-            raise ValidationFailed("表格是空的", [FieldError("file", "empty", f"{path.name} 中没有数据")])
-        headers = sheets.header_of(first[1])
-        mapping = _mapping(headers, ledger, overrides)
+        header_row, headers, rows_after = _find_header(rows, overrides, path.name)
+        report.header_row = header_row
+        mapping = _mapping(headers, ledger, overrides, header_row)
         report.mapping = {f: headers[i] for f, i in sorted(mapping.items(), key=lambda x: x[1])}
-        raws = ((n, {f: (row[i] if i < len(row) else None) for f, i in mapping.items()}) for n, row in rows)
+        stated: list[rules.RowError] = []
+        raws = _households(itertools.chain(rows_after, rows), mapping, report.skipped, stated)
         good, errors, counts = _check_stream(session.store.conn, ledger, program, period, raws, session.today(), keep=not dry_run)
     finally:
         rows.close()
     report.rows, report.valid, report.total_fen, report.error_count = counts
+    errors = sorted(errors + stated, key=lambda e: e.row)
+    report.error_count += len(stated)
     report.errors = [e.as_dict() for e in errors]
     if dry_run:
         return report
@@ -124,18 +131,72 @@ def _file_digest(path: Path) -> str:
         raise ValidationFailed("无法读取表格", [FieldError("file", "unreadable", f"无法读取 {path.name}:{exc.strerror or exc}")]) from None
 
 
-def _mapping(headers: list[str], ledger: str, overrides: dict[str, str] | None) -> dict[str, int]:
+def _find_header(rows, overrides: dict[str, str] | None, name: str) -> tuple[int, list[str], list]:
+    """The header among the first ``HEADER_SEARCH_ROWS`` non-blank rows: the one naming the most
+    known fields (and the columns the clerk named), the first of equals; a title merged across the
+    top, a 填报单位 line or 单位:元 name none. Returns its row number, its cells and the rows read
+    after it (to be checked before the rest of the stream)."""
+    top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+    if not top:
+        raise ValidationFailed("表格是空的", [FieldError("file", "empty", f"{name} 中没有数据")])
+    named = set((overrides or {}).values())
+
+    def score(values: list) -> int:
+        headers = sheets.header_of(values)
+        return rules.header_score(headers) + len(named & set(headers))
+    best = max(range(len(top)), key=lambda i: (score(top[i][1]), -i))
+    return top[best][0], sheets.header_of(top[best][1]), top[best + 1:]
+
+
+def _households(rows, mapping: dict[str, int], skipped: list[dict], stated: list) -> Iterator[tuple[int, dict]]:
+    """Rows as (row number, raw fields), without the form's own rows: a 合计/小计 row or a signature
+    line is listed in ``skipped``. A 合计 row whose amount differs from the sum of the amounts
+    above it adds one error to ``stated``."""
+    at = mapping.get("amount")
+    running = Decimal(0)
+    for n, row in rows:
+        kind = rules.form_row(row)
+        cell = row[at] if at is not None and at < len(row) else None
+        if kind is None:
+            try:
+                running += rules.decimal_of(cell) if cell not in (None, "") else 0
+            except (InvalidOperation, ValueError):
+                pass  # the row's own check reports it
+            yield n, {f: (row[i] if i < len(row) else None) for f, i in mapping.items()}
+            continue
+        skipped.append({"row": n, "reason": SKIPPED_REASONS[kind]})
+        if kind == "total" and cell not in (None, ""):
+            try:
+                total = rules.decimal_of(cell)
+            except (InvalidOperation, ValueError):
+                continue
+            if total.quantize(Decimal("0.01")) != running.quantize(Decimal("0.01")):
+                stated.append(rules.RowError(n, "amount", "total_mismatch",
+                                             f"合计行写的是 {total:,.2f} 元,但上面各户金额相加是 {running:,.2f} 元"
+                                             f"(相差 {total - running:,.2f} 元):请与乡镇核对名单"))
+
+
+def _mapping(headers: list[str], ledger: str, overrides: dict[str, str] | None, header_row: int = 1) -> dict[str, int]:
+    """Field → column: guessed from the headers, then as the clerk named them (a field by its
+    Chinese label, 户主姓名, or any header name it is known by). Messages never name an internal
+    field or a CLI option: the app shows them as they are."""
     mapping = rules.guess_mapping(headers)
     for name, header in (overrides or {}).items():
-        if name not in rules.FIELDS:
-            raise ValidationFailed("列对应有误", [FieldError("map", "unknown_field", f"没有“{name}”这个字段;可用:{'、'.join(rules.FIELDS)}")])
+        field_name = rules.field_named(name)
+        if field_name is None:
+            raise ValidationFailed("列对应有误", [FieldError("map", "unknown_field",
+                                                        f"没有“{name}”这一项;可以对应的有:{'、'.join(rules.FIELD_LABELS.values())}")])
         if header not in headers:
-            raise ValidationFailed("列对应有误", [FieldError("map", "no_such_column", f"表格中没有名为“{header}”的列")])
-        mapping[name] = headers.index(header)
+            raise ValidationFailed("列对应有误", [FieldError("map", "no_such_column",
+                                                        f"第 {header_row} 行表头中没有名为“{header}”的列")])
+        mapping = {f: i for f, i in mapping.items() if i != headers.index(header)}  # the column means one thing
+        mapping[field_name] = headers.index(header)
     missing = [f for f in rules.REQUIRED[ledger] if f not in mapping]
     if missing:
+        shown = "、".join(h for h in headers if h)[:200]
         raise ValidationFailed("找不到必需的列", [FieldError("map", "missing_column",
-                                                        f"找不到“{rules.FIELD_LABELS[f]}”列:请用列对应指定(如 {f}=表头名)")
+                                                        f"找不到“{rules.FIELD_LABELS[f]}”列(表头应写作"
+                                                        f"“{'”或“'.join(rules.FIELDS[f][:3])}”);表头(第 {header_row} 行)是:{shown}")
                                              for f in missing])
     return mapping
 

@@ -166,7 +166,10 @@ class ImportWizard(ModalScreen[bool]):
         self.app.call_from_thread(self._reported, report, dry_run)
 
     def _failed(self, exc: StationError) -> None:
-        left = show_field_errors(self, exc.details)
+        # Only the short field messages go beside their inputs; the rest (a missing column with the
+        # file's headers, a limit) in the report area, which wraps instead of cutting them off.
+        left = show_field_errors(self, [d for d in exc.details if d.field in ("program", "period")])
+        left += [d for d in exc.details if d.field not in ("program", "period")]
         self.query_one("#report", Static).update(exc.title + "".join(f"\n{d.message}" for d in left[:10]))
 
     def _reported(self, report, dry_run: bool) -> None:
@@ -179,11 +182,14 @@ class ImportWizard(ModalScreen[bool]):
             self.app.notify(f"已导入 {report.written} 行,合计 {report.as_dict()['total']} 元", title="导入完成")
             self.dismiss(True)
             return
-        lines = ["列对应:" + ",".join(f"{v}" for v in report.mapping.values()),
+        from ledgers import rules
+        lines = [f"表头在第 {report.header_row} 行;列对应:" +
+                 ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in report.mapping.items()),
                  f"共 {report.rows} 行:正确 {report.valid} 行(合计 {report.as_dict()['total']} 元),错误 {report.error_count} 处"]
         lines += [f"第 {e['row']} 行:{e['message']}" for e in report.errors[:12]]
         if report.error_count > 12:
-            lines.append(f"……另有 {report.error_count - 12} 处(命令行 station ledger import --dry-run 可看全部)")
+            lines.append(f"……另有 {report.error_count - 12} 处未列出(请先修正以上各处后再检查)")
+        lines += [f"第 {s['row']} 行:{s['reason']}" for s in report.skipped[:6]]
         self.query_one("#report", Static).update("\n".join(lines))
         self.query_one("#all", Button).disabled = bool(report.error_count) or not report.valid
         valid = self.query_one("#valid", Button)

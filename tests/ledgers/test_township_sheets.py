@@ -1,0 +1,233 @@
+"""Spreadsheets shaped the way townships send them: a merged title row and a 填报单位 line above the
+header, a 合计 row at the bottom, ID and bank numbers typed as numeric cells, and ``--map`` with the
+Chinese field labels. Every file is built here with openpyxl, the way Excel/WPS save it."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from textual.widgets import Static
+
+from ledgers.rules import FIELDS
+from station.errors import ValidationFailed
+from tests.conftest import make_id
+from tests.ledgers.test_hostile_sheets import cli, rewrite_sheet
+from tests.ledgers.test_hostile_sheets import station as station  # noqa: F401  (fixture)
+from tests.ledgers.test_ledgers import imp
+
+TITLE = "2026年耕地地力保护补贴发放花名册"
+HEADER = ["序号", "户主姓名", "身份证号码", "组别", "面积(亩)", "补贴金额(元)", "银行账号", "备注"]
+
+
+def household(n: int, amount: str = "406.85") -> list:
+    return [n, f"李{n}", make_id(seq=n), f"{n % 3 + 1}组", "3.25", amount, f"62170000{n:011d}", ""]
+
+
+def township_book(path: Path, rows: list[list], footer: list[list] = (), unit_line: bool = True, header=HEADER) -> Path:
+    """Title merged across A1:H1, optionally a blank row and a 填报单位 line, then the header."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([TITLE])
+    sheet.merge_cells("A1:H1")
+    if unit_line:
+        sheet.append([])
+        sheet.append(["填报单位:青山镇石桥村", None, None, None, None, "填报日期:2026年3月5日"])
+    sheet.append(header)
+    for r in rows:
+        sheet.append(r)
+    for r in footer:
+        sheet.append(r)
+    book.save(path)
+    return path
+
+
+def total_row(rows: list[list], label_col: int = 0) -> list:
+    cells: list = [None] * len(HEADER)
+    cells[label_col] = "合  计"
+    cells[5] = str(sum(Decimal(r[5]) for r in rows))
+    return cells
+
+
+# --- 1. the header row is found by content -----------------------------------------------------
+
+@pytest.mark.parametrize("unit_line", [True, False])
+def test_title_rows_above_the_header_are_skipped(session, tmp_path, unit_line):
+    rows = [household(n) for n in range(1, 6)]
+    path = township_book(tmp_path / "花名册.xlsx", rows, unit_line=unit_line)
+    report = imp(session, path, dry_run=True)
+    assert report.error_count == 0, report.errors
+    assert report.rows == 5 and report.valid == 5 and report.total_fen == 5 * 40685
+    assert report.mapping["head_name"] == "户主姓名" and report.mapping["bank_card"] == "银行账号"
+    first_data_row = 5 if unit_line else 3
+    assert report.header_row == first_data_row - 1
+
+
+def test_title_rows_in_the_cli(station, tmp_path):  # noqa: F811
+    rows = [household(n) for n in range(1, 4)]
+    path = township_book(tmp_path / "花名册.xlsx", rows, footer=[total_row(rows)])
+    result = cli(station, "ledger", "import", str(path), "--program", "耕地地力保护补贴", "--period", "2026")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "共 3 行,正确 3 行" in result.stdout and "已写入 3 行" in result.stdout
+    assert "head_name" not in result.stdout and "户主姓名←户主姓名" in result.stdout
+    assert "第 8 行:合计行,已跳过" in result.stdout  # the total row is named as skipped
+
+
+async def test_title_rows_in_the_app(tmp_path):
+    from station.tui.screens.ledger import ImportWizard
+    from tests.tui.conftest import app_for, demo_copy, settle
+    rows = [household(n) for n in range(1, 4)]
+    path = township_book(tmp_path / "花名册.xlsx", rows, footer=[total_row(rows)])
+    app = app_for(demo_copy(tmp_path), user="zhanzhang")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("ctrl+i")
+        await settle(pilot)
+        wizard = app.screen
+        assert isinstance(wizard, ImportWizard)
+        wizard.query_one("#program").value = "耕地地力保护补贴"
+        wizard.query_one("#period").value = "2026"
+        wizard.query_one("#file").value = str(path)
+        await pilot.click("#check")
+        await settle(pilot)
+        report = str(wizard.query_one("#report", Static).content)
+        assert "正确 3 行" in report and "错误 0 处" in report, report
+        assert "head_name" not in report and "合计" in report
+        assert not wizard.query_one("#all").disabled
+
+
+# --- 2. total and signature rows ----------------------------------------------------------------
+
+def test_total_subtotal_and_signature_rows_are_skipped_not_errors(session, tmp_path):
+    rows = [household(n) for n in range(1, 5)]
+    subtotal = [None, "小计", None, None, None, str(sum(Decimal(r[5]) for r in rows[:2])), None, None]
+    footer = [total_row(rows, label_col=1), ["制表人:王会计", None, None, "审核人:张主任"]]
+    path = township_book(tmp_path / "名单.xlsx", rows[:2] + [subtotal] + rows[2:], footer=footer)
+    report = imp(session, path, dry_run=True)
+    assert report.error_count == 0, report.errors
+    assert report.rows == 4 and report.total_fen == 4 * 40685
+    assert [s["row"] for s in report.skipped] == [7, 10, 11]
+    assert all(s["reason"] for s in report.skipped)
+
+
+def test_a_stated_total_that_differs_from_the_sum_is_one_clear_message(session, tmp_path):
+    rows = [household(n) for n in range(1, 4)]
+    wrong = total_row(rows)
+    wrong[5] = "1000.00"
+    path = township_book(tmp_path / "名单.xlsx", rows, footer=[wrong])
+    report = imp(session, path, dry_run=True)
+    assert report.error_count == 1 and report.rows == 3 and report.valid == 3
+    (message,) = [e["message"] for e in report.errors]
+    assert "1,000.00" in message and "1,220.55" in message and report.errors[0]["row"] == 8
+
+
+# --- 3. --map with the Chinese labels; no internal names shown ---------------------------------
+
+def test_map_accepts_the_chinese_field_labels(session, tmp_path):
+    path = township_book(tmp_path / "名单.xlsx", [[1, "张三", make_id(seq=1), "1组", "", "100.00", "", ""]],
+                         header=["序号", "甲", "乙", "组别", "面积(亩)", "丙", "银行账号", "备注"])
+    report = imp(session, path, dry_run=True, overrides={"户主姓名": "甲", "身份证号码": "乙", "金额": "丙"})
+    assert report.valid == 1 and report.mapping["head_name"] == "甲" and report.mapping["amount"] == "丙"
+    assert report.header_row == 4
+
+
+def test_missing_column_and_unknown_field_never_name_internal_fields(session, tmp_path):
+    path = township_book(tmp_path / "名单.xlsx", [[1, "张三", make_id(seq=1), "1组", "", "100.00", "", ""]],
+                         header=["序号", "甲", "身份证号码", "组别", "面积(亩)", "补贴金额", "银行账号", "备注"])
+    with pytest.raises(ValidationFailed) as missing:
+        imp(session, path, dry_run=True)
+    with pytest.raises(ValidationFailed) as unknown:
+        imp(session, path, dry_run=True, overrides={"姓甚名谁": "甲"})
+    for exc in (missing.value, unknown.value):
+        text = exc.title + " ".join(d.message for d in exc.details)
+        assert not any(f in text for f in FIELDS), text
+        assert "--map" not in text and "=" not in text, text  # the app has no --map: the service never names it
+    assert "户主姓名" in " ".join(d.message for d in missing.value.details)
+
+
+def test_cli_map_with_a_label_and_a_hint_without_internal_names(station, tmp_path):  # noqa: F811
+    path = township_book(tmp_path / "名单.xlsx", [[1, "张三", make_id(seq=1), "1组", "", "100.00", "", ""]],
+                         header=["序号", "甲", "身份证号码", "组别", "面积(亩)", "补贴金额", "银行账号", "备注"])
+    base = ("ledger", "import", str(path), "--program", "耕地地力保护补贴", "--period", "2026", "--dry-run")
+    refused = cli(station, *base)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    shown = refused.stdout + refused.stderr
+    assert "户主姓名" in shown and "--map 户主姓名=" in shown and "head_name" not in shown, shown
+    mapped = cli(station, *base, "--map", "户主姓名=甲")
+    assert mapped.returncode == 0, mapped.stdout + mapped.stderr
+    assert "正确 1 行" in mapped.stdout and "head_name" not in mapped.stdout
+
+
+async def wizard_report(tmp_path, path: Path) -> str:
+    """Check ``path`` in the app's import wizard; everything the wizard then shows."""
+    from station.tui.screens.ledger import ImportWizard
+    from tests.tui.conftest import app_for, demo_copy, settle
+    app = app_for(demo_copy(tmp_path), user="zhanzhang")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("ctrl+i")
+        await settle(pilot)
+        wizard = app.screen
+        assert isinstance(wizard, ImportWizard)
+        wizard.query_one("#program").value = "耕地地力保护补贴"
+        wizard.query_one("#period").value = "2026"
+        wizard.query_one("#file").value = str(path)
+        await pilot.click("#check")
+        await settle(pilot)
+        return str(wizard.query_one("#report", Static).content) + " ".join(str(label.content) for label in wizard.query("Label"))
+
+
+async def test_app_messages_name_no_internal_field_and_no_cli_option(tmp_path):
+    missing = township_book(tmp_path / "缺列.xlsx", [[1, "张三", make_id(seq=1), "1组", "", "100.00", "", ""]],
+                            header=["序号", "甲", "身份证号码", "组别", "面积(亩)", "补贴金额", "银行账号", "备注"])
+    shown = await wizard_report(tmp_path / "a", missing)
+    assert "找不到“户主姓名”列" in shown and "第 4 行" in shown, shown
+    many = township_book(tmp_path / "错.xlsx", [household(n, amount="-1") for n in range(1, 16)])
+    shown_many = await wizard_report(tmp_path / "b", many)
+    assert "错误 15 处" in shown_many and "另有 3 处" in shown_many, shown_many
+    for text in (shown, shown_many):
+        assert "--" not in text and "命令行" not in text and not any(f in text for f in FIELDS), text
+
+
+# --- 4. numbers stored as numbers ---------------------------------------------------------------
+
+def test_an_id_stored_as_a_float_is_refused_with_a_clear_message(session, tmp_path):
+    good = household(1)
+    lost = household(2)
+    lost[2] = float(lost[2][:15] + "000")  # what Excel keeps of an 18-digit number: 15 significant digits
+    card = household(3)
+    card[6] = 6.21700000000003e18  # a 19-digit card typed as a number
+    path = township_book(tmp_path / "名单.xlsx", [good, lost, card])
+    report = imp(session, path, dry_run=True)
+    assert report.valid == 1 and report.error_count == 2
+    by_row = {e["row"]: e["message"] for e in report.errors}
+    assert "文本" in by_row[6] and "身份证号码" in by_row[6]
+    assert "文本" in by_row[7] and "银行" in by_row[7]
+
+
+def test_scientific_text_from_a_csv_is_refused_too(session, tmp_path):
+    path = tmp_path / "名单.csv"
+    path.write_text(",".join(HEADER) + "\n1,张三,5.20402E+17,1组,3.25,406.85,,\n", encoding="utf-8")
+    report = imp(session, path, dry_run=True)
+    assert report.valid == 0 and report.error_count == 1 and "文本" in report.errors[0]["message"]
+
+
+def test_exact_integers_are_accepted(session, tmp_path):
+    """An integer cell holding every digit (written by tools other than Excel: ``<v>5204…</v>``) and
+    a 15-digit card typed as a number have lost nothing and are accepted."""
+    seq = next(s for s in range(1, 30) if make_id(seq=s).isdigit())
+    whole, short = household(seq), household(seq + 1)
+    whole[2] = "ID-AS-INT"
+    short[6] = 621700000000001.0  # 15 significant digits: exact as a float
+    path = township_book(tmp_path / "名单.xlsx", [whole, short])
+    rewrite_sheet(path, lambda xml: re.sub(r'<c r="C5"[^>]*>.*?</c>', f'<c r="C5" t="n"><v>{make_id(seq=seq)}</v></c>', xml))
+    raw = [c.value for c in next(openpyxl.load_workbook(path, read_only=True).active.iter_rows(min_row=5, max_row=5))]
+    assert raw[2] == int(make_id(seq=seq))
+    report = imp(session, path, dry_run=True)
+    assert report.valid == 2, report.errors
