@@ -1,4 +1,5 @@
-"""Spreadsheets in and out: .xlsx (openpyxl) and .csv in UTF-8 or GBK, as townships send them.
+"""Spreadsheets in and out: .xlsx (openpyxl), the old binary .xls (xlrd) and .csv in UTF-8 or
+GBK, as townships send them.
 
 Reading streams rows one at a time within the limits below, so a hostile or broken file (a
 declared dimension of a whole sheet, a column bomb, a zip of giant XML, a million-row CSV) is
@@ -37,6 +38,10 @@ XLSX_MAX_PART_ELEMENTS = 3_000_000  # XML elements in a part held whole (shared 
 XLSX_MAX_CELLS_PER_ROW = 16_384  # Excel's own limit (column XFD): more in one row is a damaged file
 XLSX_MAX_ROW_NUMBER = 1_048_576  # Excel's own last row
 READ_CHUNK = 1024 * 1024
+XLS_MAX_FILE_BYTES = 64 * 1024 * 1024  # xlrd holds a whole .xls in memory; the format holds 65,536 rows anyway
+EXACT_FLOAT = 10 ** 15  # a spreadsheet number below this that is whole is an exact integer
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary format (.xls)
+ZIP_MAGIC = b"PK\x03\x04"  # .xlsx: a .xlsx renamed to .xls is read as what it is
 
 
 def _refuse(code: str, message: str, title: str = "表格超出限制") -> ValidationFailed:
@@ -51,8 +56,8 @@ def check_file(path: Path) -> int:
     """A regular file of a supported type within ``MAX_FILE_BYTES`` (its size), else a refusal;
     checked before anything opens it (a FIFO would block the reader forever)."""
     path = Path(path)
-    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv"):
-        raise _refuse("bad_type", "请使用 .xlsx 或 .csv 文件(.xls 请先在 Excel 中另存为 .xlsx)", "不支持的文件类型")
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".csv"):
+        raise _refuse("bad_type", "请使用 .xlsx、.xls 或 .csv 文件", "不支持的文件类型")
     try:
         info = path.stat()
     except OSError as exc:
@@ -60,8 +65,9 @@ def check_file(path: Path) -> int:
     if not stat.S_ISREG(info.st_mode):  # a directory, or a FIFO that would block the reader forever
         raise _refuse("not_a_file", f"{path.name} 不是普通文件", "无法读取表格")
     size = info.st_size
-    if size > MAX_FILE_BYTES:
-        raise _refuse("too_big", f"{path.name} 有 {size / 1024 / 1024:,.0f} MB,超过上限 {MAX_FILE_BYTES // 1024 // 1024} MB")
+    limit = XLS_MAX_FILE_BYTES if path.suffix.lower() == ".xls" else MAX_FILE_BYTES
+    if size > limit:
+        raise _refuse("too_big", f"{path.name} 有 {size / 1024 / 1024:,.0f} MB,超过上限 {limit // 1024 // 1024} MB")
     return size
 
 
@@ -70,7 +76,7 @@ def iter_rows(path: Path) -> Iterator[tuple[int, list]]:
     file holds them), at most ``MAX_COLUMNS`` wide; refuses a file beyond the limits."""
     path = Path(path)
     check_file(path)
-    records = _csv_records(path) if path.suffix.lower() == ".csv" else _xlsx_records(path)
+    records = _csv_records(path) if path.suffix.lower() == ".csv" else _workbook_records(path)
     data_rows = 0
     try:
         for number, values in records:
@@ -164,6 +170,56 @@ def _csv_records(path: Path) -> Iterator[tuple[int, list]]:
             number += 1
             lines.record_chars = 0
             yield number, record
+
+
+# --- XLS (the old binary format) --------------------------------------------------------------
+
+def _workbook_records(path: Path) -> Iterator[tuple[int, tuple]]:
+    """By what the file is, not what it is called: townships rename files both ways."""
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if magic == OLE_MAGIC:
+        if path.stat().st_size > XLS_MAX_FILE_BYTES:
+            raise _refuse("too_big", f"{path.name} 超过 .xls 文件的上限 {XLS_MAX_FILE_BYTES // 1024 // 1024} MB")
+        return _xls_records(path)
+    if path.suffix.lower() == ".xls" and not magic.startswith(ZIP_MAGIC):
+        raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")])
+    return _xlsx_records(path)
+
+
+def _xls_value(cell, datemode: int):
+    import xlrd
+    kind, value = cell.ctype, cell.value
+    if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return None
+    if kind == xlrd.XL_CELL_NUMBER:
+        # .xls holds every number as a float: a whole one that is exact is the integer typed
+        return int(value) if value.is_integer() and abs(value) < EXACT_FLOAT else value
+    if kind == xlrd.XL_CELL_DATE:
+        try:
+            return xlrd.xldate.xldate_as_datetime(value, datemode)
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return value
+    if kind == xlrd.XL_CELL_BOOLEAN:
+        return bool(value)
+    if kind == xlrd.XL_CELL_ERROR:
+        return xlrd.error_text_from_code.get(value, "#错误")
+    return value
+
+
+def _xls_records(path: Path) -> Iterator[tuple[int, list]]:
+    import xlrd
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+        sheet = book.sheet_by_index(0)
+    except Exception:  # xlrd raises many kinds for a damaged file: to a clerk all "not a valid file"
+        raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")]) from None
+    try:
+        for rx in range(sheet.nrows):
+            cells = sheet.row(rx)[:XLSX_MAX_CELLS_PER_ROW]
+            yield rx + 1, [_xls_value(c, book.datemode) for c in cells]
+    finally:
+        book.release_resources()
 
 
 # --- XLSX --------------------------------------------------------------------------------------
@@ -265,11 +321,14 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, tuple]]:
     _check_zip_directory(path)
     _check_parts(path)
     import openpyxl
+    # through a handle: openpyxl refuses a path by its name, and a .xlsx renamed .xls is still one
+    handle = open(path, "rb")
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except ValidationFailed:
-        raise
-    except Exception:  # openpyxl raises whatever its parsers meet; to a clerk all of it is "not a valid file"
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises whatever its parsers meet; to a clerk all of it is "not a valid file"
+        handle.close()
+        if isinstance(exc, ValidationFailed):
+            raise
         raise _bad_xlsx(path.name) from None
     try:
         if not book.worksheets:
@@ -293,6 +352,7 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, tuple]]:
             yield number, values
     finally:
         book.close()
+        handle.close()
 
 
 # --- writing -----------------------------------------------------------------------------------

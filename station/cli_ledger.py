@@ -48,7 +48,7 @@ def _with_map_hint(exc: ValidationFailed) -> ValidationFailed:
 @click.option("--valid-only", is_flag=True, help="有错误时只导入正确的行(默认:有错误则全部不导入)")
 @common
 def ledger_import(file, ledger, program, period, maps, dry_run, valid_only, out: Out, home: StationHome):
-    """导入乡镇发来的 .xlsx 或 .csv(UTF-8/GBK)名单;先显示校验报告。"""
+    """导入乡镇发来的 .xlsx、.xls 或 .csv(UTF-8/GBK)名单;先显示校验报告。"""
     from ledgers import rules, service
     with unlock(home) as session:
         try:

@@ -231,3 +231,60 @@ def test_exact_integers_are_accepted(session, tmp_path):
     assert raw[2] == int(make_id(seq=seq))
     report = imp(session, path, dry_run=True)
     assert report.valid == 2, report.errors
+
+
+# --- 5. the old binary .xls -------------------------------------------------------------------
+
+def xls_book(path: Path, rows: list[list], footer: list[list] = ()) -> Path:
+    """A real BIFF8 .xls as Excel 2003 and WPS save it (xlwt): merged title, 填报单位 line, header."""
+    import xlwt
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Sheet1")
+    sheet.write_merge(0, 0, 0, len(HEADER) - 1, TITLE)
+    sheet.write(2, 0, "填报单位:青山镇石桥村")
+    for c, h in enumerate(HEADER):
+        sheet.write(3, c, h)
+    for r, values in enumerate(list(rows) + list(footer), start=4):
+        for c, v in enumerate(values):
+            if v not in (None, ""):
+                sheet.write(r, c, v)
+    book.save(str(path))
+    return path
+
+
+def test_an_xls_file_is_read_like_an_xlsx(session, tmp_path):
+    rows = [household(n) for n in range(1, 5)]
+    rows[1][5] = 406.85  # amounts typed as numbers
+    rows[2][4] = 3.25
+    path = xls_book(tmp_path / "花名册.xls", rows, footer=[total_row(rows), ["制表人:王会计"]])
+    assert path.read_bytes()[:4] == b"\xd0\xcf\x11\xe0"
+    report = imp(session, path, dry_run=True)
+    assert report.error_count == 0, report.errors
+    assert report.rows == 4 and report.total_fen == 4 * 40685 and report.header_row == 4
+    assert [s["row"] for s in report.skipped] == [9, 10]
+    written = imp(session, path)
+    assert written.written == 4
+
+
+def test_an_xls_id_stored_as_a_number_is_refused_and_exact_numbers_are_fine(session, tmp_path):
+    seq = next(s for s in range(1, 30) if make_id(seq=s).isdigit())
+    lost, card = household(seq), household(seq + 1)
+    lost[2] = float(lost[2])  # .xls holds every number as a float: 18 digits cannot survive
+    card[6] = 621700000000001  # 15 digits: exact
+    report = imp(session, xls_book(tmp_path / "名单.xls", [lost, card]), dry_run=True)
+    assert report.valid == 1 and report.error_count == 1
+    assert report.errors[0]["row"] == 5 and "文本" in report.errors[0]["message"]
+
+
+def test_a_renamed_or_broken_xls_is_read_as_what_it_is_or_refused_cleanly(session, tmp_path):
+    rows = [household(n) for n in range(1, 3)]
+    renamed = township_book(tmp_path / "名单.xlsx", rows).rename(tmp_path / "名单.xls")
+    assert imp(session, renamed, dry_run=True).valid == 2
+    broken = tmp_path / "坏.xls"
+    broken.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    html = tmp_path / "网页.xls"
+    html.write_text("<html><table><tr><td>户主姓名</td></tr></table></html>", encoding="utf-8")
+    for path in (broken, html):
+        with pytest.raises(ValidationFailed) as refused:
+            imp(session, path, dry_run=True)
+        assert "不是有效的 Excel(.xls)文件" in str(refused.value)

@@ -118,7 +118,7 @@ class ImportWizard(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="import-wizard"):
-            yield Static("导入乡镇名单(.xlsx 或 .csv)", classes="dialog-title")
+            yield Static("导入乡镇名单(.xlsx、.xls 或 .csv)", classes="dialog-title")
             yield Select(LEDGER_OPTIONS, value=self.scope["ledger"], allow_blank=False, id="w-ledger")
             yield Input(value=self.scope.get("program") or "", placeholder="项目,如 耕地地力保护补贴", id="program")
             yield error_label("program")
