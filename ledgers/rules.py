@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -130,7 +131,15 @@ def decimal_of(value) -> Decimal:
         raise InvalidOperation
     if isinstance(value, float):
         value = repr(value)
-    return Decimal(str(value).replace(",", "").strip())
+    # full-width digits and points (４０６．８５), a ¥ in front, 元 or 亩 behind, thousands grouped
+    # by commas (1,220.55) are how amounts are typed; anything else is not a number
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = re.sub(r"\s*[元亩]$", "", re.sub(r"^¥\s*", "", text))
+    if "," in text:
+        if not re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", text):
+            raise InvalidOperation
+        text = text.replace(",", "")
+    return Decimal(text)
 
 
 EXACT_DIGITS = 15  # what a spreadsheet number holds: more digits than this are already lost

@@ -288,3 +288,24 @@ def test_a_renamed_or_broken_xls_is_read_as_what_it_is_or_refused_cleanly(sessio
         with pytest.raises(ValidationFailed) as refused:
             imp(session, path, dry_run=True)
         assert "不是有效的 Excel(.xls)文件" in str(refused.value)
+
+
+# --- amounts as clerks type them ----------------------------------------------------------------
+
+def test_amounts_with_yuan_thousands_separators_and_full_width_digits(session, tmp_path):
+    rows = [household(n) for n in range(1, 5)]
+    rows[0][5] = "406.85元"
+    rows[1][5] = "￥406.85"
+    rows[2][5] = "４０６．８５"  # typed with a Chinese input method in full-width mode
+    rows[3][4], rows[3][5] = "３.２５", " 406.85 元 "
+    big = household(5, amount="1,220.55")
+    path = township_book(tmp_path / "名单.xlsx", rows + [big], footer=[[None, "合计", None, None, None, "2,847.95元"]])
+    report = imp(session, path, dry_run=True)
+    assert report.error_count == 0, report.errors
+    assert report.valid == 5 and report.total_fen == 4 * 40685 + 122055
+
+
+def test_text_that_is_not_an_amount_is_still_refused(session, tmp_path):
+    rows = [household(1, amount="四百元"), household(2, amount="406.85美元"), household(3, amount="1,2,3")]
+    report = imp(session, township_book(tmp_path / "名单.xlsx", rows), dry_run=True)
+    assert report.valid == 0 and {e["row"] for e in report.errors} == {5, 6, 7}
