@@ -106,18 +106,23 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
     report.rows, report.valid, report.total_fen, report.error_count = counts
     errors = sorted(errors + stated, key=lambda e: e.row)
     report.error_count += len(stated)
-    report.errors = [e.as_dict() for e in errors]
+    report.errors = [{**e.as_dict(), "column": _letter(mapping.get(e.field))} for e in errors]
     if dry_run:
         return report
     if report.error_count and not valid_only:
         raise ImportRefused(f"有 {report.error_count} 处错误,未导入任何数据:请修正表格后重新导入,或选择只导入正确的 {report.valid} 行",
-                            [FieldError(f"row {e['row']}", e["code"], f"第 {e['row']} 行 {e['message']}") for e in report.errors[:50]])
+                            [FieldError(f"row {e['row']}", e["code"], f"{where(e)} {e['message']}") for e in report.errors[:50]])
     with session.store.transaction() as db:
         _write_entries(db, session.user.username, ledger, program, period, good, path.name, digest)
         audit.record(db, session.user.username, "ledger.import", f"{ledger}/{program}/{period}",
                      {"file": path.name, "rows": len(good), "skipped": report.error_count, "total_fen": report.total_fen})
     report.written = len(good)
     return report
+
+
+def where(error: dict) -> str:
+    """第 6 行 C 列: a problem's place as the clerk finds it in Excel."""
+    return f"第 {error['row']} 行" + (f" {error['column']} 列" if error.get("column") else "")
 
 
 def _file_digest(path: Path) -> str:
@@ -129,6 +134,18 @@ def _file_digest(path: Path) -> str:
         return digest.hexdigest()
     except OSError as exc:
         raise ValidationFailed("无法读取表格", [FieldError("file", "unreadable", f"无法读取 {path.name}:{exc.strerror or exc}")]) from None
+
+
+def _letter(index: int | None) -> str:
+    """Excel's column letters for a 0-based index (0 → A, 26 → AA); empty when not a column."""
+    if index is None:
+        return ""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _find_header(rows, overrides: dict[str, str] | None, name: str) -> tuple[int, list[str], list]:

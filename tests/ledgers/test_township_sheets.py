@@ -309,3 +309,14 @@ def test_text_that_is_not_an_amount_is_still_refused(session, tmp_path):
     rows = [household(1, amount="四百元"), household(2, amount="406.85美元"), household(3, amount="1,2,3")]
     report = imp(session, township_book(tmp_path / "名单.xlsx", rows), dry_run=True)
     assert report.valid == 0 and {e["row"] for e in report.errors} == {5, 6, 7}
+
+
+def test_every_problem_names_its_column_as_excel_letters(station, tmp_path):  # noqa: F811
+    rows = [household(n) for n in range(1, 4)]
+    rows[1][2] = float(rows[1][2][:15] + "000")
+    rows[2][5] = "四百元"
+    path = township_book(tmp_path / "名单.xlsx", rows)
+    result = cli(station, "ledger", "import", str(path), "--program", "耕地地力保护补贴", "--period", "2026", "--dry-run")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "第 6 行 C 列:身份证号码被存成了数字" in result.stdout, result.stdout
+    assert "第 7 行 F 列:金额“四百元”不是数字" in result.stdout, result.stdout

@@ -182,11 +182,11 @@ class ImportWizard(ModalScreen[bool]):
             self.app.notify(f"已导入 {report.written} 行,合计 {report.as_dict()['total']} 元", title="导入完成")
             self.dismiss(True)
             return
-        from ledgers import rules
+        from ledgers import rules, service
         lines = [f"表头在第 {report.header_row} 行;列对应:" +
                  ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in report.mapping.items()),
                  f"共 {report.rows} 行:正确 {report.valid} 行(合计 {report.as_dict()['total']} 元),错误 {report.error_count} 处"]
-        lines += [f"第 {e['row']} 行:{e['message']}" for e in report.errors[:12]]
+        lines += [f"{service.where(e)}:{e['message']}" for e in report.errors[:12]]
         if report.error_count > 12:
             lines.append(f"……另有 {report.error_count - 12} 处未列出(请先修正以上各处后再检查)")
         lines += [f"第 {s['row']} 行:{s['reason']}" for s in report.skipped[:6]]
