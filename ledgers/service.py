@@ -169,11 +169,13 @@ def _households(rows, mapping: dict[str, int], skipped: list[dict], stated: list
     """Rows as (row number, raw fields), without the form's own rows: a 合计/小计 row or a signature
     line is listed in ``skipped``. A 合计 row whose amount differs from the sum of the amounts
     above it adds one error to ``stated``."""
-    at = mapping.get("amount")
+    at, id_at = mapping.get("amount"), mapping.get("id_number")
     running = Decimal(0)
     for n, row in rows:
-        kind = rules.form_row(row)
         cell = row[at] if at is not None and at < len(row) else None
+        # a row with something in its ID column is a household, whatever its remark says (审核:已通过)
+        has_id = id_at is not None and id_at < len(row) and row[id_at] not in (None, "")
+        kind = None if has_id else rules.form_row(row)
         if kind is None:
             try:
                 running += rules.decimal_of(cell) if cell not in (None, "") else 0
@@ -181,7 +183,8 @@ def _households(rows, mapping: dict[str, int], skipped: list[dict], stated: list
                 pass  # the row's own check reports it
             yield n, {f: (row[i] if i < len(row) else None) for f, i in mapping.items()}
             continue
-        skipped.append({"row": n, "reason": SKIPPED_REASONS[kind]})
+        if len(skipped) < MAX_REPORTED_ERRORS:
+            skipped.append({"row": n, "reason": SKIPPED_REASONS[kind]})
         if kind == "total" and cell not in (None, ""):
             try:
                 total = rules.decimal_of(cell)

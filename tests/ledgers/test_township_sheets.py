@@ -320,3 +320,12 @@ def test_every_problem_names_its_column_as_excel_letters(station, tmp_path):  # 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "第 6 行 C 列:身份证号码被存成了数字" in result.stdout, result.stdout
     assert "第 7 行 F 列:金额“四百元”不是数字" in result.stdout, result.stdout
+
+
+def test_a_household_whose_remark_looks_like_a_form_word_is_never_skipped(session, tmp_path):
+    rows = [household(n) for n in range(1, 4)]
+    rows[0][7] = "审核:已通过"
+    rows[1][7] = "小计"
+    rows[2][1] = "合计"  # a name cell that says 合计 but a household's ID beside it: an error, never silently dropped
+    report = imp(session, township_book(tmp_path / "名单.xlsx", rows), dry_run=True)
+    assert report.skipped == [] and report.rows == 3 and report.valid == 3
