@@ -162,7 +162,15 @@ def _find_header(rows, overrides: dict[str, str] | None, name: str) -> tuple[int
         headers = sheets.header_of(values)
         return rules.header_score(headers) + len(named & set(headers))
     best = max(range(len(top)), key=lambda i: (score(top[i][1]), -i))
-    return top[best][0], sheets.header_of(top[best][1]), top[best + 1:]
+    headers = sheets.header_of(top[best][1])
+    if best + 1 < len(top):
+        # A two-row header: names merged down two rows stand in the upper row only, a group merged
+        # across (补贴情况) has its own names (面积, 补贴金额) below. Taken when that names more fields.
+        below = sheets.header_of(top[best + 1][1])
+        both = [low or high for high, low in itertools.zip_longest(headers, below, fillvalue="")]
+        if score(both) > score(top[best][1]):
+            return top[best + 1][0], both, top[best + 2:]
+    return top[best][0], headers, top[best + 1:]
 
 
 def _households(rows, mapping: dict[str, int], skipped: list[dict], stated: list) -> Iterator[tuple[int, dict]]:

@@ -329,3 +329,26 @@ def test_a_household_whose_remark_looks_like_a_form_word_is_never_skipped(sessio
     rows[2][1] = "合计"  # a name cell that says 合计 but a household's ID beside it: an error, never silently dropped
     report = imp(session, township_book(tmp_path / "名单.xlsx", rows), dry_run=True)
     assert report.skipped == [] and report.rows == 3 and report.valid == 3
+
+
+def test_a_two_row_header_with_merged_cells(session, tmp_path):
+    """户主姓名 merged down E4:E5 and so on; 补贴情况 merged across over 面积(亩) and 补贴金额(元)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([TITLE])
+    sheet.merge_cells("A1:H1")
+    sheet.append(["序号", "户主姓名", "身份证号码", "组别", "补贴情况", None, "银行账号", "备注"])
+    sheet.append([None, None, None, None, "面积(亩)", "补贴金额(元)", None, None])
+    for col in "ABCDGH":
+        sheet.merge_cells(f"{col}2:{col}3")
+    sheet.merge_cells("E2:F2")
+    rows = [household(n) for n in range(1, 4)]
+    for r in rows:
+        sheet.append(r)
+    sheet.append(total_row(rows))
+    path = tmp_path / "两行表头.xlsx"
+    book.save(path)
+    report = imp(session, path, dry_run=True)
+    assert report.error_count == 0, report.errors
+    assert report.rows == 3 and report.total_fen == 3 * 40685 and report.mapping["amount"] == "补贴金额(元)"
+    assert report.header_row == 3 and [s["row"] for s in report.skipped] == [7]
