@@ -52,6 +52,7 @@ class ImportReport:
     error_count: int = 0  # all errors; ``errors`` holds the first MAX_REPORTED_ERRORS of them
     header_row: int = 0  # the row (as in Excel) taken as the header
     skipped: list[dict] = field(default_factory=list)  # title, total and signature rows: {row, reason}
+    notes: list[str] = field(default_factory=list)  # about the whole file (formulas without results)
 
     def as_dict(self) -> dict:
         return {**vars(self), "total": format_fen(self.total_fen)}
@@ -92,7 +93,7 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
                             (digest, ledger, program, period)):
         report.already_imported = True
         return report
-    rows = sheets.iter_rows(path)
+    rows = sheets.iter_rows(path, report.notes)
     try:
         header_row, headers, rows_after = _find_header(rows, overrides, path.name)
         report.header_row = header_row
@@ -111,6 +112,7 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
         return report
     if report.error_count and not valid_only:
         raise ImportRefused(f"有 {report.error_count} 处错误,未导入任何数据:请修正表格后重新导入,或选择只导入正确的 {report.valid} 行",
+                            [FieldError("file", "note", note) for note in report.notes] +
                             [FieldError(f"row {e['row']}", e["code"], f"{where(e)} {e['message']}") for e in report.errors[:50]])
     with session.store.transaction() as db:
         _write_entries(db, session.user.username, ledger, program, period, good, path.name, digest)

@@ -71,12 +71,13 @@ def check_file(path: Path) -> int:
     return size
 
 
-def iter_rows(path: Path) -> Iterator[tuple[int, list]]:
+def iter_rows(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, list]]:
     """Every non-blank row as (row number as in Excel / line record of the CSV, cell values as the
-    file holds them), at most ``MAX_COLUMNS`` wide; refuses a file beyond the limits."""
+    file holds them), at most ``MAX_COLUMNS`` wide; refuses a file beyond the limits. What the
+    clerk should know about the file as a whole (formulas without results) goes to ``notes``."""
     path = Path(path)
     check_file(path)
-    records = _csv_records(path) if path.suffix.lower() == ".csv" else _workbook_records(path)
+    records = _csv_records(path) if path.suffix.lower() == ".csv" else _workbook_records(path, notes)
     data_rows = 0
     try:
         for number, values in records:
@@ -174,7 +175,7 @@ def _csv_records(path: Path) -> Iterator[tuple[int, list]]:
 
 # --- XLS (the old binary format) --------------------------------------------------------------
 
-def _workbook_records(path: Path) -> Iterator[tuple[int, tuple]]:
+def _workbook_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, tuple]]:
     """By what the file is, not what it is called: townships rename files both ways."""
     with open(path, "rb") as fh:
         magic = fh.read(8)
@@ -184,7 +185,7 @@ def _workbook_records(path: Path) -> Iterator[tuple[int, tuple]]:
         return _xls_records(path)
     if path.suffix.lower() == ".xls" and not magic.startswith(ZIP_MAGIC):
         raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")])
-    return _xlsx_records(path)
+    return _xlsx_records(path, notes)
 
 
 def _xls_value(cell, datemode: int):
@@ -249,10 +250,16 @@ class _Scan:
     def __init__(self, name: str, worksheet: bool):
         self.name, self.worksheet = name, worksheet
         self.elements = self.cells = self.chars = 0
+        # formula cells with no cached value (a file written by a program, never opened in Excel):
+        # openpyxl reads them as empty, so the clerk is told why
+        self.uncached, self.first_uncached = 0, ""
+        self.cell_ref, self.formula, self.value, self.in_value = "", False, False, False
 
     def text(self, data: str) -> None:
         # one row's text, as for a CSV record: a single giant inline string is a memory bomb too
         self.chars += len(data)
+        if self.in_value and data.strip():
+            self.value = True
         if self.chars > MAX_ROW_CHARS:
             raise _refuse("row_too_long", f"表格中有一行超过 {MAX_ROW_CHARS:,} 个字符的上限,文件可能已损坏或不是名单")
 
@@ -263,9 +270,14 @@ class _Scan:
             if self.elements > XLSX_MAX_PART_ELEMENTS:
                 raise _refuse("too_many_parts", f"{self.name} 内容过多(超过 {XLSX_MAX_PART_ELEMENTS:,} 项),不像是一份名单")
         elif local == "c":
+            self.cell_ref, self.formula, self.value = attrs.get("r", ""), False, False
             self.cells += 1
             if self.cells > XLSX_MAX_CELLS_PER_ROW:
                 raise _refuse("too_many_columns", f"{self.name} 中有一行超过 Excel 的 {XLSX_MAX_CELLS_PER_ROW} 列,文件已损坏")
+        elif local == "f":
+            self.formula = True
+        elif local == "v":
+            self.in_value = True
         elif local == "row":
             self.cells = self.chars = 0
             r = attrs.get("r")
@@ -277,6 +289,14 @@ class _Scan:
                 if not 1 <= number <= XLSX_MAX_ROW_NUMBER:
                     raise _refuse("too_many_rows", f"{self.name} 中的行号 {r[:20]} 超出 Excel 的 {XLSX_MAX_ROW_NUMBER:,} 行,文件已损坏")
 
+    def end(self, tag: str) -> None:
+        local = tag.rpartition("}")[2]
+        if local == "v":
+            self.in_value = False
+        elif local == "c" and self.formula and not self.value:
+            self.uncached += 1
+            self.first_uncached = self.first_uncached or self.cell_ref[:12]
+
     def run(self, stream) -> None:
         parser = expat.ParserCreate(namespace_separator="}")
 
@@ -287,17 +307,19 @@ class _Scan:
         parser.StartElementHandler = self.start
         if self.worksheet:
             parser.CharacterDataHandler = self.text
+            parser.EndElementHandler = self.end
         try:
             parser.ParseFile(stream)
         except expat.ExpatError:
             raise _bad_xlsx(self.name) from None
 
 
-def _check_parts(path: Path) -> None:
+def _check_parts(path: Path, notes: list[str] | None = None) -> None:
     try:
         book = zipfile.ZipFile(path)
     except Exception:  # BadZipFile, OSError, ValueError, struct and zlib errors: all "not a workbook"
         raise _bad_xlsx(path.name) from None
+    uncached, first = 0, ""
     with book:
         for info in book.infolist():
             name = info.filename
@@ -310,16 +332,21 @@ def _check_parts(path: Path) -> None:
             try:
                 # zipfile stops at the declared size and checks the CRC, so the size above is a true bound
                 with book.open(info) as stream:
-                    _Scan(path.name, worksheet).run(stream)
+                    scan = _Scan(path.name, worksheet)
+                    scan.run(stream)
             except ValidationFailed:
                 raise
             except Exception:  # zipfile, zlib and expat raise many kinds for a damaged member
                 raise _bad_xlsx(path.name) from None
+            uncached, first = uncached + scan.uncached, first or scan.first_uncached
+    if uncached and notes is not None:
+        notes.append(f"表格中有 {uncached:,} 个公式没有保存计算结果(如 {first} 格),读出来是空的:"
+                     "请在 Excel 或 WPS 中打开此文件、保存一次后再导入")
 
 
-def _xlsx_records(path: Path) -> Iterator[tuple[int, tuple]]:
+def _xlsx_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, tuple]]:
     _check_zip_directory(path)
-    _check_parts(path)
+    _check_parts(path, notes)
     import openpyxl
     # through a handle: openpyxl refuses a path by its name, and a .xlsx renamed .xls is still one
     handle = open(path, "rb")

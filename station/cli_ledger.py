@@ -61,6 +61,7 @@ def ledger_import(file, ledger, program, period, maps, dry_run, valid_only, out:
             return f"{file.name} 已导入过本期台账,未重复导入。"
         lines = [f"表头在第 {d['header_row']} 行;列对应:" + ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in d["mapping"].items()),
                  f"共 {d['rows']} 行,正确 {d['valid']} 行,合计 {d['total']} 元;错误 {d['error_count']} 处"]
+        lines += [f"  注意:{note}" for note in d["notes"]]
         lines += [f"  {service.where(e)}:{e['message']}" for e in d["errors"]]
         lines += [f"  第 {s['row']} 行:{s['reason']}" for s in d["skipped"]]
         if d["error_count"] > len(d["errors"]):

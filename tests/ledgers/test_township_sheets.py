@@ -352,3 +352,41 @@ def test_a_two_row_header_with_merged_cells(session, tmp_path):
     assert report.error_count == 0, report.errors
     assert report.rows == 3 and report.total_fen == 3 * 40685 and report.mapping["amount"] == "补贴金额(元)"
     assert report.header_row == 3 and [s["row"] for s in report.skipped] == [7]
+
+
+# --- formula cells ---------------------------------------------------------------------------
+
+def formula_book(path: Path, cached: bool) -> Path:
+    """Amounts as =E*125 formulas and the 合计 as =SUM(): with cached values as Excel saves them, or
+    without (as a program such as openpyxl writes them, never opened in Excel)."""
+    rows = [household(n) for n in range(1, 4)]
+    for i, r in enumerate(rows, start=5):
+        r[5] = f"=E{i}*125.8"
+    township_book(path, rows, footer=[[None, "合计", None, None, None, "=SUM(F5:F7)"]])
+    if cached:
+        def cache(xml: str) -> str:
+            xml = re.sub(r"(<c r=\"F[5-7]\"[^>]*>)<f>(.*?)</f><v\s*/>", r"\1<f>\2</f><v>408.85</v>", xml)
+            return re.sub(r"(<c r=\"F8\"[^>]*>)<f>(.*?)</f><v\s*/>", r"\1<f>\2</f><v>1226.55</v>", xml)
+        rewrite_sheet(path, cache)
+    return path
+
+
+def test_formula_cells_are_read_by_their_cached_values(session, tmp_path):
+    report = imp(session, formula_book(tmp_path / "公式.xlsx", cached=True), dry_run=True)
+    assert report.error_count == 0 and report.rows == 3 and report.total_fen == 3 * 40885, report.errors
+    assert report.notes == []
+
+
+def test_formulas_without_cached_values_are_named_plainly(session, tmp_path):
+    report = imp(session, formula_book(tmp_path / "公式.xlsx", cached=False), dry_run=True)
+    assert report.valid == 0 and report.error_count == 3
+    (note,) = report.notes
+    assert "4 个公式" in note and "F5" in note and "保存" in note
+
+
+def test_formulas_without_results_in_the_cli(station, tmp_path):  # noqa: F811
+    path = formula_book(tmp_path / "公式.xlsx", cached=False)
+    result = cli(station, "ledger", "import", str(path), "--program", "耕地地力保护补贴", "--period", "2026", "--dry-run")
+    assert result.returncode == 2 and "注意:表格中有 4 个公式没有保存计算结果(如 F5 格)" in result.stdout, result.stdout
+    refused = cli(station, "ledger", "import", str(path), "--program", "耕地地力保护补贴", "--period", "2026")
+    assert refused.returncode == 2 and "4 个公式没有保存计算结果" in refused.stdout + refused.stderr

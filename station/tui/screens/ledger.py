@@ -186,6 +186,7 @@ class ImportWizard(ModalScreen[bool]):
         lines = [f"表头在第 {report.header_row} 行;列对应:" +
                  ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in report.mapping.items()),
                  f"共 {report.rows} 行:正确 {report.valid} 行(合计 {report.as_dict()['total']} 元),错误 {report.error_count} 处"]
+        lines += [f"注意:{note}" for note in report.notes]
         lines += [f"{service.where(e)}:{e['message']}" for e in report.errors[:12]]
         if report.error_count > 12:
             lines.append(f"……另有 {report.error_count - 12} 处未列出(请先修正以上各处后再检查)")
