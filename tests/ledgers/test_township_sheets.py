@@ -390,3 +390,16 @@ def test_formulas_without_results_in_the_cli(station, tmp_path):  # noqa: F811
     assert result.returncode == 2 and "注意:表格中有 4 个公式没有保存计算结果(如 F5 格)" in result.stdout, result.stdout
     refused = cli(station, "ledger", "import", str(path), "--program", "耕地地力保护补贴", "--period", "2026")
     assert refused.returncode == 2 and "4 个公式没有保存计算结果" in refused.stdout + refused.stderr
+
+
+def test_a_gbk_csv_with_a_title_a_unit_line_and_a_total(session, tmp_path):
+    rows = [household(n) for n in range(1, 4)]
+    lines = [TITLE + ",,,,,,,", "填报单位:青山镇石桥村,,,,,单位:元,,", ",".join(HEADER)]
+    lines += [",".join(str(c) for c in r) for r in rows]
+    lines += [",合计,,,,1,220.55,,".replace("1,220.55", '"1,220.55"'), "制表人:王会计,,,审核人:张主任,,,,"]
+    path = tmp_path / "名单.csv"
+    path.write_bytes("\r\n".join(lines).encode("gbk"))
+    report = imp(session, path, dry_run=True)
+    assert report.error_count == 0, report.errors
+    assert report.header_row == 3 and report.rows == 3 and report.total_fen == 3 * 40685
+    assert [s["row"] for s in report.skipped] == [7, 8]
