@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import stat
 import zipfile
 from collections.abc import Iterator
@@ -344,6 +345,32 @@ def _check_parts(path: Path, notes: list[str] | None = None) -> None:
                      "请在 Excel 或 WPS 中打开此文件、保存一次后再导入")
 
 
+SHEET_SEARCH_ROWS = 10  # rows looked at in each sheet to find the one holding the list
+
+
+def _list_sheet(worksheets: list, notes: list[str] | None):
+    """The sheet holding the list: the one whose top rows name the most known columns (the first
+    of equals), so a 填表说明 sheet in front is passed over; the report says which was read."""
+    from ledgers.rules import header_score
+    if len(worksheets) == 1:
+        return worksheets[0]
+
+    def score(sheet) -> int:
+        sheet.reset_dimensions()  # as below: never trust the declared size
+        try:
+            top = itertools.islice(sheet.iter_rows(values_only=True), SHEET_SEARCH_ROWS)
+            return max((header_score(header_of(list(values[:MAX_COLUMNS]))) for values in top), default=0)
+        except ValidationFailed:
+            raise
+        except Exception:
+            return 0  # a damaged sheet we would not read: the chosen one is checked as it is read
+    scores = [score(sheet) for sheet in worksheets]
+    best = scores.index(max(scores))
+    if notes is not None:
+        notes.append(f"工作簿有 {len(worksheets)} 个工作表,读取的是“{worksheets[best].title}”(其余未导入)")
+    return worksheets[best]
+
+
 def _xlsx_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, tuple]]:
     _check_zip_directory(path)
     _check_parts(path, notes)
@@ -360,7 +387,7 @@ def _xlsx_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[
     try:
         if not book.worksheets:
             raise _bad_xlsx(path.name)
-        sheet = book.worksheets[0]
+        sheet = _list_sheet(book.worksheets, notes)
         # The declared dimension is whatever the file says (A1:XFD1048576 in a bomb): without it,
         # openpyxl pads neither rows nor columns beyond the cells actually present.
         sheet.reset_dimensions()

@@ -403,3 +403,18 @@ def test_a_gbk_csv_with_a_title_a_unit_line_and_a_total(session, tmp_path):
     assert report.error_count == 0, report.errors
     assert report.header_row == 3 and report.rows == 3 and report.total_fen == 3 * 40685
     assert [s["row"] for s in report.skipped] == [7, 8]
+
+
+def test_the_sheet_holding_the_list_is_read_and_named(session, tmp_path):
+    """A 填表说明 sheet first, the list on the second: the list is read and the report says which."""
+    path = township_book(tmp_path / "名单.xlsx", [household(n) for n in range(1, 4)])
+    book = openpyxl.load_workbook(path)
+    book.active.title = "花名册"
+    notes = book.create_sheet("填表说明", 0)
+    notes.append(["填表说明:身份证号码列请设为文本格式"])
+    notes.append(["金额单位:元"])
+    book.create_sheet("Sheet3")
+    book.save(path)
+    report = imp(session, path, dry_run=True)
+    assert report.error_count == 0 and report.rows == 3, report.errors
+    assert any("花名册" in n and "3 个工作表" in n for n in report.notes), report.notes
