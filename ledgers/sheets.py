@@ -183,7 +183,7 @@ def _workbook_records(path: Path, notes: list[str] | None = None) -> Iterator[tu
     if magic == OLE_MAGIC:
         if path.stat().st_size > XLS_MAX_FILE_BYTES:
             raise _refuse("too_big", f"{path.name} 超过 .xls 文件的上限 {XLS_MAX_FILE_BYTES // 1024 // 1024} MB")
-        return _xls_records(path)
+        return _xls_records(path, notes)
     if path.suffix.lower() == ".xls" and not magic.startswith(ZIP_MAGIC):
         raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")])
     return _xlsx_records(path, notes)
@@ -209,11 +209,26 @@ def _xls_value(cell, datemode: int):
     return value
 
 
-def _xls_records(path: Path) -> Iterator[tuple[int, list]]:
+class _XlsSheet:
+    """An xlrd sheet as ``_list_sheet`` looks at openpyxl's: a title and its rows, values only."""
+
+    def __init__(self, book, index: int):
+        self.book, self.sheet = book, book.sheet_by_index(index)
+        self.title = self.sheet.name
+
+    def reset_dimensions(self) -> None:
+        pass
+
+    def iter_rows(self, values_only: bool = True):
+        for rx in range(self.sheet.nrows):
+            yield [_xls_value(c, self.book.datemode) for c in self.sheet.row(rx)[:MAX_COLUMNS]]
+
+
+def _xls_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, list]]:
     import xlrd
     try:
         book = xlrd.open_workbook(str(path), on_demand=True)
-        sheet = book.sheet_by_index(0)
+        sheet = _list_sheet([_XlsSheet(book, i) for i in range(book.nsheets)], notes).sheet
     except Exception:  # xlrd raises many kinds for a damaged file: to a clerk all "not a valid file"
         raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")]) from None
     try:

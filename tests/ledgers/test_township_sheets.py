@@ -418,3 +418,20 @@ def test_the_sheet_holding_the_list_is_read_and_named(session, tmp_path):
     report = imp(session, path, dry_run=True)
     assert report.error_count == 0 and report.rows == 3, report.errors
     assert any("花名册" in n and "3 个工作表" in n for n in report.notes), report.notes
+
+
+def test_an_xls_with_the_list_on_its_second_sheet(session, tmp_path):
+    import xlwt
+    book = xlwt.Workbook(encoding="utf-8")
+    book.add_sheet("说明").write(0, 0, "填表说明:金额单位为元")
+    sheet = book.add_sheet("花名册")
+    for c, h in enumerate(HEADER):
+        sheet.write(0, c, h)
+    for r, values in enumerate([household(n) for n in range(1, 3)], start=1):
+        for c, v in enumerate(values):
+            sheet.write(r, c, v)
+    path = tmp_path / "名单.xls"
+    book.save(str(path))
+    report = imp(session, path, dry_run=True)
+    assert report.error_count == 0 and report.rows == 2, report.errors
+    assert any("花名册" in n for n in report.notes), report.notes
