@@ -31,6 +31,14 @@ VIEW_COLUMNS = ("id, ledger, program, period, id_number, head_name, village_grou
                 "status, paid_on, month, basis, kind, corrects, reason, author, created_at")
 
 
+class MissingColumns(ValidationFailed):
+    """Required columns not found: ``missing`` fields, and the file's ``headers`` to choose from."""
+
+    def __init__(self, title: str, details: list[FieldError], missing: list[str], headers: list[str]):
+        super().__init__(title, details)
+        self.missing, self.headers = missing, headers
+
+
 class ImportRefused(StationError):
     code = "import_refused"
     exit_code = 2
@@ -224,10 +232,10 @@ def _mapping(headers: list[str], ledger: str, overrides: dict[str, str] | None, 
     missing = [f for f in rules.REQUIRED[ledger] if f not in mapping]
     if missing:
         shown = "、".join(h for h in headers if h)[:200]
-        raise ValidationFailed("找不到必需的列", [FieldError("map", "missing_column",
+        raise MissingColumns("找不到必需的列", [FieldError("map", "missing_column",
                                                         f"找不到“{rules.FIELD_LABELS[f]}”列(表头应写作"
                                                         f"“{'”或“'.join(rules.FIELDS[f][:3])}”);表头(第 {header_row} 行)是:{shown}")
-                                             for f in missing])
+                                             for f in missing], missing, [h for h in headers if h])
     return mapping
 
 

@@ -435,3 +435,41 @@ def test_an_xls_with_the_list_on_its_second_sheet(session, tmp_path):
     report = imp(session, path, dry_run=True)
     assert report.error_count == 0 and report.rows == 2, report.errors
     assert any("花名册" in n for n in report.notes), report.notes
+
+
+async def test_the_app_lets_the_clerk_pick_a_missing_column_from_the_files_headers(tmp_path):
+    from station.tui.compact import Select
+    from station.tui.screens.ledger import ImportWizard
+    from tests.tui.conftest import app_for, demo_copy, settle
+    path = township_book(tmp_path / "名单.xlsx", [[1, "张三", make_id(seq=1), "1组", "", "100.00", "", ""]],
+                         header=["序号", "甲", "乙", "组别", "面积(亩)", "丙", "银行账号", "备注"])
+    app = app_for(demo_copy(tmp_path), user="zhanzhang")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("ctrl+i")
+        await settle(pilot)
+        wizard = app.screen
+        assert isinstance(wizard, ImportWizard)
+        wizard.query_one("#program").value = "耕地地力保护补贴"
+        wizard.query_one("#period").value = "2026"
+        wizard.query_one("#file").value = str(path)
+        await pilot.click("#check")
+        await settle(pilot)
+        choice = wizard.query_one("#map-head_name", Select)
+        offered = [str(prompt) for prompt, value in choice._options if isinstance(value, str)]
+        assert "甲" in offered and "组别" in offered and not wizard.query("#map-village_group")
+        choice.value = "甲"
+        wizard.query_one("#map-id_number", Select).value = "乙"
+        await settle(pilot)
+        await pilot.click("#check")  # 金额 still not found: asked again, the two picks kept
+        await settle(pilot)
+        assert [str(s.id) for s in wizard.query("#column-choices Select")] == ["map-amount"], str(wizard.query_one("#report", Static).content)
+        wizard.query_one("#map-amount", Select).value = "丙"
+        await settle(pilot)
+        await pilot.click("#check")
+        await settle(pilot)
+        report = str(wizard.query_one("#report", Static).content)
+        assert "正确 1 行" in report and "户主姓名←甲" in report, report
+        assert not wizard.query_one("#all").disabled
