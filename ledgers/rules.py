@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -64,6 +65,54 @@ def guess_mapping(headers: list[str]) -> dict[str, int]:
     return mapping
 
 
+def field_named(name: str) -> str | None:
+    """The field a clerk means by ``name``: its Chinese label or any header name it is known by
+    (户主姓名, 户主, 金额 …), or the internal name itself (kept for scripts)."""
+    if name in FIELDS:
+        return name
+    key = _norm(name)
+    for field, label in FIELD_LABELS.items():
+        if key and key == _norm(label):
+            return field
+    for field, names in FIELDS.items():
+        if key and any(key == _norm(n) for n in names):
+            return field
+    return None
+
+
+def header_score(headers: list[str]) -> int:
+    """How many known fields a row's cells name exactly (after normalising): a title, a 填报单位
+    line or a data row names none or one; the header names several."""
+    normal = {_norm(h) for h in headers if h}
+    return sum(1 for names in FIELDS.values() if normal & {_norm(n) for n in names})
+
+
+# Rows that are part of the form, not households: totals and the signature line at the bottom.
+TOTAL_WORDS = ("合计", "总计", "共计")
+SUBTOTAL_WORDS = ("小计",)
+SIGNATURE_WORDS = ("制表人", "审核人", "填表人", "负责人", "经办人", "制表", "审核", "复核人")
+
+
+def form_row(values: list) -> str | None:
+    """'total', 'subtotal' or 'signature' when a row is one of those, else None. Only text cells
+    count, compared without spaces (``合  计``); a signature cell starts with its word and a colon
+    or stands alone, so a household's name is never taken for one."""
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        text = re.sub(r"\s", "", value)
+        if not text:
+            continue
+        head = re.split(r"[::]", text, maxsplit=1)[0]
+        if head in TOTAL_WORDS or text.startswith(TOTAL_WORDS) and len(text) <= 8:
+            return "total"
+        if head in SUBTOTAL_WORDS or text.startswith(SUBTOTAL_WORDS) and len(text) <= 8:
+            return "subtotal"
+        if head in SIGNATURE_WORDS or (text.startswith(SIGNATURE_WORDS) and re.search(r"[::]", text)):
+            return "signature"
+    return None
+
+
 @dataclass(frozen=True)
 class RowError:
     row: int
@@ -82,7 +131,32 @@ def decimal_of(value) -> Decimal:
         raise InvalidOperation
     if isinstance(value, float):
         value = repr(value)
-    return Decimal(str(value).replace(",", "").strip())
+    # full-width digits and points (４０６．８５), a ¥ in front, 元 or 亩 behind, thousands grouped
+    # by commas (1,220.55) are how amounts are typed; anything else is not a number
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = re.sub(r"\s*[元亩]$", "", re.sub(r"^¥\s*", "", text))
+    if "," in text:
+        if not re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", text):
+            raise InvalidOperation
+        text = text.replace(",", "")
+    return Decimal(text)
+
+
+EXACT_DIGITS = 15  # what a spreadsheet number holds: more digits than this are already lost
+LOST_DIGITS = "被存成了数字,只保留了前 {digits} 位,后面几位已经丢失:请乡镇把该列设置为“文本”格式后重新填写并发送"
+
+
+def digits_lost(value) -> bool:
+    """A long number (ID, bank card) that a spreadsheet stored as a number and so rounded to 15
+    significant digits: a float of 16 digits or more, or text in scientific notation
+    (5.20402E+17, as a CSV saved from Excel holds it). An exact ``int`` has lost nothing."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return abs(value) >= 10 ** EXACT_DIGITS
+    if isinstance(value, str):
+        return re.fullmatch(r"\s*\d+(\.\d+)?[eE]\+?\d+\s*", value) is not None
+    return False
 
 
 def _text(value) -> str:
@@ -105,6 +179,10 @@ def check_row(ledger: str, raw: dict, row_no: int, today: date) -> tuple[dict | 
             err(field, "missing", f"缺少{FIELD_LABELS[field]}")
     entry: dict = {"head_name": values.get("head_name", ""), "village_group": values.get("village_group") or None,
                    "basis": values.get("basis") or None}
+    for field in ("id_number", "bank_card"):
+        if values.get(field) and digits_lost(raw[field]):
+            err(field, "stored_as_number", FIELD_LABELS[field] + LOST_DIGITS.format(digits=EXACT_DIGITS))
+            values[field] = ""  # checked no further: the same row would say "wrong check digit" too
     if values.get("id_number"):
         info = parse_id(values["id_number"], "id_number", today)
         if hasattr(info, "message"):

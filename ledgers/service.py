@@ -8,10 +8,12 @@ and author, so a plain sum is always the true total and the hash chain shows eve
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ledgers import rules, sheets
@@ -23,8 +25,18 @@ from station.services.session import Session
 
 GENESIS = "0" * 64
 MAX_REPORTED_ERRORS = 1_000  # a validation report lists this many errors and counts the rest
+HEADER_SEARCH_ROWS = 10  # the header is looked for among this many non-blank rows at the top
+SKIPPED_REASONS = {"total": "合计行,已跳过", "subtotal": "小计行,已跳过", "signature": "签名行(制表人、审核人等),已跳过"}
 VIEW_COLUMNS = ("id, ledger, program, period, id_number, head_name, village_group, phone, area, rate, amount_fen, bank_card, "
                 "status, paid_on, month, basis, kind, corrects, reason, author, created_at")
+
+
+class MissingColumns(ValidationFailed):
+    """Required columns not found: ``missing`` fields, and the file's ``headers`` to choose from."""
+
+    def __init__(self, title: str, details: list[FieldError], missing: list[str], headers: list[str]):
+        super().__init__(title, details)
+        self.missing, self.headers = missing, headers
 
 
 class ImportRefused(StationError):
@@ -46,6 +58,9 @@ class ImportReport:
     written: int = 0
     already_imported: bool = False
     error_count: int = 0  # all errors; ``errors`` holds the first MAX_REPORTED_ERRORS of them
+    header_row: int = 0  # the row (as in Excel) taken as the header
+    skipped: list[dict] = field(default_factory=list)  # title, total and signature rows: {row, reason}
+    notes: list[str] = field(default_factory=list)  # about the whole file (formulas without results)
 
     def as_dict(self) -> dict:
         return {**vars(self), "total": format_fen(self.total_fen)}
@@ -86,31 +101,38 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
                             (digest, ledger, program, period)):
         report.already_imported = True
         return report
-    rows = sheets.iter_rows(path)
+    rows = sheets.iter_rows(path, report.notes)
     try:
-        first = next(rows, None)
-        if first is None:
-            raise ValidationFailed("表格是空的", [FieldError("file", "empty", f"{path.name} 中没有数据")])
-        headers = sheets.header_of(first[1])
-        mapping = _mapping(headers, ledger, overrides)
+        header_row, headers, rows_after = _find_header(rows, overrides, path.name)
+        report.header_row = header_row
+        mapping = _mapping(headers, ledger, overrides, header_row)
         report.mapping = {f: headers[i] for f, i in sorted(mapping.items(), key=lambda x: x[1])}
-        raws = ((n, {f: (row[i] if i < len(row) else None) for f, i in mapping.items()}) for n, row in rows)
+        stated: list[rules.RowError] = []
+        raws = _households(itertools.chain(rows_after, rows), mapping, report.skipped, stated)
         good, errors, counts = _check_stream(session.store.conn, ledger, program, period, raws, session.today(), keep=not dry_run)
     finally:
         rows.close()
     report.rows, report.valid, report.total_fen, report.error_count = counts
-    report.errors = [e.as_dict() for e in errors]
+    errors = sorted(errors + stated, key=lambda e: e.row)
+    report.error_count += len(stated)
+    report.errors = [{**e.as_dict(), "column": _letter(mapping.get(e.field))} for e in errors]
     if dry_run:
         return report
     if report.error_count and not valid_only:
         raise ImportRefused(f"有 {report.error_count} 处错误,未导入任何数据:请修正表格后重新导入,或选择只导入正确的 {report.valid} 行",
-                            [FieldError(f"row {e['row']}", e["code"], f"第 {e['row']} 行 {e['message']}") for e in report.errors[:50]])
+                            [FieldError("file", "note", note) for note in report.notes] +
+                            [FieldError(f"row {e['row']}", e["code"], f"{where(e)} {e['message']}") for e in report.errors[:50]])
     with session.store.transaction() as db:
         _write_entries(db, session.user.username, ledger, program, period, good, path.name, digest)
         audit.record(db, session.user.username, "ledger.import", f"{ledger}/{program}/{period}",
                      {"file": path.name, "rows": len(good), "skipped": report.error_count, "total_fen": report.total_fen})
     report.written = len(good)
     return report
+
+
+def where(error: dict) -> str:
+    """第 6 行 C 列: a problem's place as the clerk finds it in Excel."""
+    return f"第 {error['row']} 行" + (f" {error['column']} 列" if error.get("column") else "")
 
 
 def _file_digest(path: Path) -> str:
@@ -124,19 +146,96 @@ def _file_digest(path: Path) -> str:
         raise ValidationFailed("无法读取表格", [FieldError("file", "unreadable", f"无法读取 {path.name}:{exc.strerror or exc}")]) from None
 
 
-def _mapping(headers: list[str], ledger: str, overrides: dict[str, str] | None) -> dict[str, int]:
+def _letter(index: int | None) -> str:
+    """Excel's column letters for a 0-based index (0 → A, 26 → AA); empty when not a column."""
+    if index is None:
+        return ""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _find_header(rows, overrides: dict[str, str] | None, name: str) -> tuple[int, list[str], list]:
+    """The header among the first ``HEADER_SEARCH_ROWS`` non-blank rows: the one naming the most
+    known fields (and the columns the clerk named), the first of equals; a title merged across the
+    top, a 填报单位 line or 单位:元 name none. Returns its row number, its cells and the rows read
+    after it (to be checked before the rest of the stream)."""
+    top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+    if not top:
+        raise ValidationFailed("表格是空的", [FieldError("file", "empty", f"{name} 中没有数据")])
+    named = set((overrides or {}).values())
+
+    def score(values: list) -> int:
+        headers = sheets.header_of(values)
+        return rules.header_score(headers) + len(named & set(headers))
+    best = max(range(len(top)), key=lambda i: (score(top[i][1]), -i))
+    headers = sheets.header_of(top[best][1])
+    if best + 1 < len(top):
+        # A two-row header: names merged down two rows stand in the upper row only, a group merged
+        # across (补贴情况) has its own names (面积, 补贴金额) below. Taken when that names more fields.
+        below = sheets.header_of(top[best + 1][1])
+        both = [low or high for high, low in itertools.zip_longest(headers, below, fillvalue="")]
+        if score(both) > score(top[best][1]):
+            return top[best + 1][0], both, top[best + 2:]
+    return top[best][0], headers, top[best + 1:]
+
+
+def _households(rows, mapping: dict[str, int], skipped: list[dict], stated: list) -> Iterator[tuple[int, dict]]:
+    """Rows as (row number, raw fields), without the form's own rows: a 合计/小计 row or a signature
+    line is listed in ``skipped``. A 合计 row whose amount differs from the sum of the amounts
+    above it adds one error to ``stated``."""
+    at, id_at = mapping.get("amount"), mapping.get("id_number")
+    running = Decimal(0)
+    for n, row in rows:
+        cell = row[at] if at is not None and at < len(row) else None
+        # a row with something in its ID column is a household, whatever its remark says (审核:已通过)
+        has_id = id_at is not None and id_at < len(row) and row[id_at] not in (None, "")
+        kind = None if has_id else rules.form_row(row)
+        if kind is None:
+            try:
+                running += rules.decimal_of(cell) if cell not in (None, "") else 0
+            except (InvalidOperation, ValueError):
+                pass  # the row's own check reports it
+            yield n, {f: (row[i] if i < len(row) else None) for f, i in mapping.items()}
+            continue
+        if len(skipped) < MAX_REPORTED_ERRORS:
+            skipped.append({"row": n, "reason": SKIPPED_REASONS[kind]})
+        if kind == "total" and cell not in (None, ""):
+            try:
+                total = rules.decimal_of(cell)
+            except (InvalidOperation, ValueError):
+                continue
+            if total.quantize(Decimal("0.01")) != running.quantize(Decimal("0.01")):
+                stated.append(rules.RowError(n, "amount", "total_mismatch",
+                                             f"合计行写的是 {total:,.2f} 元,但上面各户金额相加是 {running:,.2f} 元"
+                                             f"(相差 {total - running:,.2f} 元):请与乡镇核对名单"))
+
+
+def _mapping(headers: list[str], ledger: str, overrides: dict[str, str] | None, header_row: int = 1) -> dict[str, int]:
+    """Field → column: guessed from the headers, then as the clerk named them (a field by its
+    Chinese label, 户主姓名, or any header name it is known by). Messages never name an internal
+    field or a CLI option: the app shows them as they are."""
     mapping = rules.guess_mapping(headers)
     for name, header in (overrides or {}).items():
-        if name not in rules.FIELDS:
-            raise ValidationFailed("列对应有误", [FieldError("map", "unknown_field", f"没有“{name}”这个字段;可用:{'、'.join(rules.FIELDS)}")])
+        field_name = rules.field_named(name)
+        if field_name is None:
+            raise ValidationFailed("列对应有误", [FieldError("map", "unknown_field",
+                                                        f"没有“{name}”这一项;可以对应的有:{'、'.join(rules.FIELD_LABELS.values())}")])
         if header not in headers:
-            raise ValidationFailed("列对应有误", [FieldError("map", "no_such_column", f"表格中没有名为“{header}”的列")])
-        mapping[name] = headers.index(header)
+            raise ValidationFailed("列对应有误", [FieldError("map", "no_such_column",
+                                                        f"第 {header_row} 行表头中没有名为“{header}”的列")])
+        mapping = {f: i for f, i in mapping.items() if i != headers.index(header)}  # the column means one thing
+        mapping[field_name] = headers.index(header)
     missing = [f for f in rules.REQUIRED[ledger] if f not in mapping]
     if missing:
-        raise ValidationFailed("找不到必需的列", [FieldError("map", "missing_column",
-                                                        f"找不到“{rules.FIELD_LABELS[f]}”列:请用列对应指定(如 {f}=表头名)")
-                                             for f in missing])
+        shown = "、".join(h for h in headers if h)[:200]
+        raise MissingColumns("找不到必需的列", [FieldError("map", "missing_column",
+                                                        f"找不到“{rules.FIELD_LABELS[f]}”列(表头应写作"
+                                                        f"“{'”或“'.join(rules.FIELDS[f][:3])}”);表头(第 {header_row} 行)是:{shown}")
+                                             for f in missing], missing, [h for h in headers if h])
     return mapping
 
 

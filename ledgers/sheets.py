@@ -1,4 +1,5 @@
-"""Spreadsheets in and out: .xlsx (openpyxl) and .csv in UTF-8 or GBK, as townships send them.
+"""Spreadsheets in and out: .xlsx (openpyxl), the old binary .xls (xlrd) and .csv in UTF-8 or
+GBK, as townships send them.
 
 Reading streams rows one at a time within the limits below, so a hostile or broken file (a
 declared dimension of a whole sheet, a column bomb, a zip of giant XML, a million-row CSV) is
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import stat
 import zipfile
 from collections.abc import Iterator
@@ -37,6 +39,10 @@ XLSX_MAX_PART_ELEMENTS = 3_000_000  # XML elements in a part held whole (shared 
 XLSX_MAX_CELLS_PER_ROW = 16_384  # Excel's own limit (column XFD): more in one row is a damaged file
 XLSX_MAX_ROW_NUMBER = 1_048_576  # Excel's own last row
 READ_CHUNK = 1024 * 1024
+XLS_MAX_FILE_BYTES = 64 * 1024 * 1024  # xlrd holds a whole .xls in memory; the format holds 65,536 rows anyway
+EXACT_FLOAT = 10 ** 15  # a spreadsheet number below this that is whole is an exact integer
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary format (.xls)
+ZIP_MAGIC = b"PK\x03\x04"  # .xlsx: a .xlsx renamed to .xls is read as what it is
 
 
 def _refuse(code: str, message: str, title: str = "表格超出限制") -> ValidationFailed:
@@ -51,8 +57,8 @@ def check_file(path: Path) -> int:
     """A regular file of a supported type within ``MAX_FILE_BYTES`` (its size), else a refusal;
     checked before anything opens it (a FIFO would block the reader forever)."""
     path = Path(path)
-    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv"):
-        raise _refuse("bad_type", "请使用 .xlsx 或 .csv 文件(.xls 请先在 Excel 中另存为 .xlsx)", "不支持的文件类型")
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".csv"):
+        raise _refuse("bad_type", "请使用 .xlsx、.xls 或 .csv 文件", "不支持的文件类型")
     try:
         info = path.stat()
     except OSError as exc:
@@ -60,17 +66,19 @@ def check_file(path: Path) -> int:
     if not stat.S_ISREG(info.st_mode):  # a directory, or a FIFO that would block the reader forever
         raise _refuse("not_a_file", f"{path.name} 不是普通文件", "无法读取表格")
     size = info.st_size
-    if size > MAX_FILE_BYTES:
-        raise _refuse("too_big", f"{path.name} 有 {size / 1024 / 1024:,.0f} MB,超过上限 {MAX_FILE_BYTES // 1024 // 1024} MB")
+    limit = XLS_MAX_FILE_BYTES if path.suffix.lower() == ".xls" else MAX_FILE_BYTES
+    if size > limit:
+        raise _refuse("too_big", f"{path.name} 有 {size / 1024 / 1024:,.0f} MB,超过上限 {limit // 1024 // 1024} MB")
     return size
 
 
-def iter_rows(path: Path) -> Iterator[tuple[int, list]]:
+def iter_rows(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, list]]:
     """Every non-blank row as (row number as in Excel / line record of the CSV, cell values as the
-    file holds them), at most ``MAX_COLUMNS`` wide; refuses a file beyond the limits."""
+    file holds them), at most ``MAX_COLUMNS`` wide; refuses a file beyond the limits. What the
+    clerk should know about the file as a whole (formulas without results) goes to ``notes``."""
     path = Path(path)
     check_file(path)
-    records = _csv_records(path) if path.suffix.lower() == ".csv" else _xlsx_records(path)
+    records = _csv_records(path) if path.suffix.lower() == ".csv" else _workbook_records(path, notes)
     data_rows = 0
     try:
         for number, values in records:
@@ -166,6 +174,71 @@ def _csv_records(path: Path) -> Iterator[tuple[int, list]]:
             yield number, record
 
 
+# --- XLS (the old binary format) --------------------------------------------------------------
+
+def _workbook_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, tuple]]:
+    """By what the file is, not what it is called: townships rename files both ways."""
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if magic == OLE_MAGIC:
+        if path.stat().st_size > XLS_MAX_FILE_BYTES:
+            raise _refuse("too_big", f"{path.name} 超过 .xls 文件的上限 {XLS_MAX_FILE_BYTES // 1024 // 1024} MB")
+        return _xls_records(path, notes)
+    if path.suffix.lower() == ".xls" and not magic.startswith(ZIP_MAGIC):
+        raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")])
+    return _xlsx_records(path, notes)
+
+
+def _xls_value(cell, datemode: int):
+    import xlrd
+    kind, value = cell.ctype, cell.value
+    if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return None
+    if kind == xlrd.XL_CELL_NUMBER:
+        # .xls holds every number as a float: a whole one that is exact is the integer typed
+        return int(value) if value.is_integer() and abs(value) < EXACT_FLOAT else value
+    if kind == xlrd.XL_CELL_DATE:
+        try:
+            return xlrd.xldate.xldate_as_datetime(value, datemode)
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return value
+    if kind == xlrd.XL_CELL_BOOLEAN:
+        return bool(value)
+    if kind == xlrd.XL_CELL_ERROR:
+        return xlrd.error_text_from_code.get(value, "#错误")
+    return value
+
+
+class _XlsSheet:
+    """An xlrd sheet as ``_list_sheet`` looks at openpyxl's: a title and its rows, values only."""
+
+    def __init__(self, book, index: int):
+        self.book, self.sheet = book, book.sheet_by_index(index)
+        self.title = self.sheet.name
+
+    def reset_dimensions(self) -> None:
+        pass
+
+    def iter_rows(self, values_only: bool = True):
+        for rx in range(self.sheet.nrows):
+            yield [_xls_value(c, self.book.datemode) for c in self.sheet.row(rx)[:MAX_COLUMNS]]
+
+
+def _xls_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, list]]:
+    import xlrd
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+        sheet = _list_sheet([_XlsSheet(book, i) for i in range(book.nsheets)], notes).sheet
+    except Exception:  # xlrd raises many kinds for a damaged file: to a clerk all "not a valid file"
+        raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")]) from None
+    try:
+        for rx in range(sheet.nrows):
+            cells = sheet.row(rx)[:XLSX_MAX_CELLS_PER_ROW]
+            yield rx + 1, [_xls_value(c, book.datemode) for c in cells]
+    finally:
+        book.release_resources()
+
+
 # --- XLSX --------------------------------------------------------------------------------------
 
 def _check_zip_directory(path: Path) -> None:
@@ -193,10 +266,16 @@ class _Scan:
     def __init__(self, name: str, worksheet: bool):
         self.name, self.worksheet = name, worksheet
         self.elements = self.cells = self.chars = 0
+        # formula cells with no cached value (a file written by a program, never opened in Excel):
+        # openpyxl reads them as empty, so the clerk is told why
+        self.uncached, self.first_uncached = 0, ""
+        self.cell_ref, self.formula, self.value, self.in_value = "", False, False, False
 
     def text(self, data: str) -> None:
         # one row's text, as for a CSV record: a single giant inline string is a memory bomb too
         self.chars += len(data)
+        if self.in_value and data.strip():
+            self.value = True
         if self.chars > MAX_ROW_CHARS:
             raise _refuse("row_too_long", f"表格中有一行超过 {MAX_ROW_CHARS:,} 个字符的上限,文件可能已损坏或不是名单")
 
@@ -207,9 +286,14 @@ class _Scan:
             if self.elements > XLSX_MAX_PART_ELEMENTS:
                 raise _refuse("too_many_parts", f"{self.name} 内容过多(超过 {XLSX_MAX_PART_ELEMENTS:,} 项),不像是一份名单")
         elif local == "c":
+            self.cell_ref, self.formula, self.value = attrs.get("r", ""), False, False
             self.cells += 1
             if self.cells > XLSX_MAX_CELLS_PER_ROW:
                 raise _refuse("too_many_columns", f"{self.name} 中有一行超过 Excel 的 {XLSX_MAX_CELLS_PER_ROW} 列,文件已损坏")
+        elif local == "f":
+            self.formula = True
+        elif local == "v":
+            self.in_value = True
         elif local == "row":
             self.cells = self.chars = 0
             r = attrs.get("r")
@@ -221,6 +305,14 @@ class _Scan:
                 if not 1 <= number <= XLSX_MAX_ROW_NUMBER:
                     raise _refuse("too_many_rows", f"{self.name} 中的行号 {r[:20]} 超出 Excel 的 {XLSX_MAX_ROW_NUMBER:,} 行,文件已损坏")
 
+    def end(self, tag: str) -> None:
+        local = tag.rpartition("}")[2]
+        if local == "v":
+            self.in_value = False
+        elif local == "c" and self.formula and not self.value:
+            self.uncached += 1
+            self.first_uncached = self.first_uncached or self.cell_ref[:12]
+
     def run(self, stream) -> None:
         parser = expat.ParserCreate(namespace_separator="}")
 
@@ -231,17 +323,19 @@ class _Scan:
         parser.StartElementHandler = self.start
         if self.worksheet:
             parser.CharacterDataHandler = self.text
+            parser.EndElementHandler = self.end
         try:
             parser.ParseFile(stream)
         except expat.ExpatError:
             raise _bad_xlsx(self.name) from None
 
 
-def _check_parts(path: Path) -> None:
+def _check_parts(path: Path, notes: list[str] | None = None) -> None:
     try:
         book = zipfile.ZipFile(path)
     except Exception:  # BadZipFile, OSError, ValueError, struct and zlib errors: all "not a workbook"
         raise _bad_xlsx(path.name) from None
+    uncached, first = 0, ""
     with book:
         for info in book.infolist():
             name = info.filename
@@ -254,27 +348,61 @@ def _check_parts(path: Path) -> None:
             try:
                 # zipfile stops at the declared size and checks the CRC, so the size above is a true bound
                 with book.open(info) as stream:
-                    _Scan(path.name, worksheet).run(stream)
+                    scan = _Scan(path.name, worksheet)
+                    scan.run(stream)
             except ValidationFailed:
                 raise
             except Exception:  # zipfile, zlib and expat raise many kinds for a damaged member
                 raise _bad_xlsx(path.name) from None
+            uncached, first = uncached + scan.uncached, first or scan.first_uncached
+    if uncached and notes is not None:
+        notes.append(f"表格中有 {uncached:,} 个公式没有保存计算结果(如 {first} 格),读出来是空的:"
+                     "请在 Excel 或 WPS 中打开此文件、保存一次后再导入")
 
 
-def _xlsx_records(path: Path) -> Iterator[tuple[int, tuple]]:
+SHEET_SEARCH_ROWS = 10  # rows looked at in each sheet to find the one holding the list
+
+
+def _list_sheet(worksheets: list, notes: list[str] | None):
+    """The sheet holding the list: the one whose top rows name the most known columns (the first
+    of equals), so a 填表说明 sheet in front is passed over; the report says which was read."""
+    from ledgers.rules import header_score
+    if len(worksheets) == 1:
+        return worksheets[0]
+
+    def score(sheet) -> int:
+        sheet.reset_dimensions()  # as below: never trust the declared size
+        try:
+            top = itertools.islice(sheet.iter_rows(values_only=True), SHEET_SEARCH_ROWS)
+            return max((header_score(header_of(list(values[:MAX_COLUMNS]))) for values in top), default=0)
+        except ValidationFailed:
+            raise
+        except Exception:
+            return 0  # a damaged sheet we would not read: the chosen one is checked as it is read
+    scores = [score(sheet) for sheet in worksheets]
+    best = scores.index(max(scores))
+    if notes is not None:
+        notes.append(f"工作簿有 {len(worksheets)} 个工作表,读取的是“{worksheets[best].title}”(其余未导入)")
+    return worksheets[best]
+
+
+def _xlsx_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, tuple]]:
     _check_zip_directory(path)
-    _check_parts(path)
+    _check_parts(path, notes)
     import openpyxl
+    # through a handle: openpyxl refuses a path by its name, and a .xlsx renamed .xls is still one
+    handle = open(path, "rb")
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except ValidationFailed:
-        raise
-    except Exception:  # openpyxl raises whatever its parsers meet; to a clerk all of it is "not a valid file"
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises whatever its parsers meet; to a clerk all of it is "not a valid file"
+        handle.close()
+        if isinstance(exc, ValidationFailed):
+            raise
         raise _bad_xlsx(path.name) from None
     try:
         if not book.worksheets:
             raise _bad_xlsx(path.name)
-        sheet = book.worksheets[0]
+        sheet = _list_sheet(book.worksheets, notes)
         # The declared dimension is whatever the file says (A1:XFD1048576 in a bomb): without it,
         # openpyxl pads neither rows nor columns beyond the cells actually present.
         sheet.reset_dimensions()
@@ -293,6 +421,7 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, tuple]]:
             yield number, values
     finally:
         book.close()
+        handle.close()
 
 
 # --- writing -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 correct, export, verify the chain. Registered on ``station.cli.main``."""
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -23,10 +24,18 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ValidationFailed("列对应格式不对", [FieldError("map", "bad_map", f"“{pair}”应写成 字段=表头名,如 amount=发放金额")])
+            raise ValidationFailed("列对应格式不对", [FieldError("map", "bad_map", f"“{pair}”应写成 项目=表头名,如 户主姓名=户主")])
         k, v = pair.split("=", 1)
         out[k.strip()] = v.strip()
     return out
+
+
+def _with_map_hint(exc: ValidationFailed) -> ValidationFailed:
+    """The service's message names the missing column; on the command line, say how to name it."""
+    details = [FieldError(d.field, d.code, d.message + (f"。可用 --map {m.group(1)}=表头名 指定这一列"
+                                                        if d.code == "missing_column" and (m := re.search(r"“(.+?)”", d.message)) else ""))
+               for d in exc.details]
+    return ValidationFailed(exc.title, details)
 
 
 @ledger_group.command("import")
@@ -34,22 +43,27 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 @LEDGER
 @click.option("--program", required=True, help="项目,如 耕地地力保护补贴、低保")
 @click.option("--period", required=True, help="期间,如 2026 或 2026-11")
-@click.option("--map", "maps", multiple=True, help="纠正列对应:字段=表头名(可多次),如 amount=发放金额")
+@click.option("--map", "maps", multiple=True, help="纠正列对应:项目=表头名(可多次),如 户主姓名=户主、金额=发放金额")
 @click.option("--dry-run", is_flag=True, help="只检查并显示校验报告,不写入")
 @click.option("--valid-only", is_flag=True, help="有错误时只导入正确的行(默认:有错误则全部不导入)")
 @common
 def ledger_import(file, ledger, program, period, maps, dry_run, valid_only, out: Out, home: StationHome):
-    """导入乡镇发来的 .xlsx 或 .csv(UTF-8/GBK)名单;先显示校验报告。"""
-    from ledgers import service
+    """导入乡镇发来的 .xlsx、.xls 或 .csv(UTF-8/GBK)名单;先显示校验报告。"""
+    from ledgers import rules, service
     with unlock(home) as session:
-        report = service.import_file(session, file, ledger, program, period, _mapping(maps), dry_run, valid_only)
+        try:
+            report = service.import_file(session, file, ledger, program, period, _mapping(maps), dry_run, valid_only)
+        except ValidationFailed as exc:
+            raise _with_map_hint(exc) from None
 
     def human(d):
         if d["already_imported"]:
             return f"{file.name} 已导入过本期台账,未重复导入。"
-        lines = ["列对应:" + ",".join(f"{k}←{v}" for k, v in d["mapping"].items()),
+        lines = [f"表头在第 {d['header_row']} 行;列对应:" + ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in d["mapping"].items()),
                  f"共 {d['rows']} 行,正确 {d['valid']} 行,合计 {d['total']} 元;错误 {d['error_count']} 处"]
-        lines += [f"  第 {e['row']} 行:{e['message']}" for e in d["errors"]]
+        lines += [f"  注意:{note}" for note in d["notes"]]
+        lines += [f"  {service.where(e)}:{e['message']}" for e in d["errors"]]
+        lines += [f"  第 {s['row']} 行:{s['reason']}" for s in d["skipped"]]
         if d["error_count"] > len(d["errors"]):
             lines.append(f"  ……另有 {d['error_count'] - len(d['errors'])} 处未列出(请先修正以上各处)")
         lines.append("(试导入,未写入)" if dry_run else f"已写入 {d['written']} 行。")

@@ -49,7 +49,7 @@ def read(path: Path) -> tuple[list[str], list[list]] | None:
 
 
 @BUDGET
-@given(data=st.binary(max_size=4096), suffix=st.sampled_from([".csv", ".xlsx"]))
+@given(data=st.binary(max_size=4096), suffix=st.sampled_from([".csv", ".xlsx", ".xls"]))
 def test_random_bytes(tmp_path_factory, data, suffix):
     path = tmp_path_factory.mktemp("b") / f"x{suffix}"
     path.write_bytes(data)
@@ -127,6 +127,33 @@ def _also_utf8(data: bytes, encoding: str) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+@BUDGET
+@given(rows=st.lists(st.lists(st.one_of(st.none(), cell_text, st.floats(allow_nan=False, allow_infinity=False)), max_size=8), max_size=8),
+       seed=st.integers(0, 2**32), flips=st.integers(0, 40), cut=st.booleans())
+def test_small_xls_clean_and_damaged(tmp_path_factory, rows, seed, flips, cut):
+    """A real .xls (xlwt), then bytes flipped or the file cut short: rows or the typed refusal."""
+    import xlwt
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("名单")
+    for c, h in enumerate(HEADERS):
+        sheet.write(0, c, h)
+    for r, values in enumerate(rows, start=1):
+        for c, v in enumerate(values):
+            if v is not None:
+                sheet.write(r, c, v)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    data = bytearray(buffer.getvalue())
+    rng = random.Random(seed)
+    for _ in range(flips):
+        data[rng.randrange(8, len(data))] = rng.randrange(256)
+    if cut:
+        data = data[:rng.randrange(8, len(data))]
+    path = tmp_path_factory.mktemp("xls") / "x.xls"
+    path.write_bytes(bytes(data))
+    read(path)
 
 
 @BUDGET

@@ -115,10 +115,11 @@ class ImportWizard(ModalScreen[bool]):
         super().__init__()
         self.scope = scope
         self.report = None
+        self.picked: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="import-wizard"):
-            yield Static("导入乡镇名单(.xlsx 或 .csv)", classes="dialog-title")
+            yield Static("导入乡镇名单(.xlsx、.xls 或 .csv)", classes="dialog-title")
             yield Select(LEDGER_OPTIONS, value=self.scope["ledger"], allow_blank=False, id="w-ledger")
             yield Input(value=self.scope.get("program") or "", placeholder="项目,如 耕地地力保护补贴", id="program")
             yield error_label("program")
@@ -127,6 +128,7 @@ class ImportWizard(ModalScreen[bool]):
             yield Input(placeholder="文件路径,如 E:\\补贴名单.xlsx", id="file")
             yield error_label("file")
             yield error_label("map")
+            yield Vertical(id="column-choices")  # filled when a required column is not found
             yield Button("检查", id="check", variant="primary")
             yield Static("", id="report")
             with Horizontal(classes="row"):
@@ -144,29 +146,56 @@ class ImportWizard(ModalScreen[bool]):
             show_field_errors(self, [])
             say(self.query_one("#err-file", Label), "找不到该文件")
             return
-        self._run(dry_run=True, valid_only=False)
+        self._run(dry_run=True, valid_only=False, overrides=self._overrides())
 
     @on(Button.Pressed, "#all")
     def _all(self) -> None:
-        self._run(dry_run=False, valid_only=False)
+        self._run(dry_run=False, valid_only=False, overrides=self._overrides())
 
     @on(Button.Pressed, "#valid")
     def _valid(self) -> None:
-        self._run(dry_run=False, valid_only=True)
+        self._run(dry_run=False, valid_only=True, overrides=self._overrides())
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def _run(self, dry_run: bool, valid_only: bool) -> None:
+    def _run(self, dry_run: bool, valid_only: bool, overrides: dict[str, str]) -> None:
         from ledgers import service
         path, ledger, program, period = self._args()
         try:
-            report = service.import_file(self.app.session, path, ledger, program, period, dry_run=dry_run, valid_only=valid_only)
+            report = service.import_file(self.app.session, path, ledger, program, period, overrides,
+                                         dry_run=dry_run, valid_only=valid_only)
         except StationError as exc:
             self.app.call_from_thread(self._failed, exc)
             return
         self.app.call_from_thread(self._reported, report, dry_run)
 
-    def _failed(self, exc: StationError) -> None:
-        left = show_field_errors(self, exc.details)
+    def _overrides(self) -> dict[str, str]:
+        """The columns the clerk picked for fields the file's headers did not name (kept while the
+        file stays the same: a later check may ask for another)."""
+        self.picked.update({str(choice.id)[4:]: str(choice.value) for choice in self.query("#column-choices Select")
+                            if not choice.is_blank()})
+        return dict(self.picked)
+
+    @on(Input.Changed, "#file")
+    def _new_file(self) -> None:
+        self.picked = {}
+
+    async def _offer_columns(self, exc) -> None:
+        from ledgers import rules
+        self._overrides()
+        box = self.query_one("#column-choices", Vertical)
+        await box.remove_children()
+        for name in exc.missing:
+            box.mount(Static(f"“{rules.FIELD_LABELS[name]}”是表格中的哪一列?"))
+            box.mount(Select([(h, h) for h in exc.headers], prompt="请选择列", id=f"map-{name}"))
+
+    async def _failed(self, exc: StationError) -> None:
+        from ledgers.service import MissingColumns
+        if isinstance(exc, MissingColumns):
+            await self._offer_columns(exc)
+        # Only the short field messages go beside their inputs; the rest (a missing column with the
+        # file's headers, a limit) in the report area, which wraps instead of cutting them off.
+        left = show_field_errors(self, [d for d in exc.details if d.field in ("program", "period")])
+        left += [d for d in exc.details if d.field not in ("program", "period")]
         self.query_one("#report", Static).update(exc.title + "".join(f"\n{d.message}" for d in left[:10]))
 
     def _reported(self, report, dry_run: bool) -> None:
@@ -179,11 +208,15 @@ class ImportWizard(ModalScreen[bool]):
             self.app.notify(f"已导入 {report.written} 行,合计 {report.as_dict()['total']} 元", title="导入完成")
             self.dismiss(True)
             return
-        lines = ["列对应:" + ",".join(f"{v}" for v in report.mapping.values()),
+        from ledgers import rules, service
+        lines = [f"表头在第 {report.header_row} 行;列对应:" +
+                 ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in report.mapping.items()),
                  f"共 {report.rows} 行:正确 {report.valid} 行(合计 {report.as_dict()['total']} 元),错误 {report.error_count} 处"]
-        lines += [f"第 {e['row']} 行:{e['message']}" for e in report.errors[:12]]
+        lines += [f"注意:{note}" for note in report.notes]
+        lines += [f"{service.where(e)}:{e['message']}" for e in report.errors[:12]]
         if report.error_count > 12:
-            lines.append(f"……另有 {report.error_count - 12} 处(命令行 station ledger import --dry-run 可看全部)")
+            lines.append(f"……另有 {report.error_count - 12} 处未列出(请先修正以上各处后再检查)")
+        lines += [f"第 {s['row']} 行:{s['reason']}" for s in report.skipped[:6]]
         self.query_one("#report", Static).update("\n".join(lines))
         self.query_one("#all", Button).disabled = bool(report.error_count) or not report.valid
         valid = self.query_one("#valid", Button)
