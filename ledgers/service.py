@@ -183,6 +183,21 @@ def _find_header(rows, overrides: dict[str, str] | None, name: str) -> tuple[int
     return top[best][0], headers, top[best + 1:]
 
 
+def read_list(path: Path, ledger: str) -> list[dict]:
+    """A township's list file as the raw rows a station will check — the header found under title
+    rows, 合计/小计 and signature rows left out — for ``township send-list`` (the station checks the
+    rows again when they arrive)."""
+    path = Path(path)
+    sheets.check_file(path)
+    rows = sheets.iter_rows(path)
+    try:
+        header_row, headers, after = _find_header(rows, None, path.name)
+        mapping = _mapping(headers, ledger, None, header_row)
+        return [raw for _, raw in _households(itertools.chain(after, rows), mapping, [], [])]
+    finally:
+        rows.close()
+
+
 def _households(rows, mapping: dict[str, int], skipped: list[dict], stated: list) -> Iterator[tuple[int, dict]]:
     """Rows as (row number, raw fields), without the form's own rows: a 合计/小计 row or a signature
     line is listed in ``skipped``. A 合计 row whose amount differs from the sum of the amounts

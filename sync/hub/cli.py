@@ -317,11 +317,10 @@ def publish_notice(kind, title, body, posting_from, posting_to, out: Out, home: 
 @common
 def send_list(file, station, ledger, program, period, out: Out, home: HubHome):
     """把补贴或救助名单(.xlsx/.csv)下发给服务站,进入其台账(服务站按同样规则校验)。"""
-    from ledgers import rules, sheets
-    headers, rows = sheets.read_table(file)
-    mapping = rules.guess_mapping(headers)
-    as_text = [{f: (repr(r[i]) if isinstance(r[i], float) else (None if r[i] is None else str(r[i])))
-                for f, i in mapping.items() if i < len(r)} for r in rows]
+    from ledgers import service as ledger_service
+    # The header is found as the station finds it (under title rows); 合计 and signature rows stay behind.
+    as_text = [{f: (repr(v) if isinstance(v, float) else (None if v is None else str(v))) for f, v in raw.items()}
+               for raw in ledger_service.read_list(file, ledger)]
     with unlock(home) as hub:
         n = hub.send_list(station, ledger, program, period, as_text, file.name)
     out.emit({"station": station.upper(), "rows": n}, f"已排队下发 {n} 行给 {station.upper()}(下次同步或U盘交换时送达)")

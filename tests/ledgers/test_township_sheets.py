@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from textual.widgets import Static
 
+from ledgers import service
 from ledgers.rules import FIELDS
 from station.errors import ValidationFailed
 from tests.conftest import make_id
@@ -473,3 +474,36 @@ async def test_the_app_lets_the_clerk_pick_a_missing_column_from_the_files_heade
         report = str(wizard.query_one("#report", Static).content)
         assert "正确 1 行" in report and "户主姓名←甲" in report, report
         assert not wizard.query_one("#all").disabled
+
+
+def test_township_send_list_finds_the_header_and_leaves_the_total_behind(session, tmp_path):
+    """The township sends its own spreadsheet (title rows, 合计 row) down with `township send-list`;
+    the station receives exactly the households and imports them."""
+    import os
+    import subprocess
+    import sys
+
+    from sync import client, enrolment
+    from sync.hub.service import HubHome
+    from tests.sync.conftest import HUB_PASS, ROOT
+    hub, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇", "admin", HUB_PASS)
+    code, _ = hub.add_station(session.station_code, session.station_name)
+    enrolment.enroll_online(session, code, hub, "local")
+    hub.store.close()
+    rows = [household(n) for n in range(1, 6)]
+    book = township_book(tmp_path / "花名册.xlsx", rows, footer=[total_row(rows)])
+    env = {**os.environ, "TOWNSHIP_PASSPHRASE": HUB_PASS, "TOWNSHIP_USER": "admin"}
+    r = subprocess.run([sys.executable, "-m", "sync.hub.cli", "send-list", str(book), "--station", session.station_code,
+                        "--program", "耕地地力保护补贴", "--period", "2026", "--data-dir", str(tmp_path / "hub")],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "5 行" in r.stdout, r.stdout + r.stderr
+    hub = HubHome(tmp_path / "hub").unlock("admin", HUB_PASS)
+
+    class Local:
+        def push(self, data):
+            return hub.receive(data)
+    result = client.sync_once(session, Local())
+    assert result.quarantined == []
+    assert session.store.scalar("SELECT count(*) FROM ledger_entries WHERE program = '耕地地力保护补贴'") == 5
+    assert service.totals(session, "subsidy", by=("program",))[0]["total"] == "2,034.25"  # 5 × 406.85
+    hub.store.close()
