@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from station.store import sealing
 
 MAGIC = b"VSB1"
 FORMAT = 1
@@ -84,26 +85,20 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+# The one ECIES construction of the project (station/store/sealing.py), with the bundles' own info.
 def _key(shared: bytes, eph_pub: bytes, recipient_pub: bytes, info: bytes = HKDF_INFO) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub + recipient_pub, info=info).derive(shared)
+    return sealing.derive_key(shared, eph_pub, recipient_pub, info)
 
 
 def encrypt_to(recipient_pub: bytes, plain: bytes, aad: bytes, info: bytes = HKDF_INFO) -> tuple[bytes, bytes, bytes]:
-    """Ephemeral X25519 → HKDF-SHA256 → AES-256-GCM to one recipient: ``(eph_pub, nonce, ciphertext)``.
-    ``info`` keeps keys for different purposes (bundles, enrolment replies) apart."""
-    eph = X25519PrivateKey.generate()
-    eph_pub = eph.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
-    key = _key(eph.exchange(X25519PublicKey.from_public_bytes(recipient_pub)), eph_pub, recipient_pub, info)
-    nonce = os.urandom(12)
-    return eph_pub, nonce, AESGCM(key).encrypt(nonce, plain, aad)
+    """Ephemeral X25519 → HKDF-SHA256 → AES-256-GCM to one recipient: ``(eph_pub, nonce, ciphertext)``."""
+    return sealing.encrypt_to(recipient_pub, plain, aad, info)
 
 
 def decrypt_with(my_enc: X25519PrivateKey, eph_pub: bytes, nonce: bytes, ciphertext: bytes, aad: bytes,
                  info: bytes = HKDF_INFO) -> bytes:
     """The other half of ``encrypt_to``; raises ``InvalidTag`` or ``ValueError`` if it does not open."""
-    my_pub = my_enc.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
-    key = _key(my_enc.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, my_pub, info)
-    return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    return sealing.decrypt_with(my_enc, eph_pub, nonce, ciphertext, aad, info)
 
 
 def canonical(obj) -> bytes:
