@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from printouts import data, notice, posting, proxy, receipt, register
 from printouts import ledger as ledger_doc
-from printouts.fonts import cjk_font
+from printouts import fonts
 from station.errors import FieldError, ValidationFailed
 from station.services import audit
 from station.services.session import Session
@@ -29,6 +29,26 @@ class Rendered:
 def render(session: Session, kind: str, ref: str | None = None, period_from: date | None = None,
            period_to: date | None = None, ledger: str = "subsidy", program: str | None = None, period: str | None = None,
            village_group: str | None = None) -> Rendered:
+    """Build the document; refused (``fonts.FontMissing``) when no font on the machine can draw
+    every character it holds — checked on what was actually drawn, so a rare character in a name
+    sends the build to a font that has it, or stops it, instead of leaving a blank on paper."""
+    choice = fonts.cjk_font()
+    args = (session, kind, ref, period_from, period_to, ledger, program, period, village_group)
+    with fonts.recording() as drawn:
+        pdf, title, target = _build(*args)
+    lacking = fonts.lacking_drawn(choice, drawn)
+    if lacking:
+        with fonts.using(fonts.covering(lacking)) as other, fonts.recording() as drawn:
+            pdf, title, target = _build(*args)
+        if fonts.lacking_drawn(other, drawn):  # pragma: no cover - covering() checked these very characters
+            raise fonts.FontMissing(f"不能打印:本机字体缺少“{fonts.lacking_drawn(other, drawn)}”。{fonts.install_hint()}。")
+    with session.store.transaction() as db:  # who printed what: paper with personal data leaves the station
+        audit.record(db, session.user.username, "print", target, {"kind": kind})
+    return Rendered(pdf, title, choice.warning)
+
+
+def _build(session: Session, kind: str, ref, period_from, period_to, ledger, program, period,
+           village_group) -> tuple[bytes, str, str]:
     if kind not in KINDS:
         raise ValidationFailed("未知的打印类型", [FieldError("kind", "unknown_kind", "可打印:" + "、".join(f"{k}({v})" for k, v in KINDS.items()))])
     buffer = io.BytesIO()
@@ -76,6 +96,4 @@ def render(session: Session, kind: str, ref: str | None = None, period_from: dat
         {"receipt": receipt.build, "notice": notice.build, "proxy": proxy.build}[kind](sheet, buffer)
         title = f"{KINDS[kind]} {sheet.number}"
         target = sheet.number
-    with session.store.transaction() as db:  # who printed what: paper with personal data leaves the station
-        audit.record(db, session.user.username, "print", target, {"kind": kind})
-    return Rendered(buffer.getvalue(), title, cjk_font().warning)
+    return buffer.getvalue(), title, target
