@@ -100,7 +100,9 @@ async def test_intake_new_resident_bad_id_then_missing_material_notice(station_d
         assert "一次性告知" in text(screen.query_one("#intake-result", Static))
         state, events = cases.load(app.session, screen.saved["number"])
         assert [e.type.value for e in events] == ["received", "notice_issued"] and state.due_on is None
-        await pilot.press("ctrl+o")  # the one-time notice goes straight to the printer
+        await pilot.press("ctrl+o")  # the one-time notice: 打印 (P) in the print dialog
+        await settle(pilot)
+        await pilot.press("p")
         await settle(pilot)
         assert (fake_lp / "job.pdf").read_bytes().startswith(b"%PDF")
         assert screen.saved["number"] in (fake_lp / "args").read_text()

@@ -16,6 +16,7 @@ from station.services import settings, users
 from station.tui.base import StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input
 from station.tui.screens.case_detail import Confirm
+from station.tui.screens.print_settings import PrintSettings
 
 
 class RecoveryCodeScreen(ModalScreen[None]):
@@ -69,6 +70,7 @@ class SettingsScreen(StationScreen):
             yield error_label("backup_keep")
             yield Button("保存保留份数", id="save-keep")
             yield Button("现在备份到U盘 (Ctrl+B)", id="backup-now", variant="primary")
+            yield PrintSettings()
             yield Static("", id="settings-info", classes="status-line")
         yield Footer()
 
