@@ -5,9 +5,8 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from printouts import data, notice, posting, proxy, receipt, register
+from printouts import data, fonts, notice, posting, proxy, receipt, register
 from printouts import ledger as ledger_doc
-from printouts import fonts
 from station.errors import FieldError, ValidationFailed
 from station.services import audit
 from station.services.session import Session

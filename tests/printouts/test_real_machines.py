@@ -3,12 +3,11 @@ village groups in natural order, and postings that never leave a page holding on
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from printouts import data, fonts
+from printouts import fonts
 from printouts.render import render
 from tests.conftest import make_id
 from tests.printouts.test_documents import case_with, pdf_text
