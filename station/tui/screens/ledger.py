@@ -116,6 +116,8 @@ class ImportWizard(ModalScreen[bool]):
         self.scope = scope
         self.report = None
         self.picked: dict[str, str] = {}
+        self.sheet: str | None = None  # the worksheet the clerk chose (None: the one holding the list)
+        self.sheets_shown: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="import-wizard"):
@@ -127,6 +129,7 @@ class ImportWizard(ModalScreen[bool]):
             yield error_label("period")
             yield Input(placeholder="文件路径,如 E:\\补贴名单.xlsx", id="file")
             yield error_label("file")
+            yield Vertical(id="sheet-choice")  # filled when the workbook has several sheets
             yield error_label("map")
             yield Vertical(id="column-choices")  # filled when a required column is not found
             yield Button("检查", id="check", variant="primary")
@@ -162,7 +165,7 @@ class ImportWizard(ModalScreen[bool]):
         path, ledger, program, period = self._args()
         try:
             report = service.import_file(self.app.session, path, ledger, program, period, overrides,
-                                         dry_run=dry_run, valid_only=valid_only)
+                                         dry_run=dry_run, valid_only=valid_only, sheet=self.sheet)
         except StationError as exc:
             self.app.call_from_thread(self._failed, exc)
             return
@@ -176,8 +179,30 @@ class ImportWizard(ModalScreen[bool]):
         return dict(self.picked)
 
     @on(Input.Changed, "#file")
-    def _new_file(self) -> None:
+    async def _new_file(self) -> None:
         self.picked = {}
+        self.sheet = None
+        await self._offer_sheets([], None)
+
+    async def _offer_sheets(self, sheets: list[str], current: str | None) -> None:
+        """A choice list of the workbook's sheets (the one read selected), when it has several."""
+        if sheets == self.sheets_shown:
+            return
+        self.sheets_shown = list(sheets)
+        box = self.query_one("#sheet-choice", Vertical)
+        await box.remove_children()
+        if len(sheets) > 1:
+            await box.mount(Static("工作簿有多个工作表,读取哪一个?"),
+                            Select([(t, t) for t in sheets], value=current, allow_blank=False, id="w-sheet"))
+
+    @on(Select.Changed, "#w-sheet")
+    def _sheet_chosen(self, event: Select.Changed) -> None:
+        read = self.report.sheet if self.report is not None else None
+        if isinstance(event.value, str) and event.value != (self.sheet or read):
+            self.sheet = event.value
+            self.picked = {}  # another sheet, other headers
+            self.query_one("#column-choices", Vertical).remove_children()
+            self._run(dry_run=True, valid_only=False, overrides={})
 
     async def _offer_columns(self, exc) -> None:
         from ledgers import rules
@@ -191,6 +216,7 @@ class ImportWizard(ModalScreen[bool]):
     async def _failed(self, exc: StationError) -> None:
         from ledgers.service import MissingColumns
         if isinstance(exc, MissingColumns):
+            await self._offer_sheets(getattr(exc, "sheets", []), getattr(exc, "sheet", None))
             await self._offer_columns(exc)
         # Only the short field messages go beside their inputs; the rest (a missing column with the
         # file's headers, a limit) in the report area, which wraps instead of cutting them off.
@@ -209,7 +235,8 @@ class ImportWizard(ModalScreen[bool]):
             self.dismiss(True)
             return
         from ledgers import rules, service
-        lines = [f"表头在第 {report.header_row} 行;列对应:" +
+        self.call_later(self._offer_sheets, report.sheets, report.sheet)
+        lines = [(f"工作表“{report.sheet}”," if report.sheet else "") + f"表头在第 {report.header_row} 行;列对应:" +
                  ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in report.mapping.items()),
                  f"共 {report.rows} 行:正确 {report.valid} 行(合计 {report.as_dict()['total']} 元),错误 {report.error_count} 处"]
         lines += [f"注意:{note}" for note in report.notes]
