@@ -149,3 +149,38 @@ async def test_fonts_that_cannot_print_the_text_refuse_in_the_app_and_send_nothi
         assert not list((tmp_path / "pdf").iterdir())
     finally:
         fonts.cjk_font.cache_clear()
+
+
+@pytest.mark.skipif(not PDFTOTEXT, reason="needs poppler-utils")
+async def test_ledger_and_posting_print_from_the_ledger_screen_as_pdf(tmp_path, no_printer):
+    from ledgers import service
+    from tests.ledgers.test_township_sheets import household, township_book
+    from tests.tui.conftest import demo_copy
+    path = township_book(tmp_path / "名单.xlsx", [household(n) for n in range(1, 4)])
+    app = app_for(demo_copy(tmp_path), user="zhanzhang")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        service.import_file(app.session, path, "subsidy", "耕地地力保护补贴", "2026")
+        print_settings.set_pdf_folder(app.session, str(tmp_path / "pdf"))
+        await pilot.press("l")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("ctrl+r")  # no program or period yet: said so, nothing asked
+        await settle(pilot)
+        assert app.screen is screen and any("项目和期间" in n.message for n in app._notifications)
+        screen.query_one("#l-program").value = "耕地地力保护补贴"
+        screen.query_one("#l-period").value = "2026"
+        await settle(pilot)
+        texts = {}
+        for key, kind in (("ctrl+r", "ledger"), ("ctrl+t", "posting")):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, PrintDialog)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SavedDialog))
+            saved = app.screen.path
+            texts[kind] = subprocess.run([PDFTOTEXT, "-layout", str(saved), "-"], capture_output=True, text=True, check=True).stdout
+            await pilot.press("escape")
+            await settle(pilot)
+        assert "李1" in texts["ledger"] and "1,220.55" in texts["ledger"], texts["ledger"]
+        assert "公示" in texts["posting"] and "李1" in texts["posting"]

@@ -21,7 +21,8 @@ class LedgerScreen(StationScreen):
     """台账"""
 
     BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+i", "import_file", "导入名单"), ("ctrl+k", "correct", "更正"),
-                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期"), ("ctrl+j", "infra", "基础设施台账")]
+                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期"), ("ctrl+j", "infra", "基础设施台账"),
+                ("ctrl+r", "print('ledger')", "打印台账"), ("ctrl+t", "print('posting')", "打印公示名单")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -94,6 +95,16 @@ class LedgerScreen(StationScreen):
 
     def action_export(self) -> None:
         self.app.push_screen(ExportForm(self.scope()))
+
+    def action_print(self, kind: str) -> None:
+        from station.tui.printing import print_document
+        scope = self.scope()
+        if not scope["program"] or not scope["period"]:
+            self.notify("请先在上方填写项目和期间,再打印", title="打印", severity="warning")
+            return
+        village_group = scope["village_group"] if kind == "ledger" else None
+        print_document(self, kind, "", ledger=scope["ledger"], program=scope["program"], period=scope["period"],
+                       village_group=village_group)
 
     def action_lock(self) -> None:
         from ledgers import service
