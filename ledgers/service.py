@@ -102,8 +102,7 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
         raise ValidationFailed("该期台账已锁定", [FieldError("period", "locked", f"{program} {period} 已由站长锁定:只能通过更正修改")])
     sheets.check_file(path)  # type, size, a regular file: before hashing opens it
     digest = _file_digest(path)
-    if session.store.scalar("SELECT 1 FROM ledger_imports WHERE sha256 = ? AND ledger = ? AND program = ? AND period = ?",
-                            (digest, ledger, program, period)):
+    if _imported(session, digest, ledger, program, period):  # (also a workbook imported before sheets were told apart)
         report.already_imported = True
         return report
     info: dict = {}
@@ -113,6 +112,12 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
         header_row, headers, rows_after = _find_header(rows, {**remembered, **(overrides or {})}, path.name)
         report.header_row = header_row
         report.sheet, report.sheets = info.get("sheet", ""), info.get("sheets", [])
+        if len(report.sheets) > 1:
+            # one import per sheet of a workbook: its 补报 sheet is not "already imported" with its 花名册
+            digest = hashlib.sha256(f"{digest}\0{report.sheet}".encode()).hexdigest()
+            if _imported(session, digest, ledger, program, period):
+                report.already_imported = True
+                return report
         # only for fields this file's own headers do not name, and the clerk did not name now
         named_now = set(rules.guess_mapping(headers)) | {rules.field_named(k) for k in overrides or {}}
         reused = {k: v for k, v in remembered.items() if v in headers and rules.field_named(k) not in named_now}
@@ -148,6 +153,11 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
                      {"file": path.name, "rows": len(good), "skipped": report.error_count, "total_fen": report.total_fen})
     report.written = len(good)
     return report
+
+
+def _imported(session: Session, digest: str, ledger: str, program: str, period: str) -> bool:
+    return bool(session.store.scalar("SELECT 1 FROM ledger_imports WHERE sha256 = ? AND ledger = ? AND program = ? AND period = ?",
+                                     (digest, ledger, program, period)))
 
 
 def where(error: dict) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from ledgers import service
 from station.errors import StationError, ValidationFailed
+from tests.ledgers.test_hostile_sheets import station as station  # noqa: F401  (fixture)
 from tests.ledgers.test_ledgers import imp
 from tests.ledgers.test_township_sheets import HEADER, formula_book, household, total_row, township_book, xls_book
 
@@ -190,3 +191,25 @@ def test_a_remembered_column_never_overrides_a_file_that_names_the_field(session
         r[7] = "代领:" + r[1]
     report = imp(session, township_book(tmp_path / "五月.xlsx", rows, header=header), period="2026-05", dry_run=True)
     assert report.mapping["head_name"] == "户主姓名" and not any("沿用上次" in n for n in report.notes)
+
+
+def test_the_cli_reads_a_chosen_sheet_and_remembers_map(station, tmp_path):  # noqa: F811
+    from tests.ledgers.test_hostile_sheets import cli
+    path = several_sheets(tmp_path)
+    book = openpyxl.load_workbook(path)
+    late = book.create_sheet("补报")
+    late.append(["序号", "领款人", "身份证号码", "组别", "面积(亩)", "补贴金额(元)", "银行账号", "备注"])
+    late.append(household(9, "120.00"))
+    book.save(path)
+    args = ("ledger", "import", str(path), "--program", "耕地地力保护补贴", "--period", "2026")
+    shown = cli(station, *args, "--sheet", "补报", "--map", "户主姓名=领款人")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "工作表“补报”(共 4 个:填表说明、花名册、汇总、补报)" in shown.stdout and "已写入 1 行" in shown.stdout
+    again = cli(station, "ledger", "import", str(odd_header(tmp_path / "四月.xlsx", 20)), "--program", "耕地地力保护补贴",
+                "--period", "2026-04")
+    assert again.returncode == 0 and "沿用上次为本项目选的列:户主姓名←领款人" in again.stdout, again.stdout + again.stderr
+    main_sheet = cli(station, *args)  # the same workbook's 花名册: its own import, not "already imported"
+    assert main_sheet.returncode == 0 and "工作表“花名册”" in main_sheet.stdout and "已写入 3 行" in main_sheet.stdout, main_sheet.stdout
+    assert "已导入过" in cli(station, *args, "--sheet", "补报").stdout and "已导入过" in cli(station, *args).stdout
+    wrong = cli(station, *args, "--sheet", "三组", "--dry-run")
+    assert wrong.returncode != 0 and "没有名为“三组”的工作表" in wrong.stdout + wrong.stderr
