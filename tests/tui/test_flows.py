@@ -20,6 +20,7 @@ from station.tui.screens.today import TodayScreen
 from station.tui.screens.unlock import LockScreen, UnlockScreen
 from tests.conftest import make_id
 from tests.tui.conftest import TODAY, app_for, settle
+from tests.tui.test_print_pdf import printer_list
 
 
 def text(widget) -> str:
@@ -100,6 +101,7 @@ async def test_intake_new_resident_bad_id_then_missing_material_notice(station_d
         assert "一次性告知" in text(screen.query_one("#intake-result", Static))
         state, events = cases.load(app.session, screen.saved["number"])
         assert [e.type.value for e in events] == ["received", "notice_issued"] and state.due_on is None
+        printer_list(fake_lp, "HP-LaserJet-1020")  # as CUPS lists it, should this machine have a real lpstat
         await pilot.press("ctrl+o")  # the one-time notice: 打印 (P) in the print dialog
         await settle(pilot)
         await pilot.press("p")
