@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import os
 import sys
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,6 +71,12 @@ def install_hint() -> str:
     if sys.platform == "darwin":
         return "请安装含中文的字体(如 Arial Unicode)"
     return "请安装文泉驿微米黑字体(软件包 fonts-wqy-microhei),安装后重新打印"
+
+
+def _name_for(path: str) -> str:
+    # one registered name per file: reportlab never replaces a name once registered, so a name
+    # shared by two files would keep drawing with the first
+    return f"VSCJK-{zlib.crc32(os.fsencode(path)):08x}"
 
 
 def _load(path: str, name: str = "VSCJK") -> TTFont | None:
@@ -127,21 +134,21 @@ def cjk_font() -> FontChoice:
     return _choose(REQUIRED)
 
 
-def _choose(text: str, name: str = "VSCJK") -> FontChoice:
+def _choose(text: str) -> FontChoice:
     configured = os.environ.get("STATION_FONT")
     warning = None
     skipped: list[str] = []
     paths = candidates()
     if configured:
-        font = _load(configured, name) if Path(configured).is_file() else None
+        font = _load(configured, _name_for(configured)) if Path(configured).is_file() else None
         lacking = None if font is None else _lacking(font, text)
         if font is not None and not lacking:
             pdfmetrics.registerFont(font)
-            return FontChoice(name, configured, True, None)
+            return FontChoice(font.fontName, configured, True, None)
         warning = (f"指定的字体 {configured} 无法使用(须为 TrueType .ttf/.ttc"
                    + (f",且含数字、字母和标点:{_why(configured, lacking)}" if lacking else "") + "),已改用本机其他字体")
     for path in paths:
-        font = _load(path, name) if Path(path).is_file() else None
+        font = _load(path, _name_for(path)) if Path(path).is_file() else None
         if font is None:
             continue
         lacking = _lacking(font, text)
@@ -149,7 +156,7 @@ def _choose(text: str, name: str = "VSCJK") -> FontChoice:
             skipped.append(_why(path, lacking))
             continue
         pdfmetrics.registerFont(font)
-        return FontChoice(name, path, True, warning)
+        return FontChoice(font.fontName, path, True, warning)
     raise _refusal(skipped)
 
 
@@ -205,7 +212,7 @@ def covering(text: str) -> FontChoice:
     """A font that covers ``REQUIRED`` and ``text`` (a name with a rare character), registered
     under its own name; ``FontMissing`` naming the characters when the machine has none."""
     try:
-        return _choose(REQUIRED + text, name=f"VSCJK-{abs(hash(text)) % 10**8}")
+        return _choose(REQUIRED + text)
     except FontMissing:
         skipped = [_why(p, lacking) for p, lacking in survey(REQUIRED + text) if lacking]
         raise _refusal(skipped, text) from None

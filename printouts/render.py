@@ -22,7 +22,8 @@ POSTING_DAYS = 7  # 公示 usually runs five to seven days
 class Rendered:
     pdf: bytes
     title: str
-    warning: str | None  # e.g. no embeddable CJK font on this machine
+    warning: str | None  # e.g. the font set with STATION_FONT could not be used
+    font: str | None = None  # the font file the document was built with
 
 
 def render(session: Session, kind: str, ref: str | None = None, period_from: date | None = None,
@@ -35,15 +36,16 @@ def render(session: Session, kind: str, ref: str | None = None, period_from: dat
     args = (session, kind, ref, period_from, period_to, ledger, program, period, village_group)
     with fonts.recording() as drawn:
         pdf, title, target = _build(*args)
+    used = choice
     lacking = fonts.lacking_drawn(choice, drawn)
     if lacking:
-        with fonts.using(fonts.covering(lacking)) as other, fonts.recording() as drawn:
+        with fonts.using(fonts.covering(lacking)) as used, fonts.recording() as drawn:
             pdf, title, target = _build(*args)
-        if fonts.lacking_drawn(other, drawn):  # pragma: no cover - covering() checked these very characters
-            raise fonts.FontMissing(f"不能打印:本机字体缺少“{fonts.lacking_drawn(other, drawn)}”。{fonts.install_hint()}。")
+        if fonts.lacking_drawn(used, drawn):  # pragma: no cover - covering() checked these very characters
+            raise fonts.FontMissing(f"不能打印:本机字体缺少“{fonts.lacking_drawn(used, drawn)}”。{fonts.install_hint()}。")
     with session.store.transaction() as db:  # who printed what: paper with personal data leaves the station
         audit.record(db, session.user.username, "print", target, {"kind": kind})
-    return Rendered(pdf, title, choice.warning)
+    return Rendered(pdf, title, choice.warning, used.path)
 
 
 def _build(session: Session, kind: str, ref, period_from, period_to, ledger, program, period,

@@ -60,6 +60,34 @@ def test_a_character_the_font_lacks_in_the_document_itself_refuses_the_build(hom
         s.close()
 
 
+@pytest.mark.skipif(not WQY.is_file(), reason="needs fonts-wqy-microhei")
+def test_a_font_lacking_a_character_the_document_draws_is_passed_over_for_one_that_has_it(home, today, font_dir, tmp_path):
+    from fontTools.ttLib import TTFont
+
+    from station.services import cases
+    from tests.conftest import PASS, intake_doc
+    lacking = TTFont(str(WQY), fontNumber=0)
+    for table in lacking["cmap"].tables:  # the font as it is, less one common surname
+        table.cmap.pop(ord("王"), None)
+    for record in lacking["name"].names:  # another font has another name (reportlab tells fonts apart by it)
+        if record.nameID in (1, 4, 6):
+            record.string = "NoWang"
+    lacking.save(str(font_dir / "a-no-wang.ttf"))  # sorts first, and has all of REQUIRED
+    shutil.copy(WQY, font_dir / "b-wqy.ttc")
+    assert fonts.cjk_font().path == str(font_dir / "a-no-wang.ttf")
+    s, _ = home.init("XX0101", "石板村便民服务站", "zhanzhang", "罗世芬", PASS, today=today)
+    try:
+        plain = cases.intake(s, intake_doc())["number"]
+        wang = cases.intake(s, intake_doc(resident={"id_number": make_id(seq=3), "name": "王秀英"}))["number"]
+        assert render(s, "receipt", plain).font == str(font_dir / "a-no-wang.ttf")
+        doc = render(s, "receipt", wang)
+        assert doc.font == str(font_dir / "b-wqy.ttc") and "王秀英" in pdf_text(doc.pdf, tmp_path)
+        assert render(s, "receipt", plain).font == str(font_dir / "a-no-wang.ttf")  # the switch was for that document only
+    finally:
+        s.close()
+        fonts.covering.cache_clear()
+
+
 @pytest.mark.skipif(not (DROID.is_file() and WQY.is_file()), reason="needs fonts-droid-fallback and fonts-wqy-microhei")
 def test_a_complete_font_in_the_folder_is_chosen_over_one_without_digits(font_dir):
     shutil.copy(DROID, font_dir / "a-droid.ttf")  # sorts first: the check, not the order, must skip it
