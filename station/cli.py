@@ -575,7 +575,8 @@ def calendar_import(source, out: Out, home: StationHome):
 
 # Commands that exchange data with the outside (printer, township, USB stick) live in their own
 # module; importing it registers them on ``main``.
-from station import cli_backup, cli_bulletin, cli_doctor, cli_exchange, cli_ledger  # noqa: E402,F401
+from station import cli_backup, cli_bulletin, cli_exchange, cli_ledger  # noqa: E402,F401
+from station.cli_doctor import doctor as _doctor  # noqa: E402,F401  (registers station doctor)
 
 if __name__ == "__main__":
     # Run as ``python -m station.cli``: use the importable module's group, on which
