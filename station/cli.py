@@ -576,7 +576,7 @@ def calendar_import(source, out: Out, home: StationHome):
 # Commands that exchange data with the outside (printer, township, USB stick) live in their own
 # module; importing it registers them on ``main``.
 from station import cli_backup, cli_bulletin, cli_exchange, cli_ledger  # noqa: E402,F401
-from station.cli_doctor import doctor as _doctor  # noqa: E402,F401  (registers station doctor)
+from station import cli_doctor as _cli_doctor  # noqa: E402,F401  (registers station doctor)
 
 if __name__ == "__main__":
     # Run as ``python -m station.cli``: use the importable module's group, on which
