@@ -49,3 +49,27 @@ def test_saved_files_never_overwrite_and_names_are_safe(tmp_path):
     assert first.name == "受理回执_XX0101-2026-000001.pdf" and second.name == "受理回执_XX0101-2026-000001-2.pdf"
     assert first.read_bytes() == b"%PDF-1" and second.read_bytes() == b"%PDF-2"
     assert output.file_name('台账 · 耕地/2026:一组*"?') == "台账_·_耕地_2026_一组.pdf"
+
+
+DROID = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+
+
+@pytest.mark.skipif(not os.path.isfile(DROID), reason="needs fonts-droid-fallback")
+def test_the_cli_refuses_to_print_or_save_when_no_font_covers_the_text(demo_dir, fake_lp, tmp_path):
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    os.symlink(DROID, fonts / "DroidSansFallbackFull.ttf")
+    s = StationHome(demo_dir).unlock("daiban", demo.DEMO_PASSPHRASE, today=lambda: TODAY)
+    try:
+        number = case_with(s, missing=False)
+    finally:
+        s.close()
+    env = {**os.environ, "STATION_PASSPHRASE": demo.DEMO_PASSPHRASE, "STATION_USER": "daiban", "STATION_FONT_DIRS": str(fonts)}
+    env.pop("STATION_HOME", None)
+    env.pop("STATION_FONT", None)
+    for extra in ([], ["--out", str(tmp_path / "r.pdf")]):
+        done = subprocess.run([sys.executable, "-m", "station.cli", "print", "receipt", number, *extra, "--data-dir", str(demo_dir)],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 10, done.stdout + done.stderr
+        assert "不能打印" in done.stderr and "fonts-wqy-microhei" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "r.pdf").exists() and not (fake_lp / "job.pdf").exists()
