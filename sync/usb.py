@@ -104,6 +104,17 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
             if progress:
                 progress(result.records, total)
             first = seq_to + 1
+        if not result.files:
+            # Nothing new to send: still leave a request for the township's answers (an empty
+            # bundle, as a network sync pulls), or its decisions would wait for the next record.
+            data, seq_from, seq_to = client.build_bundle(session, peer, first=last + 1)
+            path = folder / f"{session.station_code}-{seq_from:08d}-{seq_to:08d}.vsb"
+            if _same_range(path, data):
+                result.skipped += 1
+            else:
+                atomic_write(path, data)
+                _verify_written(path, data, public)
+            result.files.append(path.name)
         _write_note(session, folder, result)
     except OSError as exc:
         raise _stick_error(exc, folder) from None
