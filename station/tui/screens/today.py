@@ -19,7 +19,9 @@ class TodayScreen(StationScreen):
     """今日概览"""
 
     BINDINGS = [("enter", "open", "打开"), ("r", "refresh", "刷新"), ("u", "app.go('usb')", "U盘"), ("s", "app.sync_now", "同步"),
-                ("l", "app.go('ledger')", "台账"), ("b", "app.go('bulletin')", "公示栏")]
+                ("l", "app.go('ledger')", "台账"), ("b", "app.go('bulletin')", "公示栏"),
+                ("g", "app.enrol", "登记到乡镇")]
+    enrolled = True  # until the first load says otherwise: never offer enrolment to an enrolled station
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -58,10 +60,16 @@ class TodayScreen(StationScreen):
                 + [("即将到期", r) for r in cases.list_cases(s, due_soon=True, limit=20)]
                 + [("待送达", r) for r in cases.list_cases(s, status="decided", limit=20)]
                 + [("差评待回访", r) for r in cases.list_cases(s, follow_up_open=True, limit=20)])
-        sync = syncstate.describe(syncstate.status(s))
-        self.app.call_from_thread(self._show, counts, rows, sync, backup.last_age(s))
+        state = syncstate.status(s)
+        sync = syncstate.describe(state)
+        if not state["hub"]:
+            sync += "按 G 登记到乡镇。"
+        self.app.call_from_thread(self._show, counts, rows, sync, backup.last_age(s), bool(state["hub"]))
 
-    def _show(self, counts: dict, rows: list, sync: str, backup_age: backup.BackupAge) -> None:
+    def _show(self, counts: dict, rows: list, sync: str, backup_age: backup.BackupAge, enrolled: bool = True) -> None:
+        if enrolled != self.enrolled:
+            self.enrolled = enrolled
+            self.refresh_bindings()
         for key, label in CARDS:
             card = self.query_one(f"#card-{key}", Static)
             card.update(f"{label}\n{counts[key]}")
@@ -82,6 +90,11 @@ class TodayScreen(StationScreen):
         line = self.query_one("#backup-line", Static)
         line.update(describe_age(backup_age))
         line.set_class(backup_age.due, "warning")  # a disk that dies takes everything since the last one
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "enrol":
+            return not self.enrolled
+        return True
 
     @on(DataTable.RowSelected, "#attention")
     def _row(self, event: DataTable.RowSelected) -> None:
