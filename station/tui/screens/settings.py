@@ -15,6 +15,7 @@ from station.errors import StationError
 from station.services import settings, users
 from station.tui.base import StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input
+from station.tui.screens.accounts import AccountSection, UserAdmin
 from station.tui.screens.case_detail import Confirm
 
 
@@ -59,6 +60,8 @@ class SettingsScreen(StationScreen):
                 with Horizontal(classes="buttons"):
                     yield Button("停用所选用户", id="deactivate-user")
                     yield Button("更换数据库密钥", id="rekey")
+                yield UserAdmin()
+            yield AccountSection()
             yield Static("备份", classes="section")
             yield Label("多少天没有备份就在“今日”提醒(1–90):")
             yield Input(id="backup_remind_days", restrict=r"[0-9]*")
