@@ -83,6 +83,12 @@ async def test_enrol_with_the_file_on_a_stick_from_today(tmp_path):
         today = app.screen
         assert isinstance(today, TodayScreen)
         assert "按 G 登记到乡镇" in str(today.query_one("#sync-line", Static).content)
+        await pilot.press("f8")  # 同步 while not enrolled: the way to enrol, not a message
+        await settle(pilot)
+        assert isinstance(app.screen, EnrolScreen)
+        app.screen.query_one("#enrol-cancel").press()  # 取消 changes nothing
+        await settle(pilot)
+        assert app.screen is today and client.hub(app.session) is None
         await pilot.press("g")
         await settle(pilot)
         dialog = app.screen
@@ -98,6 +104,9 @@ async def test_enrol_with_the_file_on_a_stick_from_today(tmp_path):
         await settle(pilot)
         assert "按 G" not in str(today.query_one("#sync-line", Static).content)
         assert not today.check_action("enrol", ())  # enrolled: no longer offered
+        await pilot.press("f9")
+        await settle(pilot)
+        assert "已登记到 旧州镇便民服务中心" in str(app.screen.query_one("#enrol-status", Static).content)
     report = import_path(hub, stick)  # the township takes the reply in
     assert report.enrolled == [demo.DEMO_CODE]
     hub.store.close()

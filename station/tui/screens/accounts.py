@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
@@ -207,7 +207,7 @@ class PasswordForm(_PasswordDialog):
 
     def compose(self) -> ComposeResult:
         title = ("恢复用户 " if self.activate else "修改密码 " if self.own else "重设密码 ") + f"{self.display_name}({self.username})"
-        with VerticalScroll(classes="dialog", id="password-form"):
+        with Vertical(classes="dialog", id="password-form"):
             yield Static(title, classes="dialog-title")
             if self.own:
                 yield Label("原密码:")
@@ -247,14 +247,15 @@ class AddUserForm(_PasswordDialog):
     """添加用户 (站长): login name, name, role, password twice."""
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog", id="add-user-form"):
+        with Vertical(classes="dialog", id="add-user-form"):
             yield Static("添加用户", classes="dialog-title")
-            yield Label("登录名(小写字母开头,如 xiaoli):")
+            yield Label("登录名(用于登录:小写字母开头,可含数字):")
             yield Input(id="username", restrict=r"[a-z0-9_.\-]*")
             yield error_label("username")
             yield Label("姓名:")
             yield Input(id="display_name")
             yield error_label("display_name")
+            yield Label("角色:")
             yield Select([(r.label, r.value) for r in Role], value=Role.CLERK.value, allow_blank=False, id="role")
             yield from self.password_fields()
             yield from self.buttons()

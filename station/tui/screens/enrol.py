@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 from textual.widgets.option_list import Option
@@ -169,3 +169,31 @@ class EnrolScreen(ModalScreen[bool]):
         if online:
             self.app._start_background_sync()
         self.dismiss(True)
+
+
+class EnrolSection(Vertical):
+    """乡镇登记 in 设置: which township hub this station is enrolled with, or the way to enrol."""
+
+    DEFAULT_CSS = "EnrolSection { height: auto; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static("乡镇登记", classes="section")
+        yield Static("", id="enrol-status", classes="status-line")
+        yield Button("登记到乡镇", id="enrol-now")
+
+    def on_mount(self) -> None:
+        self.show_status()
+
+    def show_status(self) -> None:
+        peer = enrolled(self.app.session)
+        self.query_one("#enrol-status", Static).update(
+            f"已登记到 {peer['name']}" + (f"(联网地址 {peer['url']})" if peer["url"] else "(用U盘交换)")
+            if peer else "本站尚未登记到乡镇:需要乡镇给的一次性登记码。")
+        self.query_one("#enrol-now", Button).label = "重新登记到乡镇" if peer else "登记到乡镇"
+
+    @on(Button.Pressed, "#enrol-now")
+    def _enrol(self) -> None:
+        def done(ok: bool | None) -> None:
+            if ok:
+                self.show_status()
+        self.app.push_screen(EnrolScreen(), done)

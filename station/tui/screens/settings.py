@@ -17,6 +17,7 @@ from station.tui.base import StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input
 from station.tui.screens.accounts import AccountSection, UserAdmin
 from station.tui.screens.case_detail import Confirm
+from station.tui.screens.enrol import EnrolSection
 from station.tui.screens.settings_profile import ProfileSection
 
 
@@ -64,6 +65,7 @@ class SettingsScreen(StationScreen):
                 yield UserAdmin()
             yield AccountSection()
             yield ProfileSection()
+            yield EnrolSection()
             yield Static("备份", classes="section")
             yield Label("多少天没有备份就在“今日”提醒(1–90):")
             yield Input(id="backup_remind_days", restrict=r"[0-9]*")
