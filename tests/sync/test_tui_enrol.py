@@ -17,6 +17,7 @@ from sync.http import for_station
 from sync.hub.service import HubHome
 from sync.hub.usb import import_path
 from tests.sync.conftest import HUB_PASS
+from tests.sync.test_enrol_tls import tls_hub  # noqa: F401 (a fixture: a hub serving https)
 from tests.tui.conftest import TODAY, app_for, demo_copy, settle
 
 
@@ -110,3 +111,36 @@ async def test_enrol_with_the_file_on_a_stick_from_today(tmp_path):
     report = import_path(hub, stick)  # the township takes the reply in
     assert report.enrolled == [demo.DEMO_CODE]
     hub.store.close()
+
+
+async def test_enrol_online_over_https_with_the_townships_certificate(tmp_path, tls_hub):
+    """A hub behind TLS: without the township's certificate the app says so in Chinese (no command
+    line hint) and enrols nothing; with the certificate file it enrols and keeps the certificate."""
+    station_dir = demo_copy(tmp_path)
+    with tls_hub.open() as h:
+        code, _ = h.add_station(demo.DEMO_CODE, demo.DEMO_NAME)
+    app = app_for(station_dir, background_sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, EnrolScreen)
+        await type_value(pilot, "#code", code)
+        await type_value(pilot, "#hub-url", tls_hub.url)
+        await type_value(pilot, "#hub-ca", str(tmp_path / "no-such.pem"))
+        dialog.query_one("#enrol-online").press()
+        await settle(pilot)
+        assert "不是 PEM 格式的证书" in str(dialog.query_one("#err-ca").content)
+        await type_value(pilot, "#hub-ca", "")
+        dialog.query_one("#enrol-online").press()
+        await settle(pilot, rounds=6)
+        said = str(dialog.query_one("#enrol-result", Static).content)
+        assert "无法验证乡镇服务器" in said and "station" not in said and "--" not in said
+        assert client.hub(app.session) is None
+        await type_value(pilot, "#hub-ca", str(tls_hub.tls[0]))
+        dialog.query_one("#enrol-online").press()
+        await settle(pilot, rounds=6)
+        assert app.screen is not dialog
+        assert client.hub(app.session)["url"] == tls_hub.url
+        assert client.hub_ca(app.session) == tls_hub.tls[0].read_text()

@@ -63,6 +63,9 @@ class EnrolScreen(ModalScreen[bool]):
             yield Label("乡镇服务器地址(乡镇告知,如 10.1.2.3:8470):")
             yield Input(id="hub-url")
             yield error_label("hub-url")
+            yield Label("乡镇服务器证书文件的位置(乡镇用加密连接时才需要):")
+            yield Input(id="hub-ca")
+            yield error_label("ca")
             yield Button("联网登记", id="enrol-online", variant="primary")
             yield Static("二、用U盘上的登记文件", classes="section")
             yield OptionList(id="enrol-files", classes="picker")
@@ -100,6 +103,7 @@ class EnrolScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#enrol-online")
     @on(Input.Submitted, "#hub-url")
+    @on(Input.Submitted, "#hub-ca")
     def _online(self) -> None:
         code = self._code()
         if code is None:
@@ -111,8 +115,17 @@ class EnrolScreen(ModalScreen[bool]):
             return
         if "://" not in url:  # the township's slip gives the address as numbers and a port
             url = "http://" + url
+        ca_pem = None
+        ca_file = self.query_one("#hub-ca", Input).value.strip()
+        if ca_file:
+            from sync.http import load_ca
+            try:
+                ca_pem = load_ca(ca_file)
+            except StationError as exc:
+                show_field_errors(self, exc.details)
+                return
         self._busy("正在联网登记…")
-        self._run_online(code, url)
+        self._run_online(code, url, ca_pem)
 
     @on(Button.Pressed, "#enrol-file-go")
     @on(Input.Submitted, "#enrol-file")
@@ -135,11 +148,11 @@ class EnrolScreen(ModalScreen[bool]):
             self.query_one(button, Button).disabled = True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="enrol")
-    def _run_online(self, code: str, url: str) -> None:
+    def _run_online(self, code: str, url: str, ca_pem: str | None) -> None:
         from sync import enrolment
         from sync.http import HttpTransport
         try:
-            info = enrolment.enroll_online(self.app.session, code, HttpTransport(url), url)
+            info = enrolment.enroll_online(self.app.session, code, HttpTransport(url, ca_pem=ca_pem), url, ca_pem)
         except StationError as exc:
             self.app.call_from_thread(self._failed, exc)
             return
