@@ -40,6 +40,7 @@ async def test_enrol_online_from_the_usb_screen_with_the_one_time_code(tmp_path,
         assert isinstance(app.screen, UsbScreen)
         line = str(app.screen.query_one("#usb-enrol", Static).content)
         assert "尚未登记到乡镇" in line and "station" not in line
+        assert "ctrl+g" in app.screen.active_bindings
         await pilot.press("ctrl+e")  # export while not enrolled: the enrolment dialog, not a dead end
         await settle(pilot)
         assert isinstance(app.screen, EnrolScreen)
@@ -64,6 +65,7 @@ async def test_enrol_online_from_the_usb_screen_with_the_one_time_code(tmp_path,
         assert peer is not None and peer["url"] == hub.url
         assert any("已登记到" in n.message for n in app._notifications)
         assert not app.screen.query_one("#usb-enrol", Static).display  # the warning is gone
+        assert "ctrl+g" not in app.screen.active_bindings
         pending = client.pending(app.session)
         client.sync_once(app.session, for_station(app.session, hub.url))  # the hub now takes this station's records
         assert pending > 0 and client.pending(app.session) == 0
@@ -84,6 +86,7 @@ async def test_enrol_with_the_file_on_a_stick_from_today(tmp_path):
         today = app.screen
         assert isinstance(today, TodayScreen)
         assert "按 G 登记到乡镇" in str(today.query_one("#sync-line", Static).content)
+        assert "g" in today.active_bindings
         await pilot.press("f8")  # 同步 while not enrolled: the way to enrol, not a message
         await settle(pilot)
         assert isinstance(app.screen, EnrolScreen)
@@ -104,7 +107,7 @@ async def test_enrol_with_the_file_on_a_stick_from_today(tmp_path):
         assert reply.is_file()
         await settle(pilot)
         assert "按 G" not in str(today.query_one("#sync-line", Static).content)
-        assert not today.check_action("enrol", ())  # enrolled: no longer offered
+        assert "g" not in today.active_bindings  # enrolled: no longer offered, nor in the footer
         await pilot.press("f9")
         await settle(pilot)
         assert "已登记到 旧州镇便民服务中心" in str(app.screen.query_one("#enrol-status", Static).content)

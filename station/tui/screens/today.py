@@ -24,7 +24,7 @@ class TodayScreen(StationScreen):
 
     BINDINGS = [("enter", "open", "打开"), ("r", "refresh", "刷新"), ("u", "app.go('usb')", "U盘"), ("s", "app.sync_now", "同步"),
                 ("l", "app.go('ledger')", "台账"), ("b", "app.go('bulletin')", "公示栏"),
-                ("g", "app.enrol", "登记到乡镇")]
+                ("g", "enrol", "登记到乡镇")]
     enrolled = True  # until the first load says otherwise: never offer enrolment to an enrolled station
 
     def compose(self) -> ComposeResult:
@@ -99,9 +99,12 @@ class TodayScreen(StationScreen):
         line.set_class(backup_age.due, "warning")  # a disk that dies takes everything since the last one
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "enrol":
+        if action == "enrol":  # offered (and in the footer) only while the station is not enrolled
             return not self.enrolled
         return True
+
+    def action_enrol(self) -> None:
+        self.app.action_enrol()
 
     @on(DataTable.RowSelected, "#attention")
     def _row(self, event: DataTable.RowSelected) -> None:

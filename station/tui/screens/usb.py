@@ -23,7 +23,7 @@ class UsbScreen(StationScreen):
     """U盘导出与导入"""
 
     BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+e", "export", "导出"), ("ctrl+i", "import_ack", "导入确认"),
-                ("ctrl+g", "app.enrol", "登记到乡镇")]
+                ("ctrl+g", "enrol", "登记到乡镇")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -59,9 +59,12 @@ class UsbScreen(StationScreen):
         line.display = not self.app.enrolled()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "enrol":
+        if action == "enrol":  # offered (and in the footer) only while the station is not enrolled
             return not self.app.enrolled()
         return True
+
+    def action_enrol(self) -> None:
+        self.app.action_enrol()
 
     @on(OptionList.OptionSelected, "#drives")
     def _drive(self, event: OptionList.OptionSelected) -> None:
