@@ -20,7 +20,6 @@ from textual.widgets import DataTable, Label, Static
 from station.core.models import Role
 from station.errors import AuthFailed, FieldError, StationError
 from station.services import users
-from station.store import keys as keyring
 from station.tui.base import error_label, say, show_field_errors
 from station.tui.compact import Button, Input, Select
 
@@ -150,7 +149,7 @@ class _PasswordDialog(ModalScreen[bool]):
             say(label, "")
             return
         username, name = self.context()
-        problems = keyring.check_passphrase(event.value, users._context(self.app.session, username, name))
+        problems = users.passphrase_problems(self.app.session, username, name, event.value)
         say(label, problems[0].message if problems else "✓ 密码强度足够")
         label.set_class(not problems, "ok")
 
