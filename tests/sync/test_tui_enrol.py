@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from textual.widgets import Static
 
 from station.services import demo
@@ -16,8 +17,8 @@ from sync import client
 from sync.http import for_station
 from sync.hub.service import HubHome
 from sync.hub.usb import import_path
-from tests.sync.conftest import HUB_PASS
-from tests.sync.test_enrol_tls import tls_hub  # noqa: F401 (a fixture: a hub serving https)
+from tests.sync.conftest import HUB_PASS, HubProcess
+from tests.sync.test_enrol_tls import self_signed
 from tests.tui.conftest import TODAY, app_for, demo_copy, settle
 
 
@@ -114,6 +115,16 @@ async def test_enrol_with_the_file_on_a_stick_from_today(tmp_path):
     report = import_path(hub, stick)  # the township takes the reply in
     assert report.enrolled == [demo.DEMO_CODE]
     hub.store.close()
+
+
+@pytest.fixture
+def tls_hub(tmp_path):
+    """``township serve`` over https with the township's own self-signed certificate."""
+    HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)[0].store.close()
+    process = HubProcess(tmp_path / "hub", tls=self_signed(tmp_path, "township"))
+    process.start()
+    yield process
+    process.stop()
 
 
 async def test_enrol_online_over_https_with_the_townships_certificate(tmp_path, tls_hub):

@@ -80,7 +80,7 @@ class TodayScreen(StationScreen):
         keep = table.cursor_row
         table.clear()
         seen = set()
-        for key, why, filters in CATEGORIES:
+        for key, why, _ in CATEGORIES:
             shown = 0
             for _, _, r in (row for row in rows if row[0] == key):
                 shown += 1
