@@ -99,6 +99,12 @@ async def test_enrol_with_the_file_on_a_stick_from_today(tmp_path):
         dialog = app.screen
         assert isinstance(dialog, EnrolScreen)
         assert dialog.query_one("#enrol-file").value == str(stick / f"enrol-{demo.DEMO_CODE}.json")  # found on the stick
+        await type_value(pilot, "#code", "2222233333")  # not the code on the township's slip
+        dialog.query_one("#enrol-file-go").press()
+        await settle(pilot, rounds=6)
+        assert app.screen is dialog and client.hub(app.session) is None
+        assert "登记码不正确" in str(dialog.query_one("#enrol-result", Static).content)
+        assert not (stick / f"enrol-reply-{demo.DEMO_CODE}.json").exists()
         await type_value(pilot, "#code", code)
         dialog.query_one("#enrol-file-go").press()
         await settle(pilot, rounds=6)
