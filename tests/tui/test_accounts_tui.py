@@ -156,3 +156,27 @@ async def test_the_supervisor_adds_promotes_stops_restores_and_resets(station_di
                      ("user.activate", "xiaoli"), ("user.passwd", "daiban")]
     login(station_dir, "xiaoli", GOOD2)
     login(station_dir, "daiban", GOOD)
+
+
+async def test_the_supervisor_sees_the_recovery_code_again_audited(station_dir):
+    from textual.widgets import Static
+
+    from station.tui.screens.settings import RecoveryCodeScreen
+    app = app_for(station_dir, user="zhanzhang")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f9")
+        await settle(pilot)
+        app.screen.query_one("#show-recovery").press()
+        await settle(pilot)
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        await settle(pilot, rounds=5)
+        assert isinstance(app.screen, RecoveryCodeScreen)
+        code = str(app.screen.query_one("#new-recovery-code", Static).content)
+        hint = " ".join(str(w.content) for w in app.screen.query(".hint"))
+        assert "station" not in hint and "查看恢复码" in hint
+        assert app.session.store.scalar("SELECT count(*) FROM audit WHERE action = 'recovery.reveal'") == 1
+    # the code shown is the real one: it sets a new passphrase for the supervisor
+    StationHome(station_dir).recover(code, "zhanzhang", GOOD).close()
+    login(station_dir, "zhanzhang", GOOD)

@@ -49,6 +49,7 @@ class UserAdmin(Horizontal):
         yield Button("恢复所选用户", id="activate-user")
         yield Button("更改所选角色", id="role-user")
         yield Button("重设所选密码", id="reset-user")
+        yield Button("查看恢复码", id="show-recovery")
 
     def _selected(self) -> dict | None:
         table = self.screen.query_one("#users-table", DataTable)
@@ -86,6 +87,25 @@ class UserAdmin(Horizontal):
             return
         own = user["username"] == self.app.session.user.username
         self.app.push_screen(PasswordForm(user["username"], user["display_name"], own=own), self._refresh)
+
+    @on(Button.Pressed, "#show-recovery")
+    def _recovery(self) -> None:
+        from station.tui.screens.case_detail import Confirm
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._reveal_recovery()
+        self.app.push_screen(Confirm("显示恢复码?恢复码能重设任何站长的密码,查看将记入审计。请确认周围无人旁观。"), answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="keys")
+    def _reveal_recovery(self) -> None:
+        try:
+            code = users.recovery_code(self.app.session)  # supervisors only, audited (recovery.reveal)
+        except StationError as exc:
+            self.app.call_from_thread(self.app.show_error, exc)
+            return
+        from station.tui.screens.settings import RecoveryCodeScreen
+        self.app.call_from_thread(self.app.push_screen, RecoveryCodeScreen(code, new=False))
 
     @on(Button.Pressed, "#role-user")
     def _role(self) -> None:

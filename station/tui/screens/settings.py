@@ -26,15 +26,17 @@ class RecoveryCodeScreen(ModalScreen[None]):
 
     BINDINGS = [("escape", "dismiss", "关闭")]
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, new: bool = True):
         super().__init__()
         self.code = code
+        self.new = new  # False: the current code, shown again (设置 → 查看恢复码)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("新的恢复码", classes="dialog-title")
+            yield Static("新的恢复码" if self.new else "恢复码", classes="dialog-title")
             yield Static(self.code, id="new-recovery-code")
-            yield Static("旧恢复码已作废。请抄写后交乡镇保险柜保管(站长以后可在命令行 station recovery show 再看)。", classes="hint")
+            yield Static(("旧恢复码已作废。请抄写后交乡镇保险柜保管" if self.new else "请核对乡镇保险柜里的恢复码")
+                         + "(站长以后可在 设置 → 查看恢复码 再看,查看记入审计)。", classes="hint")
             yield Static("Esc 关闭", classes="hint")
 
 
