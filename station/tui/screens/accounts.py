@@ -203,6 +203,8 @@ class _PasswordDialog(ModalScreen[bool]):
 
     def _failed(self, exc: StationError) -> None:
         self.query_one("#save-password", Button).disabled = False
+        # The live check said "strong enough" in green; what the service refuses is said in red.
+        self.query_one("#err-passphrase", Label).set_class(False, "ok")
         left = show_field_errors(self, exc.details or [])
         if left or not exc.details:
             self.app.show_error(exc)
