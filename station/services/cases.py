@@ -286,11 +286,16 @@ def _where(session: Session, *, status: str | None = None, item: str | None = No
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
-def list_cases(session: Session, *, limit: int = 50, offset: int = 0, **filters) -> list[dict]:
-    """One page of cases, newest first. Filters: see ``_where``."""
+LIST_ORDERS = {"newest": "c.received_on DESC, c.number DESC",
+               # What must be done first: the oldest due date on top; cases without one (待补齐) last.
+               "due": "c.due_on IS NULL, c.due_on, c.number"}
+
+
+def list_cases(session: Session, *, limit: int = 50, offset: int = 0, order: str = "newest", **filters) -> list[dict]:
+    """One page of cases, newest first (or ``order="due"``: oldest due date first). Filters: see ``_where``."""
     where, params = _where(session, **filters)
     rows = session.store.query(f"SELECT {LIST_COLUMNS} FROM {LIST_FROM}{where} "
-                               "ORDER BY c.received_on DESC, c.number DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+                               f"ORDER BY {LIST_ORDERS[order]} LIMIT ? OFFSET ?", (*params, limit, offset))
     today = session.today().isoformat()
     open_values = {s.value for s in OPEN_STATUSES}
     for r in rows:

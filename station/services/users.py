@@ -35,6 +35,12 @@ def _context(session: Session, username: str, display_name: str | None = None) -
     return {"登录名": username, "服务站编码": session.station_code, "姓名": display_name or ""}
 
 
+def passphrase_problems(session: Session, username: str, display_name: str | None, passphrase: str) -> list[FieldError]:
+    """What the services would say about this passphrase for this user (empty: strong enough).
+    For screens that tell the strength as it is typed; the services check again on save."""
+    return keyring.check_passphrase(passphrase, _context(session, username, display_name))
+
+
 def _row(session: Session, username: str) -> dict:
     row = session.store.one("SELECT username, display_name, role, active FROM users WHERE username = ?", (username,))
     if row is None:

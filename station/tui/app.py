@@ -166,10 +166,28 @@ class StationApp(App):
 
     def action_sync_now(self) -> None:
         if self.background_sync is None:
-            self.notify("本站未联网登记到乡镇服务器;可用U盘导出交乡镇。", title="同步")
+            if self.session is not None and not self.enrolled():
+                self.action_enrol()  # the way out of "not enrolled" is offered, not described
+                return
+            self.notify("本站用U盘与乡镇交换数据(未登记联网地址);请在U盘页导出。", title="同步")
             return
         self.background_sync.now()
         self.notify("正在与乡镇同步…", title="同步", timeout=3)
+
+    def enrolled(self) -> bool:
+        from station.tui.screens.enrol import enrolled
+        return self.session is not None and enrolled(self.session) is not None
+
+    def action_enrol(self) -> None:
+        """登记到乡镇: the code from the township, then its address or the file on a stick."""
+        from station.tui.screens.enrol import EnrolScreen
+        if self.session is None or isinstance(self.screen, EnrolScreen):
+            return
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._sync_changed()
+        self.push_screen(EnrolScreen(), done)
 
     def _stop_background_sync(self) -> None:
         if self.background_sync is not None:
@@ -230,7 +248,7 @@ class StationApp(App):
     # --- navigation -----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Nothing but help (and quit) before unlocking or while locked.
-        if action in ("go", "lock", "palette", "sync_now") and (self.session is None or self.locked):
+        if action in ("go", "lock", "palette", "sync_now", "enrol") and (self.session is None or self.locked):
             return False
         return True
 

@@ -40,6 +40,8 @@ class IntakeScreen(StationScreen):
         self.item: CatalogItem | None = None
         self.matches: list[CatalogItem] = []
         self.saved: dict | None = None
+        # (identity number, name) the clerk saw possible duplicates for and still registered as new
+        self.duplicates_cleared: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -131,12 +133,14 @@ class IntakeScreen(StationScreen):
 
     @on(OptionList.OptionSelected, "#resident-results")
     def _resident_chosen(self, event: OptionList.OptionSelected) -> None:
-        self.resident = self.found[int(event.option.id)]
-        r = self.resident
+        self._use_resident(self.found[int(event.option.id)])
+        self.query_one("#item-search", Input).focus()
+
+    def _use_resident(self, r: dict) -> None:
+        self.resident = r
         self.query_one("#resident-chosen", Static).update(
             f"已选:{r['name']}  {mask_id(r['id_number'])}  {r['sex']}  {r['village_group'] or ''}  (清空查找框可改为登记新群众)")
         self.query_one("#new-resident").display = False
-        self.query_one("#item-search", Input).focus()
 
     @on(Input.Changed, "#id_number")
     def _id_typed(self, event: Input.Changed) -> None:
@@ -246,10 +250,42 @@ class IntakeScreen(StationScreen):
             self.query_one("#item-search", Input).focus()
             return
         self.query_one("#save", Button).disabled = True
-        self._save(doc)
+        if self.resident is None and self.duplicates_cleared != (doc["resident"]["id_number"], doc["resident"]["name"]):
+            self._check_duplicates(doc)  # a new resident: first, is it someone registered already?
+        else:
+            self._save(doc)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
+    def _check_duplicates(self, doc: dict) -> None:
+        from station.services import duplicates
+        found = duplicates.find(self.session, doc["resident"]["id_number"], doc["resident"]["name"])
+        if found:
+            self.app.call_from_thread(self._ask_duplicates, found)
+        else:
+            self._intake(doc)
+
+    def _ask_duplicates(self, found: list) -> None:
+        from station.tui.screens.duplicates import NEW, DuplicateResidentScreen
+
+        def answered(choice) -> None:
+            if choice is None:  # back to the form, nothing saved
+                self.query_one("#save", Button).disabled = False
+                return
+            doc = self.document()
+            if choice == NEW:
+                self.duplicates_cleared = (doc["resident"]["id_number"], doc["resident"]["name"])
+            else:
+                self._use_resident(choice)
+                doc = self.document()
+            self._save(doc)
+        self.app.push_screen(DuplicateResidentScreen(found), answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def _save(self, doc: dict) -> None:
+        self._intake(doc)
+
+    def _intake(self, doc: dict) -> None:
+        """Save through the service (on a worker thread) and hand the outcome to the screen."""
         try:
             result = cases.intake(self.session, doc)
         except ValidationFailed as exc:

@@ -15,8 +15,11 @@ from station.errors import StationError
 from station.services import settings, users
 from station.tui.base import StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input
+from station.tui.screens.accounts import AccountSection, UserAdmin
 from station.tui.screens.case_detail import Confirm
+from station.tui.screens.enrol import EnrolSection
 from station.tui.screens.print_settings import PrintSettings
+from station.tui.screens.settings_profile import ProfileSection
 
 
 class RecoveryCodeScreen(ModalScreen[None]):
@@ -24,15 +27,17 @@ class RecoveryCodeScreen(ModalScreen[None]):
 
     BINDINGS = [("escape", "dismiss", "关闭")]
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, new: bool = True):
         super().__init__()
         self.code = code
+        self.new = new  # False: the current code, shown again (设置 → 查看恢复码)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("新的恢复码", classes="dialog-title")
+            yield Static("新的恢复码" if self.new else "恢复码", classes="dialog-title")
             yield Static(self.code, id="new-recovery-code")
-            yield Static("旧恢复码已作废。请抄写后交乡镇保险柜保管(站长以后可在命令行 station recovery show 再看)。", classes="hint")
+            yield Static(("旧恢复码已作废。请抄写后交乡镇保险柜保管" if self.new else "请核对乡镇保险柜里的恢复码")
+                         + "(站长以后可在 设置 → 查看恢复码 再看,查看记入审计)。", classes="hint")
             yield Static("Esc 关闭", classes="hint")
 
 
@@ -60,6 +65,10 @@ class SettingsScreen(StationScreen):
                 with Horizontal(classes="buttons"):
                     yield Button("停用所选用户", id="deactivate-user")
                     yield Button("更换数据库密钥", id="rekey")
+                yield UserAdmin()
+            yield AccountSection()
+            yield ProfileSection()
+            yield EnrolSection()
             yield Static("备份", classes="section")
             yield Label("多少天没有备份就在“今日”提醒(1–90):")
             yield Input(id="backup_remind_days", restrict=r"[0-9]*")
