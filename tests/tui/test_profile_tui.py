@@ -11,6 +11,7 @@ from station.services import bulletin, cases
 from station.tui.screens.case_detail import CaseDetailScreen
 from station.tui.screens.settings import SettingsScreen
 from tests.tui.conftest import app_for, settle
+from tests.tui.test_print_pdf import printer_list
 
 PROFILE = {"name": "旧州镇石板村便民服务站(新址)", "address": "石板村村委会一楼东侧", "hours": "周一至周五 8:30-17:30", "phone": "0851-3312345"}
 
@@ -53,7 +54,10 @@ async def test_profile_set_in_settings_is_printed_on_the_receipt(station_dir, fa
         app.open_case(number)
         await settle(pilot)
         assert isinstance(app.screen, CaseDetailScreen)
-        await pilot.press("ctrl+r")
+        printer_list(fake_lp, "HP-LaserJet-1020")
+        await pilot.press("ctrl+r")  # the receipt: 打印 (P) in the print dialog
+        await settle(pilot)
+        await pilot.press("p")
         await settle(pilot, rounds=5)
     text = pdf_text(fake_lp / "job.pdf")
     for value in PROFILE.values():
