@@ -29,7 +29,7 @@ from station.errors import FieldError, IllegalTransition, NotFound, ValidationFa
 from station.services import audit, outbox, residents
 from station.services.session import Session
 
-# "Due soon" on the Today screen: due within this many working days.
+# "Due soon" on the Today screen: due within this many working days (the default; the rules in force decide).
 DUE_SOON_WORKDAYS = 2
 # Events written only by their own service, never typed in as such.
 SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记(station case new)",
@@ -177,6 +177,9 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
                                + "、".join(e.value for e in EventType if e != EventType.RECEIVED))]) from None
     if etype in SYSTEM_EVENTS:
         raise ValidationFailed(f"“{etype.label}”不能直接记录", [FieldError("type", "system_event", SYSTEM_EVENTS[etype])])
+    if etype == EventType.APPEAL_DECIDED:  # sync.policy refuses it from any station too
+        raise ValidationFailed("申诉由乡镇复核决定", [FieldError(
+            "type", "township_event", "服务站只能提出申诉,复核决定(维持或撤销)由乡镇作出并同步下来")])
     payload = dict(payload or {})
     payload.pop("transcribed", None)  # set here from the station's enrolment, never taken from the caller
     if etype in TOWNSHIP_EVENTS:
@@ -186,14 +189,19 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
         # A township that decides on paper: the clerk transcribes the paper decision, marked as such; the
         # township's own record of it, if one ever arrives, supersedes the transcription.
         payload["transcribed"] = True
+    for key in ("bad", "rules_version", "revisit_due", "rectify_due", "due_estimated"):
+        payload.pop(key, None)  # computed here from the rules in force, never taken from the caller
     today = session.today()
     state, events = load(session, ref)
-    problems = check(state, etype, payload)
     on = payload.get("on", today.isoformat())
     try:
         on_date = date.fromisoformat(str(on))
     except ValueError:
         on_date = None
+    if on_date and etype in (EventType.RATED, EventType.FOLLOW_UP_RATED):
+        _stamp_rating(session, state, etype, payload, on_date)
+    problems = check(state, etype, payload)
+    if on_date is None:
         problems.append(FieldError("on", "bad_date", "日期格式应为 年-月-日"))
     if on_date and (on_date > today or on_date < state.received_on):
         problems.append(FieldError("on", "bad_date", f"日期应在收件日 {state.received_on} 与今天之间"))
@@ -206,8 +214,6 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
             item = received_item(session, state)
             due = session.calendar().add_workdays(on_date, item.promised_days)
             payload.update(due_on=due.due.isoformat(), due_estimated=due.estimated)
-    if etype == EventType.RATED:
-        payload["level"] = int(payload["level"])
     with session.store.transaction() as db:
         event = write_event(db, session, state.id, etype, payload)
         new_state = fold(state.id, events + [event])
@@ -215,6 +221,30 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
         audit.record(db, session.user.username, f"case.{etype.value}", state.number,
                      {k: v for k, v in payload.items() if k in ("outcome", "level", "method", "on", "transcribed")})
     return new_state
+
+
+def _stamp_rating(session: Session, state: CaseState, etype: EventType, payload: dict, on: date) -> None:
+    """What the rules in force say about a rating, written into its payload: whether it is a 差评 and
+    when its 回访 and 整改 fall due (in working days). A later change of the rules never moves them."""
+    try:
+        payload["level"] = int(payload["level"])
+    except (KeyError, TypeError, ValueError):
+        return  # ``check`` names the missing level
+    payload.setdefault("channel", "现场评价")
+    if etype == EventType.FOLLOW_UP_RATED:
+        return
+    rules, cal = session.rules(), session.calendar()
+    payload["bad"] = rules.is_bad(payload["level"])
+    payload["rules_version"] = rules.version
+    category = payload.pop("reason_category", None)
+    if isinstance(payload.get("reason"), str) or category is not None:
+        payload["reason"] = {"category": category, "text": (payload.get("reason") or "").strip()}
+    if not payload["bad"]:
+        payload.pop("reason", None)
+        return
+    revisit, rectify = rules.revisit_due(on, cal), rules.rectify_due(on, cal)
+    payload.update(revisit_due=revisit.due.isoformat(), rectify_due=rectify.due.isoformat(),
+                   due_estimated=revisit.estimated or rectify.estimated)
 
 
 def correct_estimated_deadlines(db: sqlite_utils.Database, session: Session, reason: str) -> int:
@@ -272,7 +302,7 @@ def _where(session: Session, *, status: str | None = None, item: str | None = No
         where.append("c.due_on < ?")
         params.append(today.isoformat())
     if due_soon:
-        soon = session.calendar().add_workdays(today, DUE_SOON_WORKDAYS).due
+        soon = session.calendar().add_workdays(today, session.rules().due_soon_workdays).due
         where.append("c.due_on BETWEEN ? AND ?")
         params += [today.isoformat(), soon.isoformat()]
     if follow_up_open:
@@ -308,7 +338,7 @@ def counts_for_today(session: Session) -> dict:
     """The numbers on the Today screen."""
     today = session.today()
     open_in = ",".join(f"'{s.value}'" for s in OPEN_STATUSES)
-    soon = session.calendar().add_workdays(today, DUE_SOON_WORKDAYS).due
+    soon = session.calendar().add_workdays(today, session.rules().due_soon_workdays).due
     s = session.store
     return {
         "received_today": s.scalar("SELECT count(*) FROM cases WHERE received_on = ?", (today.isoformat(),)),
@@ -317,8 +347,22 @@ def counts_for_today(session: Session) -> dict:
                              (today.isoformat(), soon.isoformat())),
         "results_to_deliver": s.scalar("SELECT count(*) FROM cases WHERE status = 'decided'"),
         "follow_ups_open": s.scalar("SELECT count(*) FROM cases WHERE follow_up = 'open'"),
+        "follow_ups_overdue": len(overdue_follow_ups(session)),
         "calendar_warning": session.calendar().coverage_warning(today),
     }
+
+
+def overdue_follow_ups(session: Session) -> list[dict]:
+    """Bad ratings whose 回访 or 整改 is past its due date (an overturned rating owes nothing)."""
+    today, out = session.today(), []
+    for row in session.store.query("SELECT id FROM cases WHERE follow_up = 'open' ORDER BY number"):
+        case_id = row["id"]
+        state = fold(case_id, events_of(session, case_id))
+        late = state.follow_up_overdue(today)
+        if late:
+            out.append({"id": case_id, "number": state.number, "item_name": state.item_name, "late": late,
+                        "revisit_due": state.revisit_due, "rectify_due": state.rectify_due})
+    return out
 
 
 def timeline(events: list[CaseEvent], masked: bool = True) -> list[dict]:

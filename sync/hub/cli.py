@@ -246,11 +246,11 @@ case_group.command("decide", help="记录办理结果。")(
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["catalog", "calendar"]))
+@click.argument("kind", type=click.Choice(["catalog", "calendar", "rules"]))
 @click.argument("source", type=click.Path(path_type=Path))
 @common
 def publish(kind, source, out: Out, home: HubHome):
-    """下发事项清单(catalog)或某年节假日安排(calendar)给全部服务站。"""
+    """下发事项清单(catalog)、某年节假日安排(calendar)或考核规则(rules)给全部服务站。"""
     try:
         doc = json.loads(source.read_text("utf-8"))
     except (OSError, ValueError):

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from station.core.cases import CaseEvent, EventType, check, fold
 from station.core.clock import HybridClock, StampRejected, check_received
 from station.core.models import parse_catalog
+from station.core.rules import DEFAULT_RULES, Rules, parse_rules
 from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
 from station.services.audit import now_iso
 from station.store import keys as keyring
@@ -329,12 +330,18 @@ class Hub:
         return len(active)
 
     def publish(self, kind: str, doc: dict) -> int:
-        """Send a catalog version or a year's calendar to every active station (and later enrolees)."""
+        """Send a catalog version, a year's calendar or a version of the rules to every active station (and
+        later enrolees). Every version stays in ``published_<kind>``, the newest last."""
         if kind == "catalog":
             parsed = parse_catalog(doc)
             if isinstance(parsed, list):
                 raise ValidationFailed("事项清单有误", parsed)
             ref = parsed.version
+        elif kind == "rules":
+            parsed_rules = parse_rules(doc)
+            if isinstance(parsed_rules, list):
+                raise ValidationFailed("考核规则有误", parsed_rules)
+            ref = parsed_rules.version
         elif kind == "calendar":
             if not isinstance(doc.get("year"), int) or not doc.get("holidays"):
                 raise ValidationFailed("节假日安排有误", [FieldError("year", "bad_year", "须包含 year 和 holidays")])
@@ -350,6 +357,20 @@ class Hub:
                 self.store.append_outbox(code, kind, ref, doc)
             self.store.audit(self.user, f"publish.{kind}", ref, {"stations": len(active)})
         return len(active)
+
+    def rules(self) -> Rules:
+        """The rules the township published last (the national defaults before any): what its own
+        deadlines and statistics count with."""
+        published = json.loads(self.store.setting("published_rules") or "[]")
+        return Rules.model_validate(published[-1]) if published else DEFAULT_RULES
+
+    def catalog_item(self, version: str | None, code: str | None):
+        """An item as a published catalog version had it (cases keep the version they were received under)."""
+        for doc in json.loads(self.store.setting("published_catalog") or "[]"):
+            if doc.get("version") == version:
+                parsed = parse_catalog(doc)
+                return None if isinstance(parsed, list) else parsed.item(code or "")
+        return None
 
 
 class HubHome:
