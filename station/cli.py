@@ -453,6 +453,8 @@ def case_show(ref, reveal_reason, out: Out, home: StationHome):
             lines.append(f"容缺受理:承诺 {c['gap_promise']} 前补交")
         if c.get("follow_up") == "open":
             lines.append("差评待整改回访")
+        if d.get("catalog", {}).get("text"):
+            lines.append(d["catalog"]["text"])
         lines.append("时间线:")
         for e in d["timeline"]:
             extra = {k: v for k, v in e["payload"].items() if k in ("reason", "summary", "method", "text")}

@@ -345,6 +345,9 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
     s.updated_stamp = event.stamp
     p = event.payload
     problems = check(state if state.status else None, event.type, p)
+    if event.type == EventType.APPEAL_DECIDED and state.number and event.node == state.number.split("-")[0]:
+        # the case's own station wrote it (sync.policy refuses it too): both sides set it aside alike
+        problems = [FieldError("node", "township_only", "申诉复核决定只能由乡镇作出")]
     if problems:
         s.conflicts.append({"event_id": event.id, "type": event.type.value,
                             "reason": "; ".join(e.message for e in problems)})

@@ -373,6 +373,18 @@ def timeline(events: list[CaseEvent], masked: bool = True) -> list[dict]:
              "payload": mask_document(e.payload) if masked else e.payload} for e in events]
 
 
+def catalog_note(session: Session, state: CaseState) -> dict:
+    """Which catalog version the case lives by, and whether its item is still in the current one."""
+    current = session.catalog
+    withdrawn = current.item(state.item_code or "") is None
+    text = None
+    if withdrawn:
+        text = f"该事项已不在现行事项清单({current.version})中;本件按收件时的清单({state.catalog_version})继续办理"
+    elif state.catalog_version != current.version:
+        text = f"本件按收件时的事项清单({state.catalog_version})办理,现行清单为 {current.version}"
+    return {"version": state.catalog_version, "current": current.version, "withdrawn": withdrawn, "text": text}
+
+
 def view(session: Session, ref: str, reveal_reason: str | None = None) -> dict:
     """One case with its resident and timeline, the way it leaves the store for a screen or a
     file: every identity number and phone masked. With ``reveal_reason`` a supervisor sees them
@@ -380,7 +392,8 @@ def view(session: Session, ref: str, reveal_reason: str | None = None) -> dict:
     state, events = load(session, ref)
     person = residents.get(session, state.resident_id)
     data = {"case": json.loads(state.model_dump_json()), "status_label": state.status.label,
-            "missing": state.missing, "resident": person, "timeline": timeline(events, masked=False)}
+            "missing": state.missing, "resident": person, "timeline": timeline(events, masked=False),
+            "catalog": catalog_note(session, state)}
     if reveal_reason is None:
         return mask_document(data)
     session.require_supervisor("查看完整身份证号码")

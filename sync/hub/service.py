@@ -370,7 +370,9 @@ class Hub:
             if doc.get("version") == version:
                 parsed = parse_catalog(doc)
                 return None if isinstance(parsed, list) else parsed.item(code or "")
-        return None
+        from station.catalog import shipped_catalog  # the version every station starts with, before any publishing
+        shipped = shipped_catalog()
+        return shipped.item(code or "") if shipped.version == version else None
 
 
 class HubHome:

@@ -124,3 +124,10 @@ def test_overturned_rating_has_no_overdue_follow_up():
     assert s.appeal == "upheld" and s.follow_up_overdue(date(2026, 11, 30)) == ["回访", "整改"]
     events[-1] = ev(8, EventType.APPEAL_DECIDED, {"outcome": "overturned", "reason": "误评"}, node="HUB")
     assert fold("c1", events).follow_up_overdue(date(2026, 11, 30)) == []
+
+
+def test_an_appeal_decision_written_by_the_cases_own_station_is_set_aside():
+    events = HAPPY[:-1] + [ev(6, EventType.RATED, BAD), ev(7, EventType.APPEALED, {"grounds": "误评"}),
+                           ev(8, EventType.APPEAL_DECIDED, {"outcome": "overturned", "reason": "自批"}, node="XX0101")]
+    s = fold("c1", events)
+    assert s.appeal == "pending" and s.conflicts[0]["type"] == "appeal_decided"
