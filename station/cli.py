@@ -490,7 +490,7 @@ EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventT
 @click.option("--verification", help="差评核实情况")
 @click.option("--rectification", help="差评整改情况")
 @click.option("--revisit", help="回访结果")
-@click.option("--reason-category", help="差评原因类别:服务态度差、办理时间长、材料要求多或反复跑、政策不落实、结果不满意、其他")
+@click.option("--reason-category", help="差评原因类别:服务态度差、办理时间长、材料多或反复跑、政策不落实、结果不满意、其他")
 @click.option("--channel", help="评价渠道:现场评价、二维码评价、电话回访评价、短信评价")
 @click.option("--result", help="差评回访情况")
 @click.option("--grounds", help="申诉理由")

@@ -280,8 +280,8 @@ def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldErr
             return [FieldError("type", "already_revisited", "该差评已回访")]
         return _require_text(p, "result", "请填写回访情况")
     if etype == EventType.APPEALED:
-        if state.rating is None:
-            return [FieldError("type", "not_rated", "该件尚无评价,不能申诉")]
+        if state.rating is None or state.follow_up is None:
+            return [FieldError("type", "not_rated", "只有差评可以申诉")]
         if state.appeal is not None:
             return [FieldError("type", "already_appealed", "该评价已申诉过")]
         return _require_text(p, "grounds", "请填写申诉理由")

@@ -22,7 +22,7 @@ NATIONAL_BASIS = "国办发〔2019〕51号"
 
 # The reasons a resident may give for a bad rating (差评原因): the categories of the national opinion's
 # 评价内容 (服务态度、办事效率、服务规范、政策落实), plus 其他 with free text.
-BAD_REASON_CATEGORIES = ("服务态度差", "办理时间长", "材料要求多或反复跑", "政策不落实", "结果不满意", "其他")
+BAD_REASON_CATEGORIES = ("服务态度差", "办理时间长", "材料多或反复跑", "政策不落实", "结果不满意", "其他")
 
 
 class Rules(BaseModel):

@@ -355,13 +355,13 @@ def counts_for_today(session: Session) -> dict:
 def overdue_follow_ups(session: Session) -> list[dict]:
     """Bad ratings whose 回访 or 整改 is past its due date (an overturned rating owes nothing)."""
     today, out = session.today(), []
-    for row in session.store.query("SELECT id FROM cases WHERE follow_up = 'open' ORDER BY number"):
+    for row in session.store.query(f"SELECT c.id, r.name AS resident_name FROM {LIST_FROM} WHERE c.follow_up = 'open' ORDER BY c.number"):
         case_id = row["id"]
         state = fold(case_id, events_of(session, case_id))
         late = state.follow_up_overdue(today)
         if late:
-            out.append({"id": case_id, "number": state.number, "item_name": state.item_name, "late": late,
-                        "revisit_due": state.revisit_due, "rectify_due": state.rectify_due})
+            out.append({"id": case_id, "number": state.number, "item_name": state.item_name, "resident_name": row["resident_name"],
+                        "late": late, "revisit_due": state.revisit_due, "rectify_due": state.rectify_due})
     return out
 
 

@@ -117,6 +117,12 @@ def test_bad_rating_loop_revisit_rectify_follow_up_rating_appeal():
     assert check(s, EventType.APPEALED, {"grounds": "再申诉"})[0].code == "already_appealed"
 
 
+def test_only_a_bad_rating_can_be_appealed():
+    good = HAPPY[:-1] + [ev(6, EventType.RATED, {"level": 5})]
+    assert check(fold("c1", good), EventType.APPEALED, {"grounds": "x"})[0].code == "not_rated"
+    assert check(fold("c1", HAPPY[:-1]), EventType.APPEALED, {"grounds": "x"})[0].code == "illegal_transition"
+
+
 def test_overturned_rating_has_no_overdue_follow_up():
     events = HAPPY[:-1] + [ev(6, EventType.RATED, BAD), ev(7, EventType.APPEALED, {"grounds": "误评"}),
                            ev(8, EventType.APPEAL_DECIDED, {"outcome": "upheld", "reason": "评价属实"}, node="HUB")]

@@ -26,7 +26,7 @@ class TodayScreen(StationScreen):
         with Horizontal(id="cards"):
             for key, label in CARDS:
                 yield Static(f"{label}\n—", id=f"card-{key}", classes="card")
-        yield Static("需要关注的代办件(超期、即将到期、待送达、待回访):", classes="section")
+        yield Static("需要关注的代办件(超期、即将到期、待送达、差评回访整改):", classes="section")
         yield DataTable(id="attention", cursor_type="row", zebra_stripes=True)
         yield Static("", id="calendar-warning", classes="warning")
         yield Static("", id="sync-line", classes="status-line")
@@ -57,6 +57,8 @@ class TodayScreen(StationScreen):
         rows = ([("已超期", r) for r in cases.list_cases(s, overdue=True, limit=20)]
                 + [("即将到期", r) for r in cases.list_cases(s, due_soon=True, limit=20)]
                 + [("待送达", r) for r in cases.list_cases(s, status="decided", limit=20)]
+                + [("、".join(r["late"]) + "超期", {**r, "due_on": str(r["rectify_due"] if "整改" in r["late"] else r["revisit_due"])})
+                   for r in cases.overdue_follow_ups(s)]
                 + [("差评待回访", r) for r in cases.list_cases(s, follow_up_open=True, limit=20)])
         sync = syncstate.describe(syncstate.status(s))
         self.app.call_from_thread(self._show, counts, rows, sync, backup.last_age(s))

@@ -1,0 +1,71 @@
+"""The 好差评 loop in the app: overdue 回访/整改 on 今日, the rules under 设置 (read-only), the ratings export."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from textual.widgets import DataTable, Static
+
+from station.services import cases, demo
+from station.services import rules as rules_service
+from station.services.session import StationHome
+from station.tui.screens.ratings import RatingsExportForm
+from tests.conftest import make_id
+from tests.tui.conftest import TODAY, app_for, settle
+
+
+def _bad_case_rated_on(station_dir, day: date) -> str:
+    moving = {"today": day - __import__("datetime").timedelta(days=10)}
+    s = StationHome(station_dir).unlock("zhanzhang", demo.DEMO_PASSPHRASE, today=lambda: moving["today"])
+    try:
+        n = cases.intake(s, {"resident": {"id_number": make_id(seq=91), "name": "许正清"}, "item": "SB-001",
+                             "materials_received": ["申请人居民身份证", "户口簿", "城乡居民基本养老保险参保登记表"]})["number"]
+        for etype, payload in [("submitted", {}), ("accepted_by_township", {}), ("decided", {"outcome": "approved", "summary": "准予"}),
+                               ("result_delivered", {"method": "当面领取"})]:
+            cases.add_event(s, n, etype, payload)
+        moving["today"] = day
+        cases.add_event(s, n, "rated", {"level": 2, "reason_category": "服务态度差"})
+        rules_service.import_doc(s, {"version": "县-2026", "published": "2026-11-01", "publisher": "某县政务服务中心",
+                                     "rectify_workdays": 5}, "文件")
+    finally:
+        s.close()
+    return n
+
+
+async def test_overdue_follow_up_on_today_and_rules_under_settings(station_dir):
+    # Rated on Friday 13 November: 回访 due Monday 16th, 整改 (15 working days, the rules then) due 4 December.
+    number = _bad_case_rated_on(station_dir, date(2026, 11, 13))
+    app = app_for(station_dir)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#attention", DataTable)
+        rows = {table.get_row_at(i)[0]: table.get_row_at(i) for i in range(table.row_count)}
+        assert rows[number][3] == "回访超期" and rows[number][4] == "2026-11-16"
+        assert TODAY == date(2026, 11, 20)  # the 5-day rules installed later did not make 整改 overdue
+        await pilot.press("f9")
+        await settle(pilot)
+        shown = str(app.screen.query_one("#rules-info", Static).content)
+        assert "规则版本:县-2026" in shown and "差评整改时限:5 个工作日" in shown
+
+
+async def test_ratings_export_from_the_case_list(station_dir, tmp_path):
+    app = app_for(station_dir)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert isinstance(app.screen, RatingsExportForm)
+        app.screen.query_one("#file").value = str(tmp_path / "好差评.txt")
+        await pilot.click("#go")
+        await settle(pilot)
+        assert "xlsx" in str(app.screen.query_one("#err-file").content)
+        app.screen.query_one("#file").value = str(tmp_path / "好差评.json")
+        app.screen.query_one("#file").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, RatingsExportForm), str(app.screen.query_one("#err-file").content)
+        rows = json.loads((tmp_path / "好差评.json").read_text("utf-8"))["rows"]
+        assert rows and len(rows) == cases.count_cases(app.session, status="rated")
+        assert all(r["评价等级"] for r in rows)
