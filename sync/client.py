@@ -141,7 +141,7 @@ _FETCH = {
     "infra_event": "SELECT id, project_id, type, payload, author, created_at FROM infra_events WHERE id IN ({})",
     "notice": "SELECT id, kind, title, body, status, posting_from, posting_to, source, posting, created_by, created_at, published_at, "
               "archived_at FROM notices WHERE id IN ({})",
-    "objection": "SELECT id, notice_id, who, what, on_day, answer, answered_by, answered_on, recorded_by, recorded_at FROM objections "
+    "objection": "SELECT id, notice_id, who, what, on_day, answer, answered_by, answered_on, recorded_by, recorded_at, answer_due FROM objections "
                  "WHERE id IN ({})",
 }
 

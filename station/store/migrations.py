@@ -178,11 +178,13 @@ def _v12_recovery_code_sealed(db: sqlite_utils.Database) -> None:
 
 def _rules_versions(db: sqlite_utils.Database) -> None:
     """The county's rules (deadline days of the 好差评 loop and the notice board), one row per version
-    the township published; the newest installed is active (none: the national defaults)."""
+    the township published; the newest installed is active (none: the national defaults). An objection
+    to a 公示 keeps the answer date the rules gave it when it was recorded."""
     db.executescript("""
     CREATE TABLE rules_versions (
         version TEXT PRIMARY KEY, data TEXT NOT NULL, source TEXT NOT NULL, installed_at TEXT NOT NULL,
         active INTEGER NOT NULL DEFAULT 0);
+    ALTER TABLE objections ADD COLUMN answer_due TEXT;
     """)
 
 

@@ -316,6 +316,8 @@ class Hub:
         try:
             if date.fromisoformat(posting_to) < date.fromisoformat(posting_from):
                 problems.append(FieldError("posting_to", "reversed", "截止日期不能早于开始日期"))
+            elif kind == "公示" and not self.rules().posting_long_enough(date.fromisoformat(posting_from), date.fromisoformat(posting_to)):
+                problems.append(FieldError("posting_period", "too_short", f"公示期不得少于 {self.rules().posting_min_days} 天"))
         except (TypeError, ValueError):
             problems.append(FieldError("posting_period", "bad_date", "公示期须填写,格式 年-月-日"))
         if problems:

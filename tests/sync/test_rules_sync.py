@@ -34,6 +34,9 @@ def test_rules_published_by_the_township_arrive_and_set_later_deadlines(hub, tmp
         with pytest.raises(ValidationFailed):
             h.publish("rules", {**RULES, "rectify_workdays": 0})
         assert h.rules().version == "国家默认"
+        with pytest.raises(ValidationFailed) as exc:  # the township's own 公示 obeys the minimum period too
+            h.publish_notice("公示", "低保对象公示", "名单见附表", "2026-11-20", "2026-11-25")
+        assert exc.value.details[0].code == "too_short"
         assert h.publish("rules", RULES) == 1
         assert h.rules().rectify_workdays == 10
     client.sync_once(s, HttpTransport(hub.url))

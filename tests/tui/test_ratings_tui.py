@@ -69,3 +69,22 @@ async def test_ratings_export_from_the_case_list(station_dir, tmp_path):
         rows = json.loads((tmp_path / "好差评.json").read_text("utf-8"))["rows"]
         assert rows and len(rows) == cases.count_cases(app.session, status="rated")
         assert all(r["评价等级"] for r in rows)
+
+
+async def test_overdue_objection_on_the_board_and_today(station_dir):
+    day = {"today": date(2026, 11, 9)}
+    s = StationHome(station_dir).unlock("zhanzhang", demo.DEMO_PASSPHRASE, today=lambda: day["today"])
+    try:
+        from station.services import bulletin
+        nid = bulletin.new_notice(s, "公示", "临时救助对象公示", "名单见附表")
+        bulletin.publish(s, nid, "2026-11-09", "2026-11-16")
+        bulletin.add_objection(s, nid, "李四", "名单有误")  # due five working days later: 16 November
+    finally:
+        s.close()
+    app = app_for(station_dir)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert "公示异议超期未答复 1 条" in str(app.screen.query_one("#calendar-warning", Static).content)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "异议超期未答复:临时救助对象公示 · 李四(应于 2026-11-16 前答复)" in str(app.screen.query_one("#checklist", Static).content)

@@ -60,6 +60,11 @@ class TodayScreen(StationScreen):
                 + [("、".join(r["late"]) + "超期", {**r, "due_on": str(r["rectify_due"] if "整改" in r["late"] else r["revisit_due"])})
                    for r in cases.overdue_follow_ups(s)]
                 + [("差评待回访", r) for r in cases.list_cases(s, follow_up_open=True, limit=20)])
+        from station.services import bulletin
+        late = bulletin.overdue_objections(s)
+        if late:  # not cases, so a line under the table rather than rows in it
+            counts = {**counts, "calendar_warning": "\n".join(filter(None, [
+                counts["calendar_warning"], f"公示异议超期未答复 {len(late)} 条(F10 公示栏)"]))}
         sync = syncstate.describe(syncstate.status(s))
         self.app.call_from_thread(self._show, counts, rows, sync, backup.last_age(s))
 
