@@ -494,6 +494,7 @@ EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventT
 @click.option("--channel", help="评价渠道:现场评价、二维码评价、电话回访评价、短信评价")
 @click.option("--result", help="差评回访情况")
 @click.option("--grounds", help="申诉理由")
+@click.option("--confirm-gap", "gap_confirmed", is_flag=True, default=None, help="容缺材料仍未补交时,确认仍要送达或撤回")
 @common
 def case_event(ref, event_type, data_json, on, out: Out, home: StationHome, **fields):
     payload = {}

@@ -107,7 +107,8 @@ _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
     EventType.DELIVERED: ((Status.DECIDED,), Status.DELIVERED),
     EventType.RATED: ((Status.DELIVERED,), Status.RATED),
     EventType.WITHDRAWN: (OPEN_STATUSES, Status.WITHDRAWN),
-    EventType.MATERIALS_ADDED: ((Status.RECEIVED, Status.RETURNED), None),
+    # after submission only 容缺 materials, brought as promised (see _check_payload)
+    EventType.MATERIALS_ADDED: ((Status.RECEIVED, Status.RETURNED, Status.SUBMITTED, Status.ACCEPTED, Status.DECIDED), None),
     EventType.NOTICE_ISSUED: ((Status.RECEIVED, Status.RETURNED), None),
     EventType.FOLLOW_UP_CLOSED: ((Status.RATED,), None),
     EventType.NOTE: (tuple(Status), None),
@@ -193,6 +194,15 @@ class CaseState(BaseModel):
         return self.status in OPEN_STATUSES
 
     @property
+    def gap_outstanding(self) -> list[str]:
+        """Materials accepted with gaps (容缺) and still not brought."""
+        return self.missing if self.gap_promise is not None else []
+
+    def gap_overdue(self, today: date) -> bool:
+        """The promised date passed without the materials (the case is chased on 今日)."""
+        return bool(self.gap_outstanding) and self.gap_promise < today and self.status in OPEN_STATUSES + (Status.DECIDED,)
+
+    @property
     def rating_overturned(self) -> bool:
         return self.appeal == "overturned"
 
@@ -249,6 +259,11 @@ def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldErr
             return [FieldError("materials", "required", "请选择补交的材料")]
         if unknown:
             return [FieldError("materials", "unknown_material", "该事项不需要这些材料:" + "、".join(unknown))]
+        if state.status not in (Status.RECEIVED, Status.RETURNED):
+            late = [n for n in names if n not in state.gap_outstanding]
+            if late:
+                return [FieldError("type", "illegal_transition",
+                                   f"当前状态“{state.status.label}”下只能补交容缺受理时承诺的材料(" + "、".join(late) + " 不在其中)")]
     if etype == EventType.DECIDED:
         errors = []
         if p.get("outcome") not in ("approved", "rejected"):

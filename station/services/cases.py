@@ -31,6 +31,8 @@ from station.services.session import Session
 
 # "Due soon" on the Today screen: due within this many working days (the default; the rules in force decide).
 DUE_SOON_WORKDAYS = 2
+# Closing a case (delivering its result, withdrawing it) with 容缺 materials still missing asks for confirmation.
+GAP_CONFIRMED_EVENTS = (EventType.DELIVERED, EventType.WITHDRAWN)
 # Events written only by their own service, never typed in as such.
 SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记(station case new)",
                  EventType.ATTACHMENT_ADDED: "扫描件请用附加功能", EventType.DUE_CORRECTED: "期限在导入节假日安排时自动更正",
@@ -208,6 +210,15 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
     if problems:
         _raise(problems, f"{state.number}:不能{etype.label}")
     payload["on"] = on_date.isoformat()
+    if etype in GAP_CONFIRMED_EVENTS and state.gap_outstanding:
+        # 容缺 materials never came: the clerk confirms going on without them, and the event keeps what was missing
+        if payload.get("gap_confirmed") is not True:
+            raise ValidationFailed(f"{state.number}:容缺材料尚未补交", [FieldError(
+                "gap_confirmed", "gap_unconfirmed", f"承诺 {state.gap_promise} 前补交的材料仍缺:" + "、".join(state.gap_outstanding)
+                + f"。确认仍要{etype.label}吗?")])
+        payload["gap_missing"] = state.gap_outstanding
+    else:
+        payload.pop("gap_confirmed", None)
     if etype == EventType.MATERIALS_ADDED:
         after = state.model_copy(update={"materials_received": state.materials_received + list(payload["materials"])})
         if state.due_on is None and not after.missing_essential:
@@ -350,6 +361,20 @@ def counts_for_today(session: Session) -> dict:
         "follow_ups_overdue": len(overdue_follow_ups(session)),
         "calendar_warning": session.calendar().coverage_warning(today),
     }
+
+
+def overdue_gaps(session: Session) -> list[dict]:
+    """Cases accepted with gaps (容缺) whose promised date passed with materials still missing."""
+    today, out = session.today(), []
+    rows = session.store.query(
+        f"SELECT c.id, c.number, c.item_name, c.due_on, r.name AS resident_name FROM {LIST_FROM} JOIN events e ON e.case_id = c.id "
+        "WHERE e.type = 'received' AND json_extract(e.payload, '$.gap_promise') < ? AND c.status NOT IN ('withdrawn', 'delivered', 'rated') "
+        "ORDER BY c.number", (today.isoformat(),))
+    for row in rows:
+        state = fold(row["id"], events_of(session, row["id"]))
+        if state.gap_overdue(today):
+            out.append({**row, "gap_promise": state.gap_promise, "missing": state.gap_outstanding})
+    return out
 
 
 def overdue_follow_ups(session: Session) -> list[dict]:

@@ -88,3 +88,46 @@ async def test_overdue_objection_on_the_board_and_today(station_dir):
         await pilot.press("f10")
         await settle(pilot)
         assert "异议超期未答复:临时救助对象公示 · 李四(应于 2026-11-16 前答复)" in str(app.screen.query_one("#checklist", Static).content)
+
+
+async def test_gap_case_chased_on_today_and_delivery_asks_confirmation(station_dir):
+    from station.tui.screens.case_detail import CaseDetailScreen, Confirm, EventForm
+    day = {"today": date(2026, 11, 2)}
+    s = StationHome(station_dir).unlock("zhanzhang", demo.DEMO_PASSPHRASE, today=lambda: day["today"])
+    try:
+        n = cases.intake(s, {"resident": {"id_number": make_id(seq=92), "name": "许正明"}, "item": "MZ-001",
+                             "materials_received": ["申请人居民身份证", "户口簿", "最低生活保障申请书", "家庭经济状况核对授权书"],
+                             "accept_with_gaps": {"promised_date": "2026-11-09"}})["number"]
+        for etype, payload in [("submitted", {}), ("accepted_by_township", {}), ("decided", {"outcome": "approved", "summary": "准予"})]:
+            cases.add_event(s, n, etype, payload)
+    finally:
+        s.close()
+    app = app_for(station_dir)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#attention", DataTable)
+        rows = {table.get_row_at(i)[0]: table.get_row_at(i) for i in range(table.row_count)}
+        assert rows[n][3] == "容缺超期" and rows[n][4] == "2026-11-09"
+        app.open_case(n)
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, CaseDetailScreen)
+        assert "已逾期未补交" in str(detail.query_one("#case-materials", Static).content)
+        shown = {b.binding.description for b in detail.active_bindings.values() if b.enabled}
+        assert "打印补正通知" in shown
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, Confirm) and "家庭成员收入证明" in app.screen.question
+        await pilot.press("n")  # not now: nothing recorded
+        await settle(pilot)
+        assert app.screen is detail and detail.state.status.value == "decided"
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, EventForm)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert detail.state.status.value == "delivered"
+        last = cases.load(app.session, n)[1][-1]
+        assert last.payload["gap_confirmed"] is True and "家庭成员收入证明" in last.payload["gap_missing"]

@@ -51,7 +51,8 @@ class CaseDetailScreen(StationScreen):
 
     BINDINGS = [("escape", "app.pop_screen", "返回"), ("ctrl+a", "attach", "附加扫描件"),
                 ("ctrl+g", "open_resident", "群众页"), ("ctrl+r", "print('receipt')", "打印回执"),
-                ("ctrl+o", "print('notice')", "打印告知书"), ("ctrl+y", "print('proxy')", "打印委托书")]
+                ("ctrl+o", "print('notice')", "打印告知书"), ("ctrl+y", "print('proxy')", "打印委托书"),
+                ("ctrl+k", "print('correction')", "打印补正通知")]
     BINDINGS += [(k, f"event('{e.value}')", d) for k, e, d in ACTIONS]
 
     def __init__(self, number: str):
@@ -114,6 +115,8 @@ class CaseDetailScreen(StationScreen):
         self.query_one("#case-facts", Static).update("\n".join(lines))
         mats = [("✓ " if m in state.materials_received else "✗ ") + m for m in state.materials_required]
         promise = f" · 容缺受理,承诺 {state.gap_promise} 前补交" if state.gap_promise else ""
+        if state.gap_overdue(self.session.today()):
+            promise += "(已逾期未补交,Ctrl+K 打印补正通知)"
         self.query_one("#case-materials", Static).update("材料:" + ";".join(mats) + promise)
         table = self.query_one("#timeline", DataTable)
         table.clear()
@@ -136,6 +139,8 @@ class CaseDetailScreen(StationScreen):
         if action in ("attach", "print"):
             if self.state is None:
                 return False
+            if action == "print" and parameters == ("correction",):
+                return self.state.gap_overdue(self.session.today())
             return not (action == "print" and parameters == ("notice",) and not self.state.missing)
         return True
 
@@ -149,6 +154,13 @@ class CaseDetailScreen(StationScreen):
             if state is not None:
                 self.notify(f"{self.number}:{etype.label}已记录", title="已保存")
                 self.reload()
+        if etype in cases.GAP_CONFIRMED_EVENTS and self.state.gap_outstanding:
+            def answer(yes: bool | None) -> None:
+                if yes:  # the confirmation is recorded with the event (gap_confirmed, gap_missing)
+                    self.app.push_screen(EventForm(self.number, etype, self.state, gap_confirmed=True), done)
+            self.app.push_screen(Confirm(f"容缺材料仍未补交(承诺 {self.state.gap_promise} 前):"
+                                         + "、".join(self.state.gap_outstanding) + f"。\n确认仍要{etype.label}吗?"), answer)
+            return
         self.app.push_screen(EventForm(self.number, etype, self.state), done)
 
     def action_open_resident(self) -> None:
@@ -278,11 +290,12 @@ class EventForm(ModalScreen[CaseState | None]):
 
     BINDINGS = [("ctrl+s", "save", "保存"), ("escape", "cancel", "取消")]
 
-    def __init__(self, number: str, etype: EventType, state: CaseState):
+    def __init__(self, number: str, etype: EventType, state: CaseState, gap_confirmed: bool = False):
         super().__init__()
         self.number = number
         self.etype = etype
         self.state = state
+        self.gap_confirmed = gap_confirmed
 
     def compose(self) -> ComposeResult:
         e = self.etype
@@ -373,7 +386,7 @@ class EventForm(ModalScreen[CaseState | None]):
     @on(Button.Pressed, "#event-save")
     def action_save(self) -> None:
         self.query_one("#event-save", Button).disabled = True
-        self._save(self.payload())
+        self._save({**self.payload(), **({"gap_confirmed": True} if self.gap_confirmed else {})})
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _save(self, payload: dict) -> None:

@@ -55,10 +55,11 @@ class TodayScreen(StationScreen):
         s = self.session
         counts = cases.counts_for_today(s)
         rows = ([("已超期", r) for r in cases.list_cases(s, overdue=True, limit=20)]
-                + [("即将到期", r) for r in cases.list_cases(s, due_soon=True, limit=20)]
-                + [("待送达", r) for r in cases.list_cases(s, status="decided", limit=20)]
+                + [("容缺超期", {**r, "due_on": str(r["gap_promise"])}) for r in cases.overdue_gaps(s)]
                 + [("、".join(r["late"]) + "超期", {**r, "due_on": str(r["rectify_due"] if "整改" in r["late"] else r["revisit_due"])})
                    for r in cases.overdue_follow_ups(s)]
+                + [("即将到期", r) for r in cases.list_cases(s, due_soon=True, limit=20)]
+                + [("待送达", r) for r in cases.list_cases(s, status="decided", limit=20)]
                 + [("差评待回访", r) for r in cases.list_cases(s, follow_up_open=True, limit=20)])
         from station.services import bulletin
         late = bulletin.overdue_objections(s)
