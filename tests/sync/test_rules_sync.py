@@ -1,6 +1,9 @@
 """The county's rules and the 好差评 appeal across a real hub on 127.0.0.1, and cases pinned to the
 catalog version they were received under, on the station and at the hub."""
 import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import date
 
@@ -12,7 +15,7 @@ from station.services import cases
 from sync import client
 from sync.http import HttpTransport
 from tests.conftest import make_id
-from tests.sync.conftest import intake, new_station
+from tests.sync.conftest import HUB_PASS, ROOT, intake, new_station
 
 RULES = {"version": "2026-县1", "published": "2026-11-01", "publisher": "某县政务服务中心", "rectify_workdays": 10,
          "objection_answer_workdays": 3}
@@ -68,7 +71,14 @@ def test_only_the_township_decides_an_appeal(hub, tmp_path):
         assert [r["seq"] for r in q] == [seq] and "申诉复核决定" in q[0]["reason"] and "乡镇" in q[0]["reason"]
         _, hub_state, _ = h.case_state(number)
         assert hub_state.appeal == "pending"  # the forged decision changed nothing at the hub
-        h.case_event(number, "appeal_decided", {"outcome": "overturned", "reason": "经核实属误评"})
+    # the township decides, from its command line
+    env = {**os.environ, "TOWNSHIP_PASSPHRASE": HUB_PASS, "TOWNSHIP_USER": "admin"}
+    township = [sys.executable, "-m", "sync.hub.cli", "case", "appeal", number, "--data-dir", str(hub.dir)]
+    bad = subprocess.run(township + ["--outcome", "overturned"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert bad.returncode != 0
+    done = subprocess.run(township + ["--outcome", "overturned", "--reason", "经核实属误评"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
     client.sync_once(s, HttpTransport(hub.url))
     state, events = cases.load(s, number)
     assert state.appeal == "overturned" and state.rating == 1 and state.rating_overturned
