@@ -106,7 +106,7 @@ def test_ratings_export_reads_back_field_by_field(session, today, tmp_path):
     sheet = load_workbook(tmp_path / "r.xlsx").active
     values = list(sheet.iter_rows(values_only=True))
     assert list(values[0]) == doc["fields"]
-    read = {r[0]: {h: (v or "") for h, v in zip(values[0], r)} for r in values[1:]}
+    read = {r[0]: {h: (v or "") for h, v in zip(values[0], r, strict=True)} for r in values[1:]}
     assert read == expected
     with pytest.raises(ValidationFailed):
         ratings.export(session, tmp_path / "r.csv")

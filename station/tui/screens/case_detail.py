@@ -24,8 +24,8 @@ from station.core.cases import (
     EventType,
     check,
 )
-from station.core.rules import BAD_REASON_CATEGORIES
 from station.core.masking import mask_id, mask_phone
+from station.core.rules import BAD_REASON_CATEGORIES
 from station.errors import StationError
 from station.services import attachments, cases, residents, users
 from station.tui.base import StationScreen, error_label, show_field_errors
