@@ -41,6 +41,16 @@ def ratings_group():
     """好差评记录。"""
 
 
+@ratings_group.command("close-unrated")
+@common
+def ratings_close_unrated(out: Out, home: StationHome):
+    """按考核规则结束送达后逾期未评价件的评价期(规则未设定时不做任何事)。"""
+    from station.services import cases
+    with unlock(home) as session:
+        closed = cases.close_unrated(session)
+    out.emit({"closed": closed}, lambda d: f"结束评价期 {len(d['closed'])} 件" + ("" if not d["closed"] else ":" + "、".join(d["closed"])))
+
+
 @ratings_group.command("export")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="导出文件(.xlsx 或 .json)")
 @common

@@ -71,6 +71,7 @@ class EventType(str, Enum):
     FOLLOW_UP_RATED = "follow_up_rated"
     APPEALED = "rating_appealed"
     APPEAL_DECIDED = "appeal_decided"
+    RATING_CLOSED = "rating_window_closed"
 
     @property
     def label(self) -> str:
@@ -85,7 +86,7 @@ EVENT_LABELS = {
     EventType.FOLLOW_UP_CLOSED: "差评整改回访完成", EventType.WITHDRAWN: "撤回", EventType.NOTE: "备注",
     EventType.DUE_CORRECTED: "办结期限更正", EventType.ATTACHMENT_ADDED: "附加扫描件",
     EventType.REVISITED: "差评回访", EventType.FOLLOW_UP_RATED: "追评", EventType.APPEALED: "申诉",
-    EventType.APPEAL_DECIDED: "申诉复核决定",
+    EventType.APPEAL_DECIDED: "申诉复核决定", EventType.RATING_CLOSED: "评价期满未评价",
 }
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -118,6 +119,8 @@ _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
     EventType.FOLLOW_UP_RATED: ((Status.RATED,), None),
     EventType.APPEALED: ((Status.RATED,), None),
     EventType.APPEAL_DECIDED: ((Status.RATED,), None),
+    # the rules may close the rating window of a delivered case nobody rated (一次一评, within a set time)
+    EventType.RATING_CLOSED: ((Status.DELIVERED,), None),
 }
 
 
@@ -175,6 +178,7 @@ class CaseState(BaseModel):
     appeal: str | None = None  # None | "pending" | "upheld" | "overturned"
     appeal_grounds: str | None = None
     appeal_reason: str | None = None  # the township's reasons for its decision
+    rating_closed_on: date | None = None  # the rating window closed unrated (rules: unrated_close_days)
     returned_reason: str | None = None
     withdrawn_reason: str | None = None
     updated_stamp: str | None = None
@@ -276,6 +280,10 @@ def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldErr
     if etype == EventType.DELIVERED:
         if p.get("method") not in DELIVERY_METHODS:
             return [FieldError("method", "bad_method", "送达方式应为:" + "、".join(DELIVERY_METHODS))]
+    if etype == EventType.RATING_CLOSED and state.rating_closed_on is not None:
+        return [FieldError("type", "already_closed", "该件评价期已结束")]
+    if etype == EventType.RATED and state.rating_closed_on is not None:
+        return [FieldError("type", "rating_closed", f"评价期已于 {state.rating_closed_on} 结束,未评价")]
     if etype in (EventType.RATED, EventType.FOLLOW_UP_RATED):
         if type(p.get("level")) is not int or p.get("level") not in RATING_LABELS:
             return [FieldError("level", "bad_rating", "评价应为1至5级(5=非常满意,1=非常不满意)")]
@@ -425,6 +433,8 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
         s.follow_up_rating, s.follow_up_rating_on = p["level"], _day(p.get("on"))
     elif event.type == EventType.APPEALED:
         s.appeal, s.appeal_grounds = "pending", p["grounds"]
+    elif event.type == EventType.RATING_CLOSED:
+        s.rating_closed_on = _day(p.get("on"))
     elif event.type == EventType.APPEAL_DECIDED:
         s.appeal, s.appeal_reason = p["outcome"], p["reason"]
     elif event.type == EventType.WITHDRAWN:

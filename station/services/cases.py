@@ -36,7 +36,8 @@ GAP_CONFIRMED_EVENTS = (EventType.DELIVERED, EventType.WITHDRAWN)
 # Events written only by their own service, never typed in as such.
 SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记(station case new)",
                  EventType.ATTACHMENT_ADDED: "扫描件请用附加功能", EventType.DUE_CORRECTED: "期限在导入节假日安排时自动更正",
-                 EventType.NOTICE_ISSUED: "一次性告知书在收件时自动出具"}
+                 EventType.NOTICE_ISSUED: "一次性告知书在收件时自动出具",
+                 EventType.RATING_CLOSED: "评价期按考核规则自动结束"}
 LIST_COLUMNS = ("c.id, c.number, c.resident_id, r.name AS resident_name, c.item_code, c.item_name, c.status, c.owner, "
                 "c.received_on, c.due_on, c.due_estimated, c.follow_up, c.rating")
 LIST_FROM = "cases c JOIN residents r ON r.id = c.resident_id"
@@ -361,6 +362,33 @@ def counts_for_today(session: Session) -> dict:
         "follow_ups_overdue": len(overdue_follow_ups(session)),
         "calendar_warning": session.calendar().coverage_warning(today),
     }
+
+
+def close_unrated(session: Session) -> list[str]:
+    """Close the rating window of delivered cases nobody rated, when the rules say so (after N working
+    or calendar days from delivery). Returns the case numbers closed; nothing when the rules keep it open."""
+    rules, cal, today = session.rules(), session.calendar(), session.today()
+    if rules.unrated_close_days is None:
+        return []
+    closed = []
+    with session.store.transaction() as db:
+        for row in db.execute("SELECT id FROM cases WHERE status = 'delivered' ORDER BY number").fetchall():
+            events = events_of(session, row[0])
+            state = fold(row[0], events)
+            delivered = next((e for e in reversed(events) if e.type == EventType.DELIVERED), None)
+            if state.rating_closed_on or delivered is None:
+                continue
+            ends = rules.unrated_close_on(date.fromisoformat(delivered.payload["on"]), cal)
+            if ends is None or ends >= today:
+                continue
+            event = write_event(db, session, row[0], EventType.RATING_CLOSED, {
+                "on": today.isoformat(), "delivered_on": delivered.payload["on"], "rules_version": rules.version,
+                "days": rules.unrated_close_days, "counting": rules.unrated_close_counting})
+            project(db, fold(row[0], events + [event]))
+            closed.append(state.number)
+        if closed:
+            audit.record(db, session.user.username, "case.rating_closed", None, {"cases": len(closed), "rules": rules.version})
+    return closed
 
 
 def overdue_gaps(session: Session) -> list[dict]:

@@ -124,3 +124,28 @@ def test_rules_survive_reopening_and_default_before_any(session, home, today):
         assert dict(rules_service.describe(again)["lines"])["差评回访时限"] == "2 个工作日"
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("counting, not_yet, closed_on", [
+    ("workdays", date(2026, 10, 9), date(2026, 10, 10)),  # two working days after 30 September: 8 and 9 October
+    ("calendar_days", date(2026, 10, 2), date(2026, 10, 3)),
+])
+def test_unrated_cases_closed_as_the_rules_count(session, today, counting, not_yet, closed_on):
+    n = delivered_case(session, today, received=date(2026, 9, 30))  # delivered the day before 国庆
+    assert cases.close_unrated(session) == []  # the national defaults never close it
+    rules_service.import_doc(session, {"version": "县-4", "published": "2026-09-01", "publisher": "县",
+                                       "unrated_close_days": 2, "unrated_close_counting": counting}, "文件")
+    delivered_on = cases.load(session, n)[0]
+    assert delivered_on.status.value == "delivered"
+    today.day = not_yet
+    assert cases.close_unrated(session) == []
+    today.day = closed_on
+    assert cases.close_unrated(session) == [n]
+    assert cases.close_unrated(session) == []  # once
+    state, events = cases.load(session, n)
+    assert state.rating_closed_on == closed_on and events[-1].payload["counting"] == counting
+    with pytest.raises(ValidationFailed) as exc:
+        cases.add_event(session, n, "rated", {"level": 5})
+    assert exc.value.details[0].code == "rating_closed"
+    with pytest.raises(ValidationFailed):
+        cases.add_event(session, n, "rating_window_closed", {})

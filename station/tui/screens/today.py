@@ -53,6 +53,9 @@ class TodayScreen(StationScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="today")
     def _load(self) -> None:
         s = self.session
+        if getattr(self, "_unrated_checked", None) != s.today():
+            cases.close_unrated(s)  # once a day: the rules may close the rating window of unrated cases
+            self._unrated_checked = s.today()
         counts = cases.counts_for_today(s)
         rows = ([("已超期", r) for r in cases.list_cases(s, overdue=True, limit=20)]
                 + [("容缺超期", {**r, "due_on": str(r["gap_promise"])}) for r in cases.overdue_gaps(s)]
