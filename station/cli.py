@@ -452,7 +452,13 @@ def case_show(ref, reveal_reason, out: Out, home: StationHome):
         if c.get("gap_promise"):
             lines.append(f"容缺受理:承诺 {c['gap_promise']} 前补交")
         if c.get("follow_up") == "open":
-            lines.append("差评待整改回访")
+            lines.append(f"差评待整改回访:回访期限 {c.get('revisit_due') or '—'}"
+                         + (f"(已回访 {c['revisited_on']})" if c.get("revisited_on") else "")
+                         + f",整改期限 {c.get('rectify_due') or '—'}")
+        if c.get("bad_reason"):
+            lines.append(f"差评原因:{c['bad_reason'].get('category')} {c['bad_reason'].get('text') or ''}".rstrip())
+        if c.get("appeal"):
+            lines.append({"pending": "申诉待乡镇复核", "upheld": "申诉复核:维持原评价", "overturned": "申诉复核:已撤销该评价"}[c["appeal"]])
         if d.get("catalog", {}).get("text"):
             lines.append(d["catalog"]["text"])
         lines.append("时间线:")

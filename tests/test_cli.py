@@ -72,6 +72,7 @@ def test_case_lifecycle_from_the_command_line(station, tmp_path):
     assert "差评整改时限:15 个工作日" in ok(run(station, "rules", "show"))
     shown = ok(run(station, "case", "show", number))
     assert "非常不满意" in shown and "差评待整改回访" in shown and "138****5678" in shown and make_id() not in shown
+    assert "差评原因:其他 窗口没人" in shown and "整改期限 20" in shown
     listed = ok(run(station, "case", "list", "--follow-up", "--json"))
     assert [r["number"] for r in listed] == [number]
     found = ok(run(station, "search", "秀英", "--json"))

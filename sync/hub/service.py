@@ -351,6 +351,11 @@ class Hub:
         else:
             raise ValueError(kind)
         with self.store.transaction():
+            if kind == "rules":  # a station keeps the first copy of a version: a changed copy would never reach it
+                same = [d for d in json.loads(self.store.setting("published_rules") or "[]") if d.get("version") == ref]
+                if same and parse_rules(same[0]) != parsed_rules:
+                    raise ValidationFailed("规则版本号已用过", [FieldError("version", "version_used",
+                                                                    f"版本 {ref} 已下发过,内容不同:修改规则请用新的版本号")])
             published = [d for d in json.loads(self.store.setting(f"published_{kind}") or "[]")
                          if str(d.get("version") or d.get("year")) != ref]
             self.store.set_setting(f"published_{kind}", json.dumps(published + [doc], ensure_ascii=False))

@@ -42,6 +42,10 @@ def test_rules_published_by_the_township_arrive_and_set_later_deadlines(hub, tmp
         assert exc.value.details[0].code == "too_short"
         assert h.publish("rules", RULES) == 1
         assert h.rules().rectify_workdays == 10
+        assert h.publish("rules", dict(RULES)) == 1  # the same version again: harmless
+        with pytest.raises(ValidationFailed) as exc:
+            h.publish("rules", {**RULES, "rectify_workdays": 5})
+        assert exc.value.details[0].code == "version_used" and h.rules().rectify_workdays == 10
     client.sync_once(s, HttpTransport(hub.url))
     assert s.rules().version == "2026-县1" and s.rules().objection_answer_workdays == 3
     row = s.store.one("SELECT source FROM rules_versions WHERE active = 1")
