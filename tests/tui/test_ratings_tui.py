@@ -131,3 +131,29 @@ async def test_gap_case_chased_on_today_and_delivery_asks_confirmation(station_d
         assert detail.state.status.value == "delivered"
         last = cases.load(app.session, n)[1][-1]
         assert last.payload["gap_confirmed"] is True and "家庭成员收入证明" in last.payload["gap_missing"]
+
+
+async def test_publish_dialog_refuses_a_posting_shorter_than_the_rules(station_dir):
+    from station.services import bulletin
+    from station.tui.screens.bulletin import PublishForm
+    s = StationHome(station_dir).unlock("zhanzhang", demo.DEMO_PASSPHRASE, today=lambda: TODAY)
+    try:
+        nid = bulletin.new_notice(s, "公示", "危房改造对象公示", "名单见附表")
+    finally:
+        s.close()
+    app = app_for(station_dir)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        app.screen.query_one("#board", DataTable).focus()
+        await pilot.press("ctrl+u")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, PublishForm) and "公示不少于7天" in str(form.query_one(".dialog-title", Static).content)
+        form.query_one("#from").value = "2026-11-20"
+        form.query_one("#to").value = "2026-11-24"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form and "公示期不得少于 7 天" in str(form.query_one("#err-posting_period").content)
+        assert bulletin.notice(app.session, nid)["status"] == "draft"

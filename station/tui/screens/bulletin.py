@@ -159,7 +159,8 @@ class PublishForm(_Form):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("发布:填写公示期(一般5至7天)", classes="dialog-title")
+            days = self.app.session.rules().posting_min_days
+            yield Static(f"发布:填写公示期(公示不少于{days}天)", classes="dialog-title")
             yield Input(placeholder="开始日期 2026-11-20", id="from")
             yield Input(placeholder="截止日期 2026-11-26", id="to")
             yield error_label("posting_period")
