@@ -478,7 +478,8 @@ def case_show(ref, reveal_reason, out: Out, home: StationHome):
 
 
 EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventType
-                                      if e not in (EventType.RECEIVED, EventType.DUE_CORRECTED)))
+                                      if e not in (EventType.RECEIVED, EventType.DUE_CORRECTED, EventType.APPEAL_DECIDED,
+                                                   EventType.RATING_CLOSED)))
 
 
 @case_group.command("event", help="为一件记录一个事件。\n\n" + EVENT_HELP)
