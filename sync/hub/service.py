@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
-from station.core.cases import CaseEvent, EventType, check, fold
+from station.core.cases import CaseEvent, EventType, Status, check, fold
 from station.core.clock import HybridClock, StampRejected, check_received
 from station.core.models import parse_catalog
 from station.core.rules import DEFAULT_RULES, Rules, parse_rules
@@ -370,6 +370,18 @@ class Hub:
         deadlines and statistics count with."""
         published = json.loads(self.store.setting("published_rules") or "[]")
         return Rules.model_validate(published[-1]) if published else DEFAULT_RULES
+
+    def overdue_follow_ups(self, today: date, station: str | None = None, limit: int = 100_000) -> list[dict]:
+        """Bad ratings whose 回访 or 整改 is past the due date stored in the rating (the township's view,
+        for its statistics): the same rule the station's 今日 uses (``CaseState.follow_up_overdue``)."""
+        out = []
+        for row in self.store.cases(station, Status.RATED.value, limit):
+            state = fold(row["id"], [CaseEvent.model_validate(e) for e in self.store.case_events(row["id"])])
+            late = state.follow_up_overdue(today)
+            if late:
+                out.append({"station": row["station"], "number": state.number, "late": late,
+                            "revisit_due": state.revisit_due, "rectify_due": state.rectify_due})
+        return out
 
     def catalog_item(self, version: str | None, code: str | None):
         """An item as a published catalog version had it (cases keep the version they were received under)."""

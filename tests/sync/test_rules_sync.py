@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -60,6 +60,11 @@ def test_only_the_township_decides_an_appeal(hub, tmp_path):
     today = date.today()
     state = cases.add_event(s, number, "rated", {"level": 1, "reason_category": "服务态度差"})
     assert state.rectify_due == s.rules().rectify_due(today, s.calendar()).due
+    client.sync_once(s, HttpTransport(hub.url))
+    with hub.open() as h:  # the township's statistics see the same deadlines, from the rating's payload
+        assert h.overdue_follow_ups(today) == []
+        late = h.overdue_follow_ups(state.rectify_due + timedelta(days=1))
+        assert [(r["number"], r["late"]) for r in late] == [(number, ["回访", "整改"])]
     cases.add_event(s, number, "rating_appealed", {"grounds": "群众事后表示误操作,有录音"})
     # A station that writes the decision itself, bypassing the service: the hub refuses it.
     case_id = state.id
@@ -83,6 +88,8 @@ def test_only_the_township_decides_an_appeal(hub, tmp_path):
     done = subprocess.run(township + ["--outcome", "overturned", "--reason", "经核实属误评"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+    with hub.open() as h:  # an overturned rating owes no 回访 or 整改
+        assert h.overdue_follow_ups(state.rectify_due + timedelta(days=1)) == []
     client.sync_once(s, HttpTransport(hub.url))
     state, events = cases.load(s, number)
     assert state.appeal == "overturned" and state.rating == 1 and state.rating_overturned
