@@ -51,6 +51,10 @@ def test_rules_published_by_the_township_arrive_and_set_later_deadlines(hub, tmp
     row = s.store.one("SELECT source FROM rules_versions WHERE active = 1")
     assert row["source"] == "乡镇 JZ01"
     s.close()
+    later = new_station(tmp_path, hub, "XX0102")  # enrolled after the publishing: gets the rules too
+    client.sync_once(later, HttpTransport(hub.url))
+    assert later.rules().version == "2026-县1"
+    later.close()
 
 
 def test_only_the_township_decides_an_appeal(hub, tmp_path):
