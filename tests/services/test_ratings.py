@@ -149,3 +149,13 @@ def test_unrated_cases_closed_as_the_rules_count(session, today, counting, not_y
     assert exc.value.details[0].code == "rating_closed"
     with pytest.raises(ValidationFailed):
         cases.add_event(session, n, "rating_window_closed", {})
+
+
+def test_due_soon_counts_the_rules_days(session, today):
+    from tests.conftest import intake_doc as doc
+    n = cases.intake(session, doc(item="SB-001", materials_received=["申请人居民身份证", "户口簿", "城乡居民基本养老保险参保登记表"]))
+    due = date.fromisoformat(n["due_on"])
+    assert session.calendar().workdays_between(today.day, due) == 2
+    assert cases.counts_for_today(session)["due_soon"] == 1
+    rules_service.import_doc(session, {"version": "县-5", "published": "2026-11-01", "publisher": "县", "due_soon_workdays": 1}, "文件")
+    assert cases.counts_for_today(session)["due_soon"] == 0 and cases.list_cases(session, due_soon=True) == []
