@@ -12,10 +12,11 @@ from station.services import audit
 from station.services.session import Session
 
 KINDS = {"receipt": "受理回执", "notice": "一次性告知书", "proxy": "代办委托书", "register": "代办登记台账",
-         "ledger": "台账(补贴/救助)", "posting": "公示名单", "poster": "九个一公示牌", "board": "公示栏公告/公示"}
+         "ledger": "台账(补贴/救助)", "posting": "公示名单", "poster": "九个一公示牌", "board": "公示栏公告/公示",
+         "correction": "补正通知"}
 
 
-POSTING_DAYS = 7  # 公示 usually runs five to seven days
+POSTING_DAYS = 7  # 公示 usually runs five to seven days; the county's rules (posting_min_days) decide
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _build(session: Session, kind: str, ref, period_from, period_to, ledger, pro
         else:
             today = session.today()
             sheet = data.posting_from_ledger(session, ledger, program, period, period_from or today,
-                                             period_to or today + timedelta(days=POSTING_DAYS - 1))
+                                             period_to or today + timedelta(days=session.rules().posting_min_days - 1))
             posting.build(sheet, buffer)
             title = sheet.title
         target = f"{ledger}/{program}/{period}"
@@ -94,7 +95,10 @@ def _build(session: Session, kind: str, ref, period_from, period_to, ledger, pro
         sheet = data.case_sheet(session, ref)
         if kind == "notice" and not sheet.missing:
             raise ValidationFailed("无需一次性告知书", [FieldError("kind", "nothing_missing", f"{sheet.number} 材料已齐,无需一次性告知书")])
-        {"receipt": receipt.build, "notice": notice.build, "proxy": proxy.build}[kind](sheet, buffer)
+        if kind == "correction" and not (sheet.gap_promise and sheet.missing and sheet.gap_promise < session.today()):
+            raise ValidationFailed("无需补正通知", [FieldError("kind", "no_overdue_gap", f"{sheet.number} 没有逾期未补交的容缺材料")])
+        from printouts import correction
+        {"receipt": receipt.build, "notice": notice.build, "proxy": proxy.build, "correction": correction.build}[kind](sheet, buffer)
         title = f"{KINDS[kind]} {sheet.number}"
         target = sheet.number
     return buffer.getvalue(), title, target

@@ -519,7 +519,15 @@ def case_show(ref, reveal_reason, out: Out, home: StationHome):
         if c.get("gap_promise"):
             lines.append(f"容缺受理:承诺 {c['gap_promise']} 前补交")
         if c.get("follow_up") == "open":
-            lines.append("差评待整改回访")
+            lines.append(f"差评待整改回访:回访期限 {c.get('revisit_due') or '—'}"
+                         + (f"(已回访 {c['revisited_on']})" if c.get("revisited_on") else "")
+                         + f",整改期限 {c.get('rectify_due') or '—'}")
+        if c.get("bad_reason"):
+            lines.append(f"差评原因:{c['bad_reason'].get('category')} {c['bad_reason'].get('text') or ''}".rstrip())
+        if c.get("appeal"):
+            lines.append({"pending": "申诉待乡镇复核", "upheld": "申诉复核:维持原评价", "overturned": "申诉复核:已撤销该评价"}[c["appeal"]])
+        if d.get("catalog", {}).get("text"):
+            lines.append(d["catalog"]["text"])
         lines.append("时间线:")
         for e in d["timeline"]:
             extra = {k: v for k, v in e["payload"].items() if k in ("reason", "summary", "method", "text")}
@@ -537,7 +545,8 @@ def case_show(ref, reveal_reason, out: Out, home: StationHome):
 
 
 EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventType
-                                      if e not in (EventType.RECEIVED, EventType.DUE_CORRECTED)))
+                                      if e not in (EventType.RECEIVED, EventType.DUE_CORRECTED, EventType.APPEAL_DECIDED,
+                                                   EventType.RATING_CLOSED)))
 
 
 @case_group.command("event", help="为一件记录一个事件。\n\n" + EVENT_HELP
@@ -558,6 +567,11 @@ EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventT
 @click.option("--verification", help="差评核实情况")
 @click.option("--rectification", help="差评整改情况")
 @click.option("--revisit", help="回访结果")
+@click.option("--reason-category", help="差评原因类别:服务态度差、办理时间长、材料多或反复跑、政策不落实、结果不满意、其他")
+@click.option("--channel", help="评价渠道:现场评价、二维码评价、电话回访评价、短信评价")
+@click.option("--result", help="差评回访情况")
+@click.option("--grounds", help="申诉理由")
+@click.option("--confirm-gap", "gap_confirmed", is_flag=True, default=None, help="容缺材料仍未补交时,确认仍要送达或撤回")
 @common
 def case_event(ref, event_type, source, data_json, on, out: Out, home: StationHome, **fields):
     if source:
@@ -664,7 +678,7 @@ def calendar_import(source, out: Out, home: StationHome):
 
 # Commands that exchange data with the outside (printer, township, USB stick) live in their own
 # module; importing it registers them on ``main``.
-from station import cli_backup, cli_bulletin, cli_exchange, cli_ledger  # noqa: E402,F401
+from station import cli_backup, cli_bulletin, cli_exchange, cli_ledger, cli_rules  # noqa: E402,F401
 from station import cli_doctor as _cli_doctor  # noqa: E402,F401  (registers station doctor)
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ def import_ack(path, out: Out, home: StationHome):
 
 # --- printing ---------------------------------------------------------------------------
 @main.command("print")
-@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register", "ledger", "posting", "poster", "board"]))
+@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register", "ledger", "posting", "poster", "board", "correction"]))
 @click.argument("ref", required=False)
 @click.option("--out", "out_file", type=click.Path(path_type=Path), help="保存为 PDF 文件(不送打印机)")
 @click.option("--from", "period_from", type=click.DateTime(["%Y-%m-%d"]),

@@ -243,14 +243,27 @@ case_group.command("decide", help="记录办理结果。")(
     click.option("--outcome", type=click.Choice(["approved", "rejected"]), required=True, help="准予/不予")(
         click.option("--summary", required=True, help="结果说明")(
             _case_action("decided", lambda kw: {"outcome": kw["outcome"], "summary": kw["summary"]}))))
+case_group.command("appeal", help="复核服务站对差评的申诉:维持(upheld)或撤销(overturned)该评价;原评价不删除。")(
+    click.option("--outcome", type=click.Choice(["upheld", "overturned"]), required=True, help="维持/撤销")(
+        click.option("--reason", required=True, help="复核理由")(
+            _case_action("appeal_decided", lambda kw: {"outcome": kw["outcome"], "reason": kw["reason"]}))))
+
+
+@main.command("rules")
+@common
+def rules_command(out: Out, home: HubHome):
+    """显示乡镇正在执行的考核规则(最近一次下发的版本;未下发时为国家默认)。"""
+    with unlock(home) as hub:
+        rules = hub.rules()
+    out.emit(json.loads(rules.model_dump_json()), "\n".join(f"{label}:{value}" for label, value in rules.lines()))
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["catalog", "calendar"]))
+@click.argument("kind", type=click.Choice(["catalog", "calendar", "rules"]))
 @click.argument("source", type=click.Path(path_type=Path))
 @common
 def publish(kind, source, out: Out, home: HubHome):
-    """下发事项清单(catalog)或某年节假日安排(calendar)给全部服务站。"""
+    """下发事项清单(catalog)、某年节假日安排(calendar)或考核规则(rules)给全部服务站。"""
     try:
         doc = json.loads(source.read_text("utf-8"))
     except (OSError, ValueError):

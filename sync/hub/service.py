@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
-from station.core.cases import CaseEvent, EventType, check, fold
+from station.core.cases import CaseEvent, EventType, Status, check, fold
 from station.core.clock import HybridClock, StampRejected, check_received
 from station.core.models import parse_catalog
+from station.core.rules import DEFAULT_RULES, Rules, parse_rules
 from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
 from station.services.audit import now_iso
 from station.store import keys as keyring
@@ -315,6 +316,8 @@ class Hub:
         try:
             if date.fromisoformat(posting_to) < date.fromisoformat(posting_from):
                 problems.append(FieldError("posting_to", "reversed", "截止日期不能早于开始日期"))
+            elif kind == "公示" and not self.rules().posting_long_enough(date.fromisoformat(posting_from), date.fromisoformat(posting_to)):
+                problems.append(FieldError("posting_period", "too_short", f"公示期不得少于 {self.rules().posting_min_days} 天"))
         except (TypeError, ValueError):
             problems.append(FieldError("posting_period", "bad_date", "公示期须填写,格式 年-月-日"))
         if problems:
@@ -329,12 +332,18 @@ class Hub:
         return len(active)
 
     def publish(self, kind: str, doc: dict) -> int:
-        """Send a catalog version or a year's calendar to every active station (and later enrolees)."""
+        """Send a catalog version, a year's calendar or a version of the rules to every active station (and
+        later enrolees). Every version stays in ``published_<kind>``, the newest last."""
         if kind == "catalog":
             parsed = parse_catalog(doc)
             if isinstance(parsed, list):
                 raise ValidationFailed("事项清单有误", parsed)
             ref = parsed.version
+        elif kind == "rules":
+            parsed_rules = parse_rules(doc)
+            if isinstance(parsed_rules, list):
+                raise ValidationFailed("考核规则有误", parsed_rules)
+            ref = parsed_rules.version
         elif kind == "calendar":
             if not isinstance(doc.get("year"), int) or not doc.get("holidays"):
                 raise ValidationFailed("节假日安排有误", [FieldError("year", "bad_year", "须包含 year 和 holidays")])
@@ -342,6 +351,11 @@ class Hub:
         else:
             raise ValueError(kind)
         with self.store.transaction():
+            if kind == "rules":  # a station keeps the first copy of a version: a changed copy would never reach it
+                same = [d for d in json.loads(self.store.setting("published_rules") or "[]") if d.get("version") == ref]
+                if same and parse_rules(same[0]) != parsed_rules:
+                    raise ValidationFailed("规则版本号已用过", [FieldError("version", "version_used",
+                                                                    f"版本 {ref} 已下发过,内容不同:修改规则请用新的版本号")])
             published = [d for d in json.loads(self.store.setting(f"published_{kind}") or "[]")
                          if str(d.get("version") or d.get("year")) != ref]
             self.store.set_setting(f"published_{kind}", json.dumps(published + [doc], ensure_ascii=False))
@@ -350,6 +364,34 @@ class Hub:
                 self.store.append_outbox(code, kind, ref, doc)
             self.store.audit(self.user, f"publish.{kind}", ref, {"stations": len(active)})
         return len(active)
+
+    def rules(self) -> Rules:
+        """The rules the township published last (the national defaults before any): what its own
+        deadlines and statistics count with."""
+        published = json.loads(self.store.setting("published_rules") or "[]")
+        return Rules.model_validate(published[-1]) if published else DEFAULT_RULES
+
+    def overdue_follow_ups(self, today: date, station: str | None = None, limit: int = 100_000) -> list[dict]:
+        """Bad ratings whose 回访 or 整改 is past the due date stored in the rating (the township's view,
+        for its statistics): the same rule the station's 今日 uses (``CaseState.follow_up_overdue``)."""
+        out = []
+        for row in self.store.cases(station, Status.RATED.value, limit):
+            state = fold(row["id"], [CaseEvent.model_validate(e) for e in self.store.case_events(row["id"])])
+            late = state.follow_up_overdue(today)
+            if late:
+                out.append({"station": row["station"], "number": state.number, "late": late,
+                            "revisit_due": state.revisit_due, "rectify_due": state.rectify_due})
+        return out
+
+    def catalog_item(self, version: str | None, code: str | None):
+        """An item as a published catalog version had it (cases keep the version they were received under)."""
+        for doc in json.loads(self.store.setting("published_catalog") or "[]"):
+            if doc.get("version") == version:
+                parsed = parse_catalog(doc)
+                return None if isinstance(parsed, list) else parsed.item(code or "")
+        from station.catalog import shipped_catalog  # the version every station starts with, before any publishing
+        shipped = shipped_catalog()
+        return shipped.item(code or "") if shipped.version == version else None
 
 
 class HubHome:

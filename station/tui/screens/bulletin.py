@@ -44,11 +44,13 @@ class BulletinScreen(StationScreen):
     def _load(self) -> None:
         from station.services import bulletin
         items, board = bulletin.check(self.session), bulletin.board(self.session)
-        self.app.call_from_thread(self._show, items, board)
+        late = bulletin.overdue_objections(self.session)
+        self.app.call_from_thread(self._show, items, board, late)
 
-    def _show(self, items, board) -> None:
+    def _show(self, items, board, late=()) -> None:
         done = sum(i.ok for i in items)
         lines = [f"九个一:{done}/9 已具备"] + [("✓ " if i.ok else "✗ ") + i.label + ("" if i.ok else f"——{i.missing}") for i in items if not i.ok]
+        lines += [f"异议超期未答复:{o['title']} · {o['who']}(应于 {o['answer_due']} 前答复)" for o in late]
         self.query_one("#checklist", Static).update("\n".join(lines))
         table = self.query_one("#board", DataTable)
         table.clear()
@@ -157,7 +159,8 @@ class PublishForm(_Form):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("发布:填写公示期(一般5至7天)", classes="dialog-title")
+            days = self.app.session.rules().posting_min_days
+            yield Static(f"发布:填写公示期(公示不少于{days}天)", classes="dialog-title")
             yield Input(placeholder="开始日期 2026-11-20", id="from")
             yield Input(placeholder="截止日期 2026-11-26", id="to")
             yield error_label("posting_period")
@@ -200,7 +203,7 @@ class ObjectionsForm(_Form):
         table = self.query_one("#objection-list", DataTable)
         table.clear()
         for o in bulletin.notice(self.app.session, self.notice_id)["objection_list"]:
-            table.add_row(o["on_day"], o["who"], o["what"], o["answer"] or "(未答复)", key=o["id"])
+            table.add_row(o["on_day"], o["who"], o["what"], o["answer"] or f"(未答复,{o['answer_due'] or '—'}前)", key=o["id"])
 
     def action_save(self) -> None:
         from station.services import bulletin

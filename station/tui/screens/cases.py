@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -22,7 +23,12 @@ class CaseListScreen(StationScreen):
     """代办件列表"""
 
     BINDINGS = [("escape", "app.go('today')", "返回"), ("n", "page(1)", "下一页"), ("p", "page(-1)", "上一页"),
-                ("ctrl+f", "focus_filters", "筛选")]
+                ("ctrl+f", "focus_filters", "筛选"),
+                Binding("ctrl+e", "export_ratings", "导出好差评", show=False)]
+
+    def action_export_ratings(self) -> None:
+        from station.tui.screens.ratings import RatingsExportForm
+        self.app.push_screen(RatingsExportForm())
 
     def __init__(self, preset: dict | None = None, preset_label: str | None = None):
         super().__init__()

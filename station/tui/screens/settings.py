@@ -80,6 +80,8 @@ class SettingsScreen(StationScreen):
             yield Button("保存保留份数", id="save-keep")
             yield Button("现在备份到U盘 (Ctrl+B)", id="backup-now", variant="primary")
             yield PrintSettings()
+            yield Static("考核规则(乡镇下发,只读)", classes="section")
+            yield Static("", id="rules-info")
             yield Static("", id="settings-info", classes="status-line")
         yield Footer()
 
@@ -101,6 +103,7 @@ class SettingsScreen(StationScreen):
         keep.value = str(settings.backup_keep(self.session))
         keep.disabled = not supervisor
         self.query_one("#save-keep", Button).display = supervisor
+        self.query_one("#rules-info", Static).update("\n".join(f"{k}:{v}" for k, v in self.session.rules().lines()))
         self.query_one("#settings-info", Static).update(
             f"服务站 {self.session.station_name}({self.session.station_code})· 数据目录 {self.app.home.dir}")
 

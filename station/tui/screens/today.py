@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
-from station.services import backup, cases, syncstate
+from station.services import backup, bulletin, cases, syncstate
 from station.tui.base import StationScreen
 from station.tui.screens.backup import describe_age
 
@@ -15,6 +15,9 @@ PER_CATEGORY = 8  # rows per category; the rest are one "更多…" line away, i
 # (count key, words on the row, the case list's filters for it): oldest due date first in each.
 CATEGORIES = [("overdue", "已超期", {"overdue": True}), ("due_soon", "即将到期", {"due_soon": True}),
               ("results_to_deliver", "待送达", {"status": "decided"}), ("follow_ups_open", "差评待回访", {"follow_up_open": True})]
+# The table's order: overdue first, then what the rules chase, then the rest.
+ORDER = [(key, why) for key, why, _ in CATEGORIES[:1]] + [("gaps_late", "容缺超期"), ("follow_ups_late", "回访整改超期")] + \
+    [(key, why) for key, why, _ in CATEGORIES[1:]]
 CARDS = [("received_today", "今日收件"), ("due_soon", "即将到期"), ("overdue", "已超期"),
          ("results_to_deliver", "待送达结果"), ("follow_ups_open", "差评待回访")]
 
@@ -32,7 +35,7 @@ class TodayScreen(StationScreen):
         with Horizontal(id="cards"):
             for key, label in CARDS:
                 yield Static(f"{label}\n—", id=f"card-{key}", classes="card")
-        yield Static("需要关注的代办件(超期、即将到期、待送达、待回访):", classes="section")
+        yield Static("需要关注的代办件(超期、即将到期、待送达、差评回访整改):", classes="section")
         yield DataTable(id="attention", cursor_type="row", zebra_stripes=True)
         yield Static("", id="calendar-warning", classes="warning")
         yield Static("", id="sync-line", classes="status-line")
@@ -59,9 +62,21 @@ class TodayScreen(StationScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="today")
     def _load(self) -> None:
         s = self.session
+        if getattr(self, "_unrated_checked", None) != s.today():
+            cases.close_unrated(s)  # once a day: the rules may close the rating window of unrated cases
+            self._unrated_checked = s.today()
         counts = cases.counts_for_today(s)
         rows = [(key, why, r) for key, why, filters in CATEGORIES
                 for r in cases.list_cases(s, order="due", limit=PER_CATEGORY, **filters)]
+        # Chased by the rules, listed whole (they are few, and have no case-list filter of their own).
+        rows += [("gaps_late", "容缺超期", {**r, "due_on": str(r["gap_promise"])}) for r in cases.overdue_gaps(s)]
+        rows += [("follow_ups_late", "、".join(r["late"]) + "超期",
+                  {**r, "due_on": str(r["rectify_due"] if "整改" in r["late"] else r["revisit_due"])})
+                 for r in cases.overdue_follow_ups(s)]
+        late = bulletin.overdue_objections(s)
+        if late:  # not cases, so a line under the table rather than rows in it
+            counts = {**counts, "calendar_warning": "\n".join(filter(None, [
+                counts["calendar_warning"], f"公示异议超期未答复 {len(late)} 条(F10 公示栏)"]))}
         state = syncstate.status(s)
         sync = syncstate.describe(state)
         if not state["hub"]:
@@ -80,15 +95,15 @@ class TodayScreen(StationScreen):
         keep = table.cursor_row
         table.clear()
         seen = set()
-        for key, why, _ in CATEGORIES:
+        for key, why in ORDER:
             shown = 0
-            for _, _, r in (row for row in rows if row[0] == key):
+            for _, row_why, r in (row for row in rows if row[0] == key):
                 shown += 1
                 if r["number"] in seen:
                     continue
                 seen.add(r["number"])
-                table.add_row(r["number"], r["resident_name"], r["item_name"], why, r["due_on"] or "待补齐", key=r["number"])
-            if counts[key] > shown:  # nothing hidden without saying so: the rest are in the case list
+                table.add_row(r["number"], r["resident_name"], r["item_name"], row_why, r["due_on"] or "待补齐", key=r["number"])
+            if counts.get(key, 0) > shown:  # nothing hidden without saying so: the rest are in the case list
                 table.add_row("更多…", "", f"还有 {counts[key] - shown} 件{why}", why, "回车查看", key=f"more:{key}")
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
