@@ -67,7 +67,11 @@ async def test_each_category_shows_all_or_says_how_many_more(station_dir):
             total = totals[key] = cases.count_cases(s, **filters)
             shown = [r for r in rows(table) if r[3] == why]
             if total <= PER_CATEGORY:
-                assert len(shown) == total and all(r[0] != "更多…" for r in shown), why
+                # every one of them is in the table: under its own words, or once under an earlier
+                # category's (a 容缺超期 case that is also due soon is listed once, as 容缺超期)
+                on_table = {r[0] for r in rows(table)}
+                assert {r["number"] for r in cases.list_cases(s, limit=1000, **filters)} <= on_table, why
+                assert all(r[0] != "更多…" for r in shown), why
             else:
                 assert len(shown) == PER_CATEGORY + 1 and shown[-1][0] == "更多…", why
                 assert f"还有 {total - PER_CATEGORY} 件" in shown[-1][2]
