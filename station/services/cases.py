@@ -32,7 +32,7 @@ from station.services.session import Session
 # "Due soon" on the Today screen: due within this many working days.
 DUE_SOON_WORKDAYS = 2
 # Events written only by their own service, never typed in as such.
-SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记(station case new)",
+SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记",
                  EventType.ATTACHMENT_ADDED: "扫描件请用附加功能", EventType.DUE_CORRECTED: "期限在导入节假日安排时自动更正",
                  EventType.NOTICE_ISSUED: "一次性告知书在收件时自动出具"}
 LIST_COLUMNS = ("c.id, c.number, c.resident_id, r.name AS resident_name, c.item_code, c.item_name, c.status, c.owner, "

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Label
+from textual import on
+from textual.screen import ModalScreen, Screen, ScreenResultType
+from textual.widgets import Button, Label
 
 from station.errors import FieldError, StationError
 from station.services.session import Session
@@ -56,7 +57,27 @@ class StationScreen(Screen):
         return self.app.session  # type: ignore[attr-defined]
 
 
-class FormScreen(ModalScreen[bool]):
+class Dialog(ModalScreen[ScreenResultType]):
+    """A dialog: Esc, or its 取消/关闭 button (added at the end of the box if the dialog has none),
+    leaves without doing anything. The button does what the dialog's Esc binding does."""
+
+    def on_mount(self) -> None:
+        if self.query("#cancel"):
+            return
+        boxes = self.query(".dialog")
+        esc = next((b for b in self._bindings.key_to_bindings.get("escape", [])), None)
+        if boxes and esc is not None:
+            boxes.first().mount(Button(f"{esc.description}(Esc)", id="cancel", compact=True))
+
+    @on(Button.Pressed, "#cancel")
+    async def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        esc = self._bindings.key_to_bindings.get("escape", [])
+        if esc:
+            await self.run_action(esc[0].action)
+
+
+class FormScreen(Dialog[bool]):
     """A small modal form: save through a service, errors beside the fields, close on success."""
 
     BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]

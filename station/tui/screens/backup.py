@@ -29,7 +29,7 @@ class BackupScreen(StationScreen):
         yield Header(show_clock=False, icon="")
         yield Static("选择U盘(↑↓ 回车),或在下面输入文件夹:", classes="section")
         yield OptionList(id="backup-drives", classes="picker")
-        yield Input(placeholder="U盘或文件夹路径,如 E:\\ 或 /media/usb", id="backup-target")
+        yield Input(placeholder="U盘或文件夹的路径(插上U盘后会列在上面)", id="backup-target")
         yield error_label("backup-target")
         yield Button("开始备份 (Ctrl+S)", id="backup-start", variant="primary")
         yield Static("", id="backup-stage", classes="status-line")

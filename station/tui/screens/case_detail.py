@@ -10,7 +10,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, RadioButton, Static
 from textual.widgets.selection_list import Selection
 
@@ -18,7 +18,7 @@ from station.core.cases import DELIVERY_METHODS, RATING_LABELS, TOWNSHIP_EVENTS,
 from station.core.masking import mask_id, mask_phone
 from station.errors import StationError
 from station.services import attachments, cases, residents, users
-from station.tui.base import StationScreen, error_label, show_field_errors
+from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input, RadioSet, SelectionList
 from station.tui.printing import print_document
 
@@ -207,7 +207,7 @@ def _probe_payload(etype: EventType, state: CaseState) -> dict:
             EventType.FOLLOW_UP_CLOSED: {"verification": "x", "rectification": "x", "revisit": "x"}}.get(etype, {})
 
 
-class Confirm(ModalScreen[bool]):
+class Confirm(Dialog[bool]):
     BINDINGS = [("y", "answer(True)", "是"), ("n", "answer(False)", "否"), ("escape", "answer(False)", "取消")]
 
     def __init__(self, question: str):
@@ -223,7 +223,7 @@ class Confirm(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class EventForm(ModalScreen[CaseState | None]):
+class EventForm(Dialog[CaseState | None]):
     """The few fields an event needs; saved through the service, errors shown beside fields."""
 
     BINDINGS = [("ctrl+s", "save", "保存"), ("escape", "cancel", "取消")]

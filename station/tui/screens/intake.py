@@ -28,7 +28,7 @@ class IntakeScreen(StationScreen):
     """收件登记"""
 
     BINDINGS = [("ctrl+s", "save", "保存"), ("escape", "app.go('today')", "返回"),
-                ("f6", "focus_resident", "找群众"), ("f7", "focus_item", "选事项"),
+                ("ctrl+f", "focus_resident", "找群众"), ("ctrl+t", "focus_item", "选事项"),
                 ("ctrl+r", "print('receipt')", "打印回执"), ("ctrl+o", "print('notice')", "打印告知书"),
                 ("ctrl+y", "print('proxy')", "打印委托书"),
                 ("ctrl+d", "open_saved", "打开此件"), ("ctrl+n", "new_intake", "再收一件")]
@@ -96,6 +96,8 @@ class IntakeScreen(StationScreen):
 
     def on_mount(self) -> None:
         self._load_catalog_initials()
+        # An empty result list takes no room: Tab must skip it, or the ID typed next is lost.
+        self.query_one("#resident-results", OptionList).can_focus = False
         self.query_one("#resident-search", Input).focus()
 
     @work(thread=True, exit_on_error=False)
@@ -109,7 +111,7 @@ class IntakeScreen(StationScreen):
         if len(event.value.strip()) >= 2:
             self._find_residents(event.value)
         else:
-            self.query_one("#resident-results", OptionList).clear_options()
+            self._show_residents([])
         if not event.value.strip() and self.resident is not None:  # cleared: register a new resident instead
             self.resident = None
             self.query_one("#resident-chosen", Static).update("")
@@ -126,6 +128,7 @@ class IntakeScreen(StationScreen):
         options.clear_options()
         options.add_options([Option(f"{r['name']}  {mask_id(r['id_number'])}  {mask_phone(r['phone']) or ''}  "
                                     f"{r['village_group'] or ''}", id=str(i)) for i, r in enumerate(found)])
+        options.can_focus = bool(found)
         if found:
             options.highlighted = 0
 
@@ -165,6 +168,7 @@ class IntakeScreen(StationScreen):
         options.clear_options()
         options.add_options([Option(f"{i.name}({i.code}· 承诺{i.promised_days}个工作日 · {i.deciding_level}级)", id=str(n))
                              for n, i in enumerate(self.matches)])
+        options.can_focus = bool(self.matches)
         if self.matches:
             options.highlighted = 0
 
@@ -187,8 +191,9 @@ class IntakeScreen(StationScreen):
         # ↓ from a search box goes into its result list.
         if event.key == "down" and self.focused is not None and self.focused.id in ("resident-search", "item-search"):
             target = "#resident-results" if self.focused.id == "resident-search" else "#item-results"
-            self.query_one(target, OptionList).focus()
-            event.stop()
+            if self.query_one(target, OptionList).option_count:
+                self.query_one(target, OptionList).focus()
+                event.stop()
 
     @on(OptionList.OptionSelected, "#item-results")
     def _item_chosen(self, event: OptionList.OptionSelected) -> None:

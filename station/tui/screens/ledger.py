@@ -7,11 +7,10 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from station.errors import StationError
-from station.tui.base import FormScreen, StationScreen, error_label, say, show_field_errors
+from station.tui.base import Dialog, FormScreen, StationScreen, error_label, say, show_field_errors
 from station.tui.compact import Button, Input, Select
 
 LEDGER_OPTIONS = [("涉农补贴", "subsidy"), ("民政救济", "relief")]
@@ -20,8 +19,8 @@ LEDGER_OPTIONS = [("涉农补贴", "subsidy"), ("民政救济", "relief")]
 class LedgerScreen(StationScreen):
     """台账"""
 
-    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+i", "import_file", "导入名单"), ("ctrl+k", "correct", "更正"),
-                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期"), ("ctrl+j", "infra", "基础设施台账")]
+    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+o", "import_file", "导入名单"), ("ctrl+k", "correct", "更正"),
+                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期"), ("ctrl+t", "infra", "基础设施台账")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -67,7 +66,7 @@ class LedgerScreen(StationScreen):
             table.add_row(r["head_name"], r["id_number"], r["village_group"] or "", r["area"] or "", r["rate"] or "", r["amount"],
                           r["status"], KIND_LABELS[r["kind"]], r["reason"] or "", key=r["id"])
         lines = [f"{s['program']} {s['period']}:{s['households']} 户次,合计 {s['total']} 元" for s in sums]
-        self.query_one("#ledger-totals", Static).update(";".join(lines) or "没有记录(Ctrl+I 导入乡镇名单)")
+        self.query_one("#ledger-totals", Static).update(";".join(lines) or "没有记录(Ctrl+O 导入乡镇名单)")
 
     def _selected(self) -> str | None:
         table = self.query_one("#ledger-entries", DataTable)
@@ -106,7 +105,7 @@ class LedgerScreen(StationScreen):
         self.notify(f"{scope['program']} {scope['period']} 已锁定:此后只能更正", title="已锁定")
 
 
-class ImportWizard(ModalScreen[bool]):
+class ImportWizard(Dialog[bool]):
     """File → check (validation report) → import all, or only the valid rows, or cancel."""
 
     BINDINGS = [("escape", "dismiss(False)", "取消")]
@@ -248,7 +247,7 @@ class CorrectionForm(FormScreen):
                                                {"amount": amount, "area": "", "rate": ""} if amount else None))
 
 
-class ExportForm(ModalScreen[None]):
+class ExportForm(Dialog[None]):
     BINDINGS = [("escape", "dismiss", "取消")]
 
     def __init__(self, scope: dict):

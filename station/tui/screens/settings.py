@@ -8,17 +8,16 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from station.errors import StationError
 from station.services import settings, users
-from station.tui.base import StationScreen, error_label, show_field_errors
+from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
 from station.tui.compact import Button, Input
 from station.tui.screens.case_detail import Confirm
 
 
-class RecoveryCodeScreen(ModalScreen[None]):
+class RecoveryCodeScreen(Dialog[None]):
     """The new recovery code, shown once to be copied for the township's safe."""
 
     BINDINGS = [("escape", "dismiss", "关闭")]
@@ -31,7 +30,7 @@ class RecoveryCodeScreen(ModalScreen[None]):
         with Vertical(classes="dialog"):
             yield Static("新的恢复码", classes="dialog-title")
             yield Static(self.code, id="new-recovery-code")
-            yield Static("旧恢复码已作废。请抄写后交乡镇保险柜保管(站长以后可在命令行 station recovery show 再看)。", classes="hint")
+            yield Static("旧恢复码已作废。请抄写后交乡镇保险柜保管(遗失时站长可在本页“更换数据库密钥”生成新的恢复码)。", classes="hint")
             yield Static("Esc 关闭", classes="hint")
 
 

@@ -22,16 +22,16 @@ from station.tui.compact import Button, Input, OptionList
 class UsbScreen(StationScreen):
     """U盘导出与导入"""
 
-    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+e", "export", "导出"), ("ctrl+i", "import_ack", "导入确认")]
+    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+e", "export", "导出"), ("ctrl+o", "import_ack", "导入确认")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
         yield Static("选择U盘(↑↓),或在下面输入文件夹:", classes="section")
         yield OptionList(id="drives", classes="picker")
-        yield Input(placeholder="U盘或文件夹路径,如 E:\\ 或 /media/usb", id="target")
+        yield Input(placeholder="U盘或文件夹的路径(插上U盘后会列在上面)", id="target")
         yield error_label("target")
         yield Button("导出到U盘 (Ctrl+E)", id="export", variant="primary")
-        yield Button("导入乡镇确认 (Ctrl+I)", id="import")
+        yield Button("导入乡镇确认 (Ctrl+O)", id="import")
         yield ProgressBar(id="progress", show_eta=False)
         yield Static("", id="usb-result", classes="result")
         yield Footer()
