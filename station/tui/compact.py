@@ -5,7 +5,9 @@ type selectors and messages (``Input.Changed`` …) work unchanged.
 """
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual import widgets
+from textual.widgets._footer import FooterKey
 
 
 class Input(widgets.Input):
@@ -41,3 +43,27 @@ class Checkbox(widgets.Checkbox):
 class RadioSet(widgets.RadioSet):
     def __init__(self, *args, compact: bool = True, **kwargs):
         super().__init__(*args, compact=compact, **kwargs)
+
+
+class Footer(widgets.Footer):
+    """The key line: F1 帮助 first, so at 80 columns the one key that shows all the others is
+    always visible; keys that do not fit whole are left out (F1 lists them)."""
+
+    def __init__(self, *args, compact: bool = True, **kwargs):
+        super().__init__(*args, compact=compact, **kwargs)
+
+    def compose(self):
+        keys = sorted(super().compose(), key=lambda w: getattr(w, "action", None) != "help")  # stable: the rest keep their order
+        room = self.app.size.width
+        self._width = room
+        for key in keys:
+            if isinstance(key, FooterKey):
+                # " key " + " description" + the gap after it (compact footer); what does not fit whole is left out
+                room -= cell_len(key.key_display) + 2 + cell_len(key.description) + 1 + 1
+                if room < 0:
+                    break
+            yield key
+
+    def on_resize(self) -> None:
+        if getattr(self, "_width", None) != self.app.size.width:
+            self.refresh(recompose=True)

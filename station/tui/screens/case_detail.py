@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, RadioButton, Static
+from textual.widgets import DataTable, Header, Label, RadioButton, Static
 from textual.widgets.selection_list import Selection
 
 from station.core.cases import DELIVERY_METHODS, RATING_LABELS, TOWNSHIP_EVENTS, CaseState, EventType, check
@@ -19,7 +19,8 @@ from station.core.masking import mask_id, mask_phone
 from station.errors import StationError
 from station.services import attachments, cases, residents, users
 from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Input, RadioSet, SelectionList
+from station.tui.compact import Button, Footer, Input, RadioSet, SelectionList
+from station.tui.keys import key_label
 from station.tui.printing import print_document
 
 # key, event, description
@@ -50,6 +51,7 @@ class CaseDetailScreen(StationScreen):
         yield Header(show_clock=False, icon="")
         with VerticalScroll(id="case-body"):
             yield Static("正在读取…", id="case-facts")
+            yield Static("", id="case-keys", classes="chosen")
             yield Static("", id="case-materials")
             yield Static("办理过程:", classes="section")
             yield DataTable(id="timeline", cursor_type="none", zebra_stripes=True)
@@ -105,6 +107,7 @@ class CaseDetailScreen(StationScreen):
             table.add_row(e["on"] or "", e["label"], who or "", _summary(e))
         self.query_one("#case-attachments", Static).update(
             "扫描件:" + ("、".join(f"{f['name']}({f['size'] // 1024} KB)" for f in files) if files else "无(Ctrl+A 附加)"))
+        self.query_one("#case-keys", Static).update(allowed_keys_line(self))
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -205,6 +208,12 @@ def _probe_payload(etype: EventType, state: CaseState) -> dict:
     """A payload that passes the content checks, so only the state decides whether a key shows."""
     return {EventType.MATERIALS_ADDED: {"materials": state.missing[:1]},
             EventType.FOLLOW_UP_CLOSED: {"verification": "x", "rectification": "x", "revisit": "x"}}.get(etype, {})
+
+
+def allowed_keys_line(screen: CaseDetailScreen) -> str:
+    """The steps this case allows now, with their keys: the footer at 80 columns cannot show them all."""
+    steps = [f"{key_label(k)} {d}" for k, e, d in ACTIONS if screen.check_action("event", (e.value,))]
+    return ("可办理:" + " · ".join(steps)) if steps else "本件已办结,没有可办理的步骤"
 
 
 class Confirm(Dialog[bool]):

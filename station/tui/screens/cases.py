@@ -8,12 +8,12 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from station.core.cases import Status
 from station.services import cases, users
 from station.tui.base import StationScreen, parse_day
-from station.tui.compact import Checkbox, Input, Select
+from station.tui.compact import Checkbox, Footer, Input, Select
 
 PAGE = 50
 

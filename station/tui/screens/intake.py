@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
@@ -20,7 +20,7 @@ from station.core.models import CatalogItem
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import cases, search
 from station.tui.base import StationScreen, error_label, say, show_field_errors
-from station.tui.compact import Button, Checkbox, Input, OptionList, SelectionList
+from station.tui.compact import Button, Checkbox, Footer, Input, OptionList, SelectionList
 from station.tui.printing import print_document
 
 

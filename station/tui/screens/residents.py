@@ -8,13 +8,13 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.core.masking import mask_id, mask_phone
 from station.errors import StationError
 from station.services import residents, search
 from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Input
+from station.tui.compact import Button, Footer, Input
 
 
 class ResidentSearchScreen(StationScreen):

@@ -8,12 +8,12 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.errors import StationError
 from station.services import settings, users
 from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Input
+from station.tui.compact import Button, Footer, Input
 from station.tui.screens.case_detail import Confirm
 
 

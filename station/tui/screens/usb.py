@@ -10,13 +10,13 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Label, ProgressBar, Static
+from textual.widgets import Header, Label, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from station.errors import StationError
 from station.services import settings
 from station.tui.base import StationScreen, error_label, say
-from station.tui.compact import Button, Input, OptionList
+from station.tui.compact import Button, Footer, Input, OptionList
 
 
 class UsbScreen(StationScreen):
