@@ -165,8 +165,10 @@ class PublishForm(_Form):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("发布:填写公示期(一般5至7天)", classes="dialog-title")
-            yield Input(placeholder="开始日期 2026-11-20", id="from")
-            yield Input(placeholder="截止日期 2026-11-26", id="to")
+            yield Label("开始日期")
+            yield Input(placeholder="例:2026-11-20", id="from")
+            yield Label("截止日期")
+            yield Input(placeholder="例:2026-11-26", id="to")
             yield error_label("posting_period")
             yield Button("发布 (Ctrl+S)", id="save", variant="primary")
 

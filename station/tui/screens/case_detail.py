@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Label, RadioButton, Static
+from textual.widgets import DataTable, Header, Label, Static
 from textual.widgets.selection_list import Selection
 
 from station.core.cases import DELIVERY_METHODS, RATING_LABELS, TOWNSHIP_EVENTS, CaseState, EventType, check
@@ -19,7 +19,7 @@ from station.core.masking import mask_id, mask_phone
 from station.errors import StationError
 from station.services import attachments, cases, residents, users
 from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Footer, Input, RadioSet, SelectionList
+from station.tui.compact import Button, Footer, Input, RadioButton, RadioSet, SelectionList
 from station.tui.keys import key_label
 from station.tui.printing import print_document
 

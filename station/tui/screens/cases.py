@@ -8,7 +8,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.core.cases import Status
 from station.services import cases, users
@@ -37,8 +37,10 @@ class CaseListScreen(StationScreen):
             yield Select([], prompt="全部代办员", id="f-owner")
             yield Checkbox("只看超期", id="f-overdue")
         with Horizontal(id="filters2"):
-            yield Input(placeholder="收件日期起 2026-01-01", id="f-from")
-            yield Input(placeholder="收件日期止 2026-12-31", id="f-to")
+            yield Label("收件日期起")
+            yield Input(placeholder="例:2026-01-01", id="f-from")
+            yield Label("止")
+            yield Input(placeholder="例:2026-12-31", id="f-to")
             yield Static("", id="page-info")
         yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
         yield Footer()

@@ -78,7 +78,8 @@ class IntakeScreen(StationScreen):
             yield error_label("materials_received")
             with Horizontal(classes="row"):
                 yield Checkbox("容缺受理", id="gaps", disabled=True)
-                yield Input(placeholder="承诺补交日期 2026-12-01", id="promised_date", disabled=True)
+                yield Label("承诺补交日期", classes="inline-label")
+                yield Input(placeholder="例:2026-12-01", id="promised_date", disabled=True)
             yield error_label("accept_with_gaps")
             yield error_label("accept_with_gaps.promised_date")
             yield Static("四、其他", classes="section")
@@ -271,7 +272,8 @@ class IntakeScreen(StationScreen):
             self.app.show_error(exc)
             return
         left = show_field_errors(self, exc.details)
-        self.notify("\n".join(d.message for d in left) or "请按红字提示修改后再保存", title=exc.title + "(未保存)", severity="error")
+        title = exc.title if "未保存" in exc.title else exc.title + "(未保存)"
+        self.notify("\n".join(d.message for d in left) or "请按红字提示修改后再保存", title=title, severity="error")
 
     def _saved(self, result: dict) -> None:
         self.saved = result
