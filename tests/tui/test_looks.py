@@ -2,7 +2,7 @@
 errors that go when the field is changed, titles that do not repeat themselves."""
 from __future__ import annotations
 
-from textual.widgets import Label, SelectionList
+from textual.widgets import Label, SelectionList, Static
 
 from station.services import cases
 from station.tui.screens.cases import CaseListScreen
@@ -102,3 +102,25 @@ async def test_live_id_count_is_not_wiped_by_typing(station_dir):
         await pilot.pause()
         label = app.screen.query_one("#err-resident-id_number", Label)
         assert label.display and "5/18" in str(label.content)
+
+
+async def test_residents_enter_opens_the_first_found_and_one_character_gets_a_hint(station_dir):
+    from station.tui.screens.residents import ResidentScreen, ResidentSearchScreen
+    app = app_for(station_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ResidentSearchScreen)
+        q = screen.query_one("#q")
+        q.value = "王"
+        await settle(pilot)
+        assert "至少输入两个字" in str(screen.query_one("#found-info", Static).content)
+        name = cases.list_cases(app.session, limit=1)[0]["resident_name"]
+        q.value = name
+        await settle(pilot)
+        q.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ResidentScreen)

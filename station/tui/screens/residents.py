@@ -46,10 +46,18 @@ class ResidentSearchScreen(StationScreen):
     def _typed(self, event: Input.Changed) -> None:
         if len(event.value.strip()) >= 2:
             self._search(event.value)
+        else:  # one character finds too many: say so instead of an empty list
+            self.query_one("#found", DataTable).clear()
+            self.query_one("#found-info", Static).update("请至少输入两个字(姓名),或身份证、电话的后几位" if event.value.strip() else "")
 
     @on(Input.Submitted, "#q")
     def _submitted(self) -> None:
-        self.query_one("#found", DataTable).focus()
+        """Enter opens the first (highlighted) person found; ↓ goes into the list to choose another."""
+        table = self.query_one("#found", DataTable)
+        if table.row_count:
+            self.app.open_resident(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        else:
+            table.focus()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="resident-search")
     def _search(self, query: str) -> None:
