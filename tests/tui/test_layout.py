@@ -46,6 +46,8 @@ async def test_case_at_80x24_footer_starts_with_f1_and_body_lists_the_steps(stat
         for k, _, d in ACTIONS:
             assert (f"{k.upper()} {d}" in line) == ((k, d) in allowed), (k, d, line)
         assert "G 结果送达" not in line  # not decided yet
+        timeline = screen.query_one("#timeline", DataTable)
+        assert len(timeline.columns) == 4 and sum(c.get_render_width(timeline) for c in timeline.columns.values()) <= 80
         # F1 shows every step the footer had no room for.
         await pilot.press("f1")
         await settle(pilot)

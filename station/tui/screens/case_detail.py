@@ -19,6 +19,7 @@ from station.core.masking import mask_id, mask_phone
 from station.errors import StationError
 from station.services import attachments, cases, residents, users
 from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
+from station.tui.columns import Column, set_columns
 from station.tui.compact import Button, Footer, Input, RadioButton, RadioSet, SelectionList
 from station.tui.keys import key_label
 from station.tui.printing import print_document
@@ -31,6 +32,9 @@ ACTIONS = [
     ("f", EventType.FOLLOW_UP_CLOSED, "差评整改回访"), ("m", EventType.MATERIALS_ADDED, "补交材料"),
     ("w", EventType.WITHDRAWN, "撤回"), ("t", EventType.NOTE, "备注"),
 ]
+
+
+TIMELINE_COLUMNS = [Column("日期", 10, 1), Column("事项", 14, 2), Column("经办", 10, 4), Column("内容", 40, 3, min_width=16)]
 
 
 class CaseDetailScreen(StationScreen):
@@ -59,11 +63,8 @@ class CaseDetailScreen(StationScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#timeline", DataTable)
-        table.add_column("日期", width=10)
-        table.add_column("事项", width=14)
-        table.add_column("经办", width=10)
-        table.add_column("内容", width=40)
+        # 内容 narrows to fit 80 columns rather than running off the right edge.
+        set_columns(self.query_one("#timeline", DataTable), TIMELINE_COLUMNS, self.app.size.width)
         self.reload()
 
     def reload(self) -> None:
