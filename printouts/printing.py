@@ -36,7 +36,7 @@ def send(pdf: bytes, title: str, printer: str | None = None) -> str:
         raise PrintFailed("打印机长时间没有响应:请检查打印机电源和连接后重试") from None
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip() or f"退出码 {done.returncode}"
-        raise PrintFailed(f"打印失败:{reason}。请检查打印机是否开机、有纸,或先保存为PDF")
+        raise PrintFailed(f"打印失败:{reason}。请检查打印机是否开机、有纸,或先保存为PDF再打印")
     return "已发送到打印机"
 
 
@@ -51,7 +51,7 @@ def _windows(pdf: bytes, printer: str | None = None) -> str:  # pragma: no cover
             os.startfile(str(path), "print")  # type: ignore[attr-defined]
     except OSError as exc:
         path.unlink(missing_ok=True)
-        raise PrintFailed(f"打印失败:{exc}。请确认已设置默认打印机,或先保存为PDF") from None
+        raise PrintFailed(f"打印失败:{exc}。请确认已设置默认打印机,或先保存为PDF再打印") from None
     time.sleep(8)  # the spooler reads the file asynchronously
     path.unlink(missing_ok=True)
     return f"已发送到打印机 {printer}" if printer else "已发送到默认打印机"

@@ -64,14 +64,14 @@ def _build(session: Session, kind: str, ref, period_from, period_to, ledger, pro
             target = "poster"
         else:
             if not ref:
-                raise ValidationFailed("请指定公示编号", [FieldError("ref", "required", "打印公示须指定编号(station notice list 可查)")])
+                raise ValidationFailed("请指定公示编号", [FieldError("ref", "required", "打印公示须先选定一条公示")])
             n = bulletin.notice(session, ref)
             bulletin_doc.build_notice(n, session.station_name, bulletin.profile(session).get("phone"), session.today(), buffer)
             title = n["title"]
             target = n["id"]
     elif kind in ("ledger", "posting"):
         if not program or not period:
-            raise ValidationFailed("请指定项目和期间", [FieldError("program", "required", "打印台账或公示须指定 --program 和 --period")])
+            raise ValidationFailed("请指定项目和期间", [FieldError("program", "required", "打印台账或公示须指定项目和期间")])
         if kind == "ledger":
             rows = data.ledger_rows(session, ledger, program, period, village_group)
             title = f"{'涉农补贴' if ledger == 'subsidy' else '民政救济'}台账 · {program}"

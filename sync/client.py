@@ -227,7 +227,7 @@ def apply_reply(session: Session, data: bytes) -> Applied:
     """Open the hub's bundle and apply it in one transaction (idempotent: replays change nothing)."""
     peer = hub(session)
     if peer is None:
-        raise SyncFailed("本站尚未在乡镇登记:请先用 station enroll 登记")
+        raise SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记码或登记文件完成登记")
     opened = open_bundle(data, me=session.station_code, my_enc=encryption_key(session),
                          sender_key=lambda s: bytes(peer["sign_pub"]) if s == peer["hub_id"] else None)
     h, payload = opened.header, opened.payload
@@ -342,7 +342,7 @@ def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) ->
     """Push everything unacknowledged and take what the hub has, until both are done."""
     peer = hub(session)
     if peer is None:
-        raise SyncFailed("本站尚未在乡镇登记:请先用 station enroll 登记")
+        raise SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记码或登记文件完成登记")
     total = Round()
     for _ in range(max_rounds):
         data, first, last = build_bundle(session, peer)

@@ -68,7 +68,7 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
     """Write every unacknowledged record as bundles into ``root/<station>/``; each file atomically."""
     peer = client.hub(session)
     if peer is None:
-        raise client.SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记文件登记(station enroll 文件)")
+        raise client.SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记码或登记文件完成登记")
     folder = Path(root) / session.station_code
     result = ExportResult(folder)
     first = session.store.scalar("SELECT min(seq) FROM outbox WHERE acked = 0")

@@ -34,7 +34,7 @@ DUE_SOON_WORKDAYS = 2
 # Closing a case (delivering its result, withdrawing it) with 容缺 materials still missing asks for confirmation.
 GAP_CONFIRMED_EVENTS = (EventType.DELIVERED, EventType.WITHDRAWN)
 # Events written only by their own service, never typed in as such.
-SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记(station case new)",
+SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记",
                  EventType.ATTACHMENT_ADDED: "扫描件请用附加功能", EventType.DUE_CORRECTED: "期限在导入节假日安排时自动更正",
                  EventType.NOTICE_ISSUED: "一次性告知书在收件时自动出具",
                  EventType.RATING_CLOSED: "评价期按考核规则自动结束"}

@@ -172,7 +172,7 @@ async def test_ledger_and_posting_print_from_the_ledger_screen_as_pdf(tmp_path, 
         screen.query_one("#l-period").value = "2026"
         await settle(pilot)
         texts = {}
-        for key, kind in (("ctrl+r", "ledger"), ("ctrl+t", "posting")):
+        for key, kind in (("ctrl+r", "ledger"), ("ctrl+g", "posting")):
             await pilot.press(key)
             await settle(pilot)
             assert isinstance(app.screen, PrintDialog)

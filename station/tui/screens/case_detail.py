@@ -10,8 +10,8 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Label, RadioButton, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, Label, Static
 from textual.widgets.selection_list import Selection
 
 from station.core.cases import (
@@ -28,8 +28,10 @@ from station.core.masking import mask_id, mask_phone
 from station.core.rules import BAD_REASON_CATEGORIES
 from station.errors import StationError
 from station.services import attachments, cases, residents, users
-from station.tui.base import StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Input, RadioSet, SelectionList
+from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
+from station.tui.columns import Column, set_columns
+from station.tui.compact import Button, Footer, Input, RadioButton, RadioSet, SelectionList
+from station.tui.keys import key_label
 from station.tui.printing import print_document
 
 # key, event, description
@@ -44,6 +46,9 @@ ACTIONS = [
 # Refusals that only say "not now" (the key is hidden rather than offered and refused).
 NOT_NOW = ("illegal_transition", "materials_missing", "no_follow_up", "already_revisited", "not_rectified", "already_rated",
            "not_rated", "already_appealed")
+
+
+TIMELINE_COLUMNS = [Column("日期", 10, 1), Column("事项", 14, 2), Column("经办", 10, 4), Column("内容", 40, 3, min_width=16)]
 
 
 class CaseDetailScreen(StationScreen):
@@ -66,6 +71,7 @@ class CaseDetailScreen(StationScreen):
         yield Header(show_clock=False, icon="")
         with VerticalScroll(id="case-body"):
             yield Static("正在读取…", id="case-facts")
+            yield Static("", id="case-keys", classes="chosen")
             yield Static("", id="case-materials")
             yield Static("办理过程:", classes="section")
             yield DataTable(id="timeline", cursor_type="none", zebra_stripes=True)
@@ -73,11 +79,8 @@ class CaseDetailScreen(StationScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#timeline", DataTable)
-        table.add_column("日期", width=10)
-        table.add_column("事项", width=14)
-        table.add_column("经办", width=10)
-        table.add_column("内容", width=40)
+        # 内容 narrows to fit 80 columns rather than running off the right edge.
+        set_columns(self.query_one("#timeline", DataTable), TIMELINE_COLUMNS, self.app.size.width)
         self.reload()
 
     def reload(self) -> None:
@@ -125,6 +128,7 @@ class CaseDetailScreen(StationScreen):
             table.add_row(e["on"] or "", e["label"], who or "", _summary(e))
         self.query_one("#case-attachments", Static).update(
             "扫描件:" + ("、".join(f"{f['name']}({f['size'] // 1024} KB)" for f in files) if files else "无(Ctrl+A 附加)"))
+        self.query_one("#case-keys", Static).update(allowed_keys_line(self))
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -269,7 +273,13 @@ def _rating_lines(state: CaseState) -> list[str]:
     return lines
 
 
-class Confirm(ModalScreen[bool]):
+def allowed_keys_line(screen: CaseDetailScreen) -> str:
+    """The steps this case allows now, with their keys: the footer at 80 columns cannot show them all."""
+    steps = [f"{key_label(k)} {d}" for k, e, d in ACTIONS if screen.check_action("event", (e.value,))]
+    return ("可办理:" + " · ".join(steps)) if steps else "本件已办结,没有可办理的步骤"
+
+
+class Confirm(Dialog[bool]):
     BINDINGS = [("y", "answer(True)", "是"), ("n", "answer(False)", "否"), ("escape", "answer(False)", "取消")]
 
     def __init__(self, question: str):
@@ -285,7 +295,7 @@ class Confirm(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class EventForm(ModalScreen[CaseState | None]):
+class EventForm(Dialog[CaseState | None]):
     """The few fields an event needs; saved through the service, errors shown beside fields."""
 
     BINDINGS = [("ctrl+s", "save", "保存"), ("escape", "cancel", "取消")]

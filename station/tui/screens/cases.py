@@ -9,12 +9,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.core.cases import Status
 from station.services import cases, users
 from station.tui.base import StationScreen, parse_day
-from station.tui.compact import Checkbox, Input, Select
+from station.tui.compact import Checkbox, Footer, Input, Select
 
 PAGE = 50
 
@@ -46,8 +46,10 @@ class CaseListScreen(StationScreen):
             yield Select([], prompt="全部代办员", id="f-owner")
             yield Checkbox("只看超期", id="f-overdue")
         with Horizontal(id="filters2"):
-            yield Input(placeholder="收件日期起 2026-01-01", id="f-from")
-            yield Input(placeholder="收件日期止 2026-12-31", id="f-to")
+            yield Label("收件日期起")
+            yield Input(placeholder="例:2026-01-01", id="f-from")
+            yield Label("止")
+            yield Input(placeholder="例:2026-12-31", id="f-to")
             yield Static("", id="page-info")
         yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
         yield Footer()

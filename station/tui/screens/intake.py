@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
@@ -20,7 +20,7 @@ from station.core.models import CatalogItem
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import cases, search
 from station.tui.base import StationScreen, error_label, say, show_field_errors
-from station.tui.compact import Button, Checkbox, Input, OptionList, SelectionList
+from station.tui.compact import Button, Checkbox, Footer, Input, OptionList, SelectionList
 from station.tui.printing import print_document
 
 
@@ -28,7 +28,7 @@ class IntakeScreen(StationScreen):
     """收件登记"""
 
     BINDINGS = [("ctrl+s", "save", "保存"), ("escape", "app.go('today')", "返回"),
-                ("f6", "focus_resident", "找群众"), ("f7", "focus_item", "选事项"),
+                ("ctrl+f", "focus_resident", "找群众"), ("ctrl+t", "focus_item", "选事项"),
                 ("ctrl+r", "print('receipt')", "打印回执"), ("ctrl+o", "print('notice')", "打印告知书"),
                 ("ctrl+y", "print('proxy')", "打印委托书"),
                 ("ctrl+d", "open_saved", "打开此件"), ("ctrl+n", "new_intake", "再收一件")]
@@ -80,7 +80,8 @@ class IntakeScreen(StationScreen):
             yield error_label("materials_received")
             with Horizontal(classes="row"):
                 yield Checkbox("容缺受理", id="gaps", disabled=True)
-                yield Input(placeholder="承诺补交日期 2026-12-01", id="promised_date", disabled=True)
+                yield Label("承诺补交日期", classes="inline-label")
+                yield Input(placeholder="例:2026-12-01", id="promised_date", disabled=True)
             yield error_label("accept_with_gaps")
             yield error_label("accept_with_gaps.promised_date")
             yield Static("四、其他", classes="section")
@@ -98,6 +99,8 @@ class IntakeScreen(StationScreen):
 
     def on_mount(self) -> None:
         self._load_catalog_initials()
+        # An empty result list takes no room: Tab must skip it, or the ID typed next is lost.
+        self.query_one("#resident-results", OptionList).can_focus = False
         self.query_one("#resident-search", Input).focus()
 
     @work(thread=True, exit_on_error=False)
@@ -111,7 +114,7 @@ class IntakeScreen(StationScreen):
         if len(event.value.strip()) >= 2:
             self._find_residents(event.value)
         else:
-            self.query_one("#resident-results", OptionList).clear_options()
+            self._show_residents([])
         if not event.value.strip() and self.resident is not None:  # cleared: register a new resident instead
             self.resident = None
             self.query_one("#resident-chosen", Static).update("")
@@ -128,6 +131,7 @@ class IntakeScreen(StationScreen):
         options.clear_options()
         options.add_options([Option(f"{r['name']}  {mask_id(r['id_number'])}  {mask_phone(r['phone']) or ''}  "
                                     f"{r['village_group'] or ''}", id=str(i)) for i, r in enumerate(found)])
+        options.can_focus = bool(found)
         if found:
             options.highlighted = 0
 
@@ -169,6 +173,7 @@ class IntakeScreen(StationScreen):
         options.clear_options()
         options.add_options([Option(f"{i.name}({i.code}· 承诺{i.promised_days}个工作日 · {i.deciding_level}级)", id=str(n))
                              for n, i in enumerate(self.matches)])
+        options.can_focus = bool(self.matches)
         if self.matches:
             options.highlighted = 0
 
@@ -191,8 +196,9 @@ class IntakeScreen(StationScreen):
         # ↓ from a search box goes into its result list.
         if event.key == "down" and self.focused is not None and self.focused.id in ("resident-search", "item-search"):
             target = "#resident-results" if self.focused.id == "resident-search" else "#item-results"
-            self.query_one(target, OptionList).focus()
-            event.stop()
+            if self.query_one(target, OptionList).option_count:
+                self.query_one(target, OptionList).focus()
+                event.stop()
 
     @on(OptionList.OptionSelected, "#item-results")
     def _item_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -302,7 +308,8 @@ class IntakeScreen(StationScreen):
             self.app.show_error(exc)
             return
         left = show_field_errors(self, exc.details)
-        self.notify("\n".join(d.message for d in left) or "请按红字提示修改后再保存", title=exc.title + "(未保存)", severity="error")
+        title = exc.title if "未保存" in exc.title else exc.title + "(未保存)"
+        self.notify("\n".join(d.message for d in left) or "请按红字提示修改后再保存", title=title, severity="error")
 
     def _saved(self, result: dict) -> None:
         self.saved = result

@@ -7,22 +7,27 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.errors import StationError
-from station.tui.base import FormScreen, StationScreen, error_label, say, show_field_errors
-from station.tui.compact import Button, Input, Select
+from station.tui.base import Dialog, FormScreen, StationScreen, error_label, say, show_field_errors
+from station.tui.columns import SCROLLBAR, Column, fit, pick, set_columns
+from station.tui.compact import Button, Footer, Input, Select
 
 LEDGER_OPTIONS = [("涉农补贴", "subsidy"), ("民政救济", "relief")]
+
+
+# At 80 columns: 户主, 身份证, 金额, 状态, 组, 原因; 面积, 标准, 类型 when there is room.
+ENTRY_COLUMNS = [Column("户主", 8, 1), Column("身份证", 18, 2), Column("组", 5, 5), Column("面积", 7, 7), Column("标准", 8, 8),
+                 Column("金额(元)", 11, 3), Column("状态", 6, 4), Column("类型", 4, 9), Column("原因", 16, 6, min_width=8)]
 
 
 class LedgerScreen(StationScreen):
     """台账"""
 
-    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+i", "import_file", "导入名单"), ("ctrl+k", "correct", "更正"),
-                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期"), ("ctrl+j", "infra", "基础设施台账"),
-                ("ctrl+r", "print('ledger')", "打印台账"), ("ctrl+t", "print('posting')", "打印公示名单")]
+    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+o", "import_file", "导入名单"), ("ctrl+k", "correct", "更正"),
+                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期"), ("ctrl+t", "infra", "基础设施台账"),
+                ("ctrl+r", "print('ledger')", "打印台账"), ("ctrl+g", "print('posting')", "打印公示名单")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -36,11 +41,12 @@ class LedgerScreen(StationScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#ledger-entries", DataTable)
-        for label, width in (("户主", 8), ("身份证", 18), ("组", 5), ("面积", 7), ("标准", 8), ("金额(元)", 11), ("状态", 6),
-                             ("类型", 4), ("原因", 16)):
-            table.add_column(label, width=width)
+        self.shown = set_columns(self.query_one("#ledger-entries", DataTable), ENTRY_COLUMNS, self.app.size.width)
         self.reload()
+
+    def on_resize(self, event) -> None:
+        if getattr(self, "shown", None) is not None and [i for i, _ in fit(ENTRY_COLUMNS, event.size.width - SCROLLBAR)] != self.shown:
+            self.on_mount()
 
     def scope(self) -> dict:
         def text(sel):
@@ -65,10 +71,10 @@ class LedgerScreen(StationScreen):
         table = self.query_one("#ledger-entries", DataTable)
         table.clear()
         for r in rows:
-            table.add_row(r["head_name"], r["id_number"], r["village_group"] or "", r["area"] or "", r["rate"] or "", r["amount"],
-                          r["status"], KIND_LABELS[r["kind"]], r["reason"] or "", key=r["id"])
+            table.add_row(*pick([r["head_name"], r["id_number"], r["village_group"] or "", r["area"] or "", r["rate"] or "", r["amount"],
+                                 r["status"], KIND_LABELS[r["kind"]], r["reason"] or ""], self.shown), key=r["id"])
         lines = [f"{s['program']} {s['period']}:{s['households']} 户次,合计 {s['total']} 元" for s in sums]
-        self.query_one("#ledger-totals", Static).update(";".join(lines) or "没有记录(Ctrl+I 导入乡镇名单)")
+        self.query_one("#ledger-totals", Static).update(";".join(lines) or "没有记录(Ctrl+O 导入乡镇名单)")
 
     def _selected(self) -> str | None:
         table = self.query_one("#ledger-entries", DataTable)
@@ -117,7 +123,7 @@ class LedgerScreen(StationScreen):
         self.notify(f"{scope['program']} {scope['period']} 已锁定:此后只能更正", title="已锁定")
 
 
-class ImportWizard(ModalScreen[bool]):
+class ImportWizard(Dialog[bool]):
     """File → check (validation report) → import all, or only the valid rows, or cancel."""
 
     BINDINGS = [("escape", "dismiss(False)", "取消")]
@@ -286,7 +292,7 @@ class CorrectionForm(FormScreen):
                                                {"amount": amount, "area": "", "rate": ""} if amount else None))
 
 
-class ExportForm(ModalScreen[None]):
+class ExportForm(Dialog[None]):
     BINDINGS = [("escape", "dismiss", "取消")]
 
     def __init__(self, scope: dict):

@@ -8,14 +8,13 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.core.masking import mask_id, mask_phone
 from station.errors import StationError
 from station.services import residents, search
-from station.tui.base import StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Input
+from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
+from station.tui.compact import Button, Footer, Input
 
 
 class ResidentSearchScreen(StationScreen):
@@ -155,7 +154,7 @@ class ResidentScreen(StationScreen):
         self.app.open_case(event.row_key.value)
 
 
-class RevealForm(ModalScreen[dict | None]):
+class RevealForm(Dialog[dict | None]):
     BINDINGS = [("escape", "cancel", "取消")]
 
     def __init__(self, resident_id: str):

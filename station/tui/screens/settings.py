@@ -8,13 +8,12 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.errors import StationError
 from station.services import settings, users
-from station.tui.base import StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Input
+from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
+from station.tui.compact import Button, Footer, Input
 from station.tui.screens.accounts import AccountSection, UserAdmin
 from station.tui.screens.case_detail import Confirm
 from station.tui.screens.enrol import EnrolSection
@@ -22,7 +21,7 @@ from station.tui.screens.print_settings import PrintSettings
 from station.tui.screens.settings_profile import ProfileSection
 
 
-class RecoveryCodeScreen(ModalScreen[None]):
+class RecoveryCodeScreen(Dialog[None]):
     """The new recovery code, shown once to be copied for the township's safe."""
 
     BINDINGS = [("escape", "dismiss", "关闭")]

@@ -4,10 +4,11 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from station.services import backup, bulletin, cases, syncstate
 from station.tui.base import StationScreen
+from station.tui.compact import Footer
 from station.tui.screens.backup import describe_age
 
 REFRESH_S = 15

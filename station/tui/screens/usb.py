@@ -10,19 +10,19 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Label, ProgressBar, Static
+from textual.widgets import Header, Label, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from station.errors import StationError
 from station.services import settings
 from station.tui.base import StationScreen, error_label, say
-from station.tui.compact import Button, Input, OptionList
+from station.tui.compact import Button, Footer, Input, OptionList
 
 
 class UsbScreen(StationScreen):
     """U盘导出与导入"""
 
-    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+e", "export", "导出"), ("ctrl+i", "import_ack", "导入确认"),
+    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+e", "export", "导出"), ("ctrl+o", "import_ack", "导入确认"),
                 ("ctrl+g", "enrol", "登记到乡镇")]
 
     def compose(self) -> ComposeResult:
@@ -30,10 +30,10 @@ class UsbScreen(StationScreen):
         yield Static("", id="usb-enrol", classes="warning")
         yield Static("选择U盘(↑↓),或在下面输入文件夹:", classes="section")
         yield OptionList(id="drives", classes="picker")
-        yield Input(placeholder="U盘或文件夹路径,如 E:\\ 或 /media/usb", id="target")
+        yield Input(placeholder="U盘或文件夹的路径(插上U盘后会列在上面)", id="target")
         yield error_label("target")
         yield Button("导出到U盘 (Ctrl+E)", id="export", variant="primary")
-        yield Button("导入乡镇确认 (Ctrl+I)", id="import")
+        yield Button("导入乡镇确认 (Ctrl+O)", id="import")
         yield ProgressBar(id="progress", show_eta=False)
         yield Static("", id="usb-result", classes="result")
         yield Footer()
