@@ -32,7 +32,7 @@ async def open_wizard(pilot, app, path: Path, period: str):
     from tests.tui.conftest import settle
     await pilot.press("l")
     await settle(pilot)
-    await pilot.press("ctrl+i")
+    await pilot.press("ctrl+o")
     await settle(pilot)
     wizard = app.screen
     assert isinstance(wizard, ImportWizard)

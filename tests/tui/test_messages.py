@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["station", "sync", "ledgers", "printouts"]
-CLI_ONLY = re.compile(r"(^|/)(cli(_\w+)?\.py|hub/|__main__\.py)")
+CLI_ONLY = re.compile(r"(^|/)(cli(_\w+)?\.py|hub/|__main__\.py|doctor\.py)")  # doctor: the command line's own check
 # Said only where the app cannot run at all: restoring into a folder, or no station there yet.
 COMMAND_LINE_ONLY = {("station/services/backup.py", "--data-dir"), ("station/services/session.py", "station init"),
                      ("station/store/keys.py", "station init")}

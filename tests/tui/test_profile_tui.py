@@ -39,6 +39,7 @@ async def test_profile_set_in_settings_is_printed_on_the_receipt(station_dir, fa
         for key, value in PROFILE.items():
             screen.query_one(f"#profile-{key}").value = value
         screen.query_one("#profile-phone").value = "12345"
+        await settle(pilot)  # typed first, then saved (an edit clears the field's old error)
         screen.query_one("#save-profile").press()
         await settle(pilot)
         assert "电话号码应为" in str(screen.query_one("#err-profile-phone", Label).content)

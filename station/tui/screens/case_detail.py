@@ -242,7 +242,11 @@ def _content(e: dict) -> str:
 
 
 def _probe_payload(etype: EventType, state: CaseState) -> dict:
-    """A payload that passes the content checks, so only the state decides whether a key shows."""
+    """A payload that passes the content checks, so only the state decides whether a key shows.
+    A township step recorded here is always a transcription of paper (add_event marks it so): it
+    never supersedes an earlier transcription, so a decided or rated case offers no 受理/办理结果."""
+    if etype in TOWNSHIP_EVENTS:
+        return {"transcribed": True}
     return {EventType.MATERIALS_ADDED: {"materials": state.missing[:1]},
             EventType.FOLLOW_UP_CLOSED: {"verification": "x", "rectification": "x", "revisit": "x"},
             EventType.REVISITED: {"result": "x"}, EventType.FOLLOW_UP_RATED: {"level": 5},
