@@ -13,7 +13,7 @@ import platformdirs
 
 from station.cli import Out, command_options, pad, secret
 from station.core.cases import Status
-from station.errors import FieldError, ValidationFailed
+from station.errors import FieldError, StationError, ValidationFailed
 from sync.hub.limits import ServeLimits
 from sync.hub.service import Hub, HubHome
 
@@ -156,6 +156,7 @@ def station_confirm(reply, out: Out, home: HubHome):
     except (stickfiles.Refused, ValueError, RecursionError):
         raise ValidationFailed("登记回执无效", [FieldError("file", "bad_file", f"{reply} 不是登记回执文件")]) from None
     with unlock(home) as hub:
+        hub.require("station.manage")
         code, now = hub.confirm_reply(doc)
     out.emit({"station_code": code, "active": True, "already": not now},
              f"服务站 {code} 登记完成" if now else f"服务站 {code} 早已用这份回执登记完成,无需再次确认")
@@ -334,6 +335,85 @@ def quarantine(station, out: Out, home: HubHome):
     with unlock(home) as hub:
         rows = hub.store.quarantined(station and station.upper())
     out.emit(rows, lambda rs: "\n".join(f"{r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}" for r in rs) or "没有搁置的记录")
+
+
+@main.group("user")
+def user_group():
+    """乡镇工作人员账号:经办人办件,负责人还可管理服务站、发布和账号。"""
+
+
+def _new_passphrase(label: str) -> str:
+    new = os.environ.get("TOWNSHIP_NEW_PASSPHRASE")
+    if new:
+        return new
+    if not sys.stdin.isatty():
+        raise StationError("需要新密码:请在终端中运行,或设置环境变量 TOWNSHIP_NEW_PASSPHRASE")
+    return click.prompt(label, hide_input=True, confirmation_prompt="请再输入一次")
+
+
+_ROLE_CHOICE = click.Choice(["经办人", "负责人", "handler", "lead"])
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="姓名")
+@click.option("--role", type=_ROLE_CHOICE, default="经办人", show_default=True)
+@common
+def user_add(username, display_name, role, out: Out, home: HubHome):
+    """添加工作人员(负责人操作)。新密码从 TOWNSHIP_NEW_PASSPHRASE 或提示输入。"""
+    from sync.hub import staff, staff_policy
+    with unlock(home) as hub:
+        hub.require("user.manage")  # before asking for a passphrase that would be thrown away
+        row = staff.add(hub, username, display_name, role, _new_passphrase(f"{username} 的密码(至少8位)"))
+    label = staff_policy.ROLES[row["role"]]
+    out.emit({"username": username, "role": row["role"]}, f"已添加{label} {row['display_name']}({username})")
+
+
+@user_group.command("list")
+@common
+def user_list(out: Out, home: HubHome):
+    """列出工作人员及其角色。"""
+    from sync.hub import staff
+    with unlock(home) as hub:
+        rows = staff.members(hub)
+    out.emit(rows, lambda rs: "\n".join(f"{r['username']:<16}{pad(r['display_name'], 10)}{r['role_label']}"
+                                        f"{'' if r['active'] else '(已停用)'}" for r in rs))
+
+
+@user_group.command("role")
+@click.argument("username")
+@click.option("--role", type=_ROLE_CHOICE, required=True)
+@common
+def user_role(username, role, out: Out, home: HubHome):
+    """更改工作人员角色(负责人操作,记入审计)。"""
+    from sync.hub import staff, staff_policy
+    with unlock(home) as hub:
+        staff.set_role(hub, username, role)
+    code = staff_policy.role_of(role)
+    out.emit({"username": username, "role": code}, f"{username} 现在是{staff_policy.ROLES[code]}")
+
+
+@user_group.command("deactivate")
+@click.argument("username")
+@common
+def user_deactivate(username, out: Out, home: HubHome):
+    """停用工作人员账号(负责人操作):其密码从此打不开乡镇服务器。"""
+    from sync.hub import staff
+    with unlock(home) as hub:
+        staff.deactivate(hub, username)
+    out.emit({"username": username, "active": False}, f"已停用 {username}")
+
+
+@user_group.command("activate")
+@click.argument("username")
+@common
+def user_activate(username, out: Out, home: HubHome):
+    """恢复已停用的账号(负责人操作),并设置新密码(TOWNSHIP_NEW_PASSPHRASE 或提示输入)。"""
+    from sync.hub import staff
+    with unlock(home) as hub:
+        hub.require("user.manage")
+        staff.activate(hub, username, _new_passphrase(f"{username} 的新密码(至少8位)"))
+    out.emit({"username": username, "active": True}, f"已恢复 {username},可用新密码登录")
 
 
 @main.group("audit")

@@ -26,7 +26,8 @@ from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal, x25519_key_ok
-from sync.hub import enrolment, restore
+from sync.hub import enrolment, restore, staff_policy
+from sync.hub import staff
 from sync.hub.store import HubStore, SQLiteHubStore
 
 # What township staff may record on a case: what the write policy lets the hub author.
@@ -55,6 +56,21 @@ class Hub:
         if last:
             self.clock.observe(last)
         self.lock = threading.Lock()  # one bundle applied at a time
+        # Set by ``HubHome.unlock``: the staff role of ``user`` (None: a hub opened without a login,
+        # which may do nothing ``staff_policy`` restricts), and what user management needs.
+        self.role: str | None = None
+        self.home: HubHome | None = None
+        self.db_key: bytes | None = None
+
+    def require(self, action: str) -> None:
+        """Refuse (``PermissionDenied``) what this user's role may not do (``staff_policy``)."""
+        staff_policy.require(self.role, action)
+
+    def keyring(self) -> keyring.KeyRing:
+        if self.home is None or self.db_key is None:
+            raise StationError("未登录,不能管理工作人员账号")
+        ring = self.home._ring()
+        return ring
 
     @classmethod
     def create(cls, store: HubStore, hub_id: str, name: str, user: str) -> "Hub":
@@ -83,6 +99,7 @@ class Hub:
     # --- enrolment (sync/hub/enrolment.py) -------------------------------------------------
     def add_station(self, code: str, name: str, url: str | None = None) -> tuple[str, dict]:
         """A fresh one-time code for township staff to hand over, and the enrolment file."""
+        self.require("station.manage")
         return enrolment.issue(self, code, name, url)
 
     def enrol_start(self, request: dict) -> dict:
@@ -120,6 +137,7 @@ class Hub:
     def reset(self, code: str, url: str | None = None) -> tuple[str, dict]:
         """A station's PC died or is replaced: stop the old keys and issue a new one-time code. The new
         PC's enrolment brings the station's records back down and its numbering carries on."""
+        self.require("station.manage")
         st = self.store.station(code.strip().upper())
         if st is None:
             raise NotFound(f"没有服务站 {code}")
@@ -128,6 +146,7 @@ class Hub:
         return self.add_station(st["code"], st["name"], url)
 
     def revoke(self, code: str) -> None:
+        self.require("station.manage")
         with self.store.transaction():
             if self.store.station(code.upper()) is None:
                 raise NotFound(f"没有服务站 {code}")
@@ -272,6 +291,7 @@ class Hub:
 
     def case_event(self, ref: str, etype: str, payload: dict, today: date | None = None):
         """Accept, return or decide a case; the event goes down to its station."""
+        self.require("case.work")
         try:
             et = EventType(etype)
         except ValueError:
@@ -295,6 +315,7 @@ class Hub:
 
     def send_list(self, station: str, ledger: str, program: str, period: str, rows: list[dict], source: str) -> int:
         """A subsidy or relief list for one station's ledger (and its public posting)."""
+        self.require("publish")
         st = self.store.station(station.upper())
         if st is None or st["status"] != "active":
             raise NotFound(f"服务站 {station} 未登记或已停用")
@@ -308,6 +329,7 @@ class Hub:
 
     def publish_notice(self, kind: str, title: str, body: str, posting_from: str, posting_to: str) -> int:
         """A township notice (公告 or 公示) for every station's board."""
+        self.require("publish")
         problems = [FieldError(f, "required", m) for f, v, m in (("title", title, "标题不能为空"), ("body", body, "内容不能为空"))
                     if not (v or "").strip()]
         if kind not in ("公示", "公告"):
@@ -330,6 +352,7 @@ class Hub:
 
     def publish(self, kind: str, doc: dict) -> int:
         """Send a catalog version or a year's calendar to every active station (and later enrolees)."""
+        self.require("publish")
         if kind == "catalog":
             parsed = parse_catalog(doc)
             if isinstance(parsed, list):
@@ -374,6 +397,8 @@ class HubHome:
         store = SQLiteHubStore(self.db_path, key, create=True)
         hub = Hub.create(store, hub_id, name, username)
         ring.save()
+        staff.seed(store, [username])
+        self._logged_in(hub, username, key)
         return hub, recovery
 
     def _ring(self) -> keyring.KeyRing:
@@ -382,8 +407,20 @@ class HubHome:
         return keyring.KeyRing.load(self.keys_path)
 
     def unlock(self, username: str, passphrase: str) -> Hub:
-        key = self._ring().unlock(username, passphrase)
-        return Hub(SQLiteHubStore(self.db_path, key), username)
+        ring = self._ring()
+        key = ring.unlock(username, passphrase)
+        hub = Hub(SQLiteHubStore(self.db_path, key), username)
+        try:
+            staff.seed(hub.store, ring.users())  # a hub from before staff accounts
+            self._logged_in(hub, username, key)
+        except BaseException:
+            hub.store.close()
+            raise
+        return hub
+
+    def _logged_in(self, hub: Hub, username: str, key: bytes) -> None:
+        hub.role = staff.role_for_login(hub.store, username)
+        hub.home, hub.db_key = self, key
 
     def users(self) -> list[str]:
         return self._ring().users()

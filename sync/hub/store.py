@@ -71,6 +71,11 @@ class HubStore(Protocol):
     def put_enrol_session(self, row: dict) -> None: ...
     def take_enrol_session(self, session_id: str) -> dict | None: ...
     def prune_enrolment(self, now: str, stale_before: str) -> None: ...
+    # township staff accounts (role, active); their passphrases live in the hub's keyring
+    def staff_member(self, username: str) -> dict | None: ...
+    def staff_members(self) -> list[dict]: ...
+    def put_staff(self, row: dict) -> None: ...
+    def update_staff(self, username: str, **fields) -> None: ...
     def close(self) -> None: ...
 
 
@@ -169,7 +174,14 @@ def _v8_paper_until(db: sqlite_utils.Database) -> None:
                "PRIMARY KEY (station, seq, digest)) WITHOUT ROWID")
 
 
-HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until]
+def _v9_staff(db: sqlite_utils.Database) -> None:
+    """Township staff: role (handler 经办人 / lead 负责人) and whether the account is in use. Existing
+    keyring users are entered as 负责人 at their hub's first unlock after this (they could do everything)."""
+    db.execute("CREATE TABLE staff (username TEXT PRIMARY KEY, display_name TEXT NOT NULL, role TEXT NOT NULL, "
+               "active INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL)")
+
+
+HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_staff]
 
 
 class SQLiteHubStore:
@@ -442,6 +454,20 @@ class SQLiteHubStore:
         # Known and unknown codes alike (a difference would tell which exist): 14 days after the last
         # attempt any code issued before it has expired, and a re-issue clears the row anyway.
         self._x("DELETE FROM enrol_attempts WHERE last_at < ?", (stale_before,))
+
+    def staff_member(self, username):
+        return self.s.one("SELECT username, display_name, role, active, created_at FROM staff WHERE username = ?", (username,))
+
+    def staff_members(self):
+        return self.s.query("SELECT username, display_name, role, active, created_at FROM staff ORDER BY created_at, username")
+
+    def put_staff(self, row):
+        self._x("INSERT INTO staff (username, display_name, role, active, created_at) VALUES (?,?,?,?,?)",
+                (row["username"], row["display_name"], row["role"], row["active"], row["created_at"]))
+
+    def update_staff(self, username, **fields):
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self._x(f"UPDATE staff SET {sets} WHERE username = ?", (*fields.values(), username))
 
     def close(self):
         self.s.close()
