@@ -42,9 +42,30 @@ def unlock(home: HubHome) -> Hub:
 common = command_options(lambda data_dir: HubHome(data_dir or default_dir()), "乡镇服务器数据目录(默认 TOWNSHIP_HOME)")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """乡镇便民服务中心:接收各村服务站的数据并下发办理结果。"""
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """乡镇便民服务中心:接收各村服务站的数据并下发办理结果。不带子命令时打开工作台。"""
+    if ctx.invoked_subcommand is None:
+        try:
+            _run_console(default_dir())
+        except StationError as exc:
+            click.echo(f"错误:{exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+def _run_console(data_dir: Path) -> None:
+    from sync.hub.console import ConsoleConfig, make_app
+    HubHome(data_dir)._ring()  # no hub here: say so (township init) before the screen opens
+    make_app(ConsoleConfig(data_dir=data_dir, user=os.environ.get("TOWNSHIP_USER"),
+                           passphrase=os.environ.get("TOWNSHIP_PASSPHRASE"))).run()
+
+
+@main.command()
+@common
+def console(out: Out, home: HubHome):
+    """打开乡镇工作台(全屏界面):总览、待办、办件。"""
+    _run_console(home.dir)
 
 
 @main.command()

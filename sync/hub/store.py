@@ -76,6 +76,16 @@ class HubStore(Protocol):
     def staff_members(self) -> list[dict]: ...
     def put_staff(self, row: dict) -> None: ...
     def update_staff(self, username: str, **fields) -> None: ...
+    # what the township console reads (sync/hub/views.py)
+    def station_summary(self, today: str, open_statuses: list[str]) -> list[dict]: ...
+    def events_of_types(self, types: list[str]) -> list[dict]: ...
+    def queue(self, statuses: list[str], station: str | None, item: str | None, due_before: str | None,
+              limit: int, offset: int) -> list[dict]: ...
+    def queue_count(self, statuses: list[str], station: str | None, item: str | None, due_before: str | None) -> int: ...
+    def item_names(self) -> list[str]: ...
+    def resident(self, resident_id: str) -> dict | None: ...
+    def case_attachments(self, case_id: str) -> list[dict]: ...
+    def attachment_data(self, attachment_id: str) -> bytes | None: ...
     def close(self) -> None: ...
 
 
@@ -181,7 +191,13 @@ def _v9_staff(db: sqlite_utils.Database) -> None:
                "active INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL)")
 
 
-HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_staff]
+def _v10_console_indexes(db: sqlite_utils.Database) -> None:
+    """The township console's queue (open cases by deadline, across stations) and its ratings count."""
+    db.execute("CREATE INDEX cases_status_due ON cases(status, due_on)")
+    db.execute("CREATE INDEX events_type ON events(type)")
+
+
+HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_staff, _v10_console_indexes]
 
 
 class SQLiteHubStore:
@@ -468,6 +484,62 @@ class SQLiteHubStore:
     def update_staff(self, username, **fields):
         sets = ", ".join(f"{k} = ?" for k in fields)
         self._x(f"UPDATE staff SET {sets} WHERE username = ?", (*fields.values(), username))
+
+    def station_summary(self, today, open_statuses):
+        marks = ",".join("?" * len(open_statuses))
+        # One row per station; each count a correlated subquery on an indexed column (plain SQL).
+        sql = (f"SELECT s.code, s.name, s.status, s.last_seen, s.acked, "
+               f"(SELECT coalesce(max(o.seq), 0) FROM outbox o WHERE o.station = s.code) AS outbox_top, "
+               f"(SELECT count(*) FROM held h WHERE h.station = s.code) AS held, "
+               f"(SELECT count(*) FROM quarantine q WHERE q.station = s.code) AS quarantined, "
+               f"(SELECT count(*) FROM cases c WHERE c.station = s.code AND c.status IN ({marks})) AS open, "
+               f"(SELECT count(*) FROM cases c WHERE c.station = s.code AND c.status IN ({marks}) AND c.due_on < ?) AS overdue "
+               f"FROM stations s ORDER BY s.code")
+        return self.s.query(sql, (*open_statuses, *open_statuses, today))
+
+    def events_of_types(self, types):
+        rows = self.s.query(f"SELECT case_id, station, type, payload FROM events WHERE type IN ({','.join('?' * len(types))})",
+                            tuple(types))
+        for r in rows:
+            r["payload"] = json.loads(r["payload"])
+        return rows
+
+    def _queue_where(self, statuses, station, item, due_before):
+        where, params = [f"c.status IN ({','.join('?' * len(statuses))})"], list(statuses)
+        for clause, value in (("c.station = ?", station), ("c.item_name = ?", item), ("c.due_on < ?", due_before)):
+            if value:
+                where.append(clause)
+                params.append(value)
+        return " WHERE " + " AND ".join(where), params
+
+    def queue(self, statuses, station, item, due_before, limit, offset):
+        where, params = self._queue_where(statuses, station, item, due_before)
+        # Oldest due first; a case without a deadline yet (materials pending) after those with one.
+        sql = ("SELECT c.id, c.station, c.number, c.status, c.item_name, c.resident_id, c.received_on, c.due_on, "
+               "r.data AS resident FROM cases c LEFT JOIN residents r ON r.id = c.resident_id" + where +
+               " ORDER BY CASE WHEN c.due_on IS NULL THEN 1 ELSE 0 END, c.due_on, c.received_on, c.number LIMIT ? OFFSET ?")
+        rows = self.s.query(sql, (*params, limit, offset))
+        for r in rows:
+            r["resident"] = json.loads(r["resident"]) if r["resident"] else None
+        return rows
+
+    def queue_count(self, statuses, station, item, due_before):
+        where, params = self._queue_where(statuses, station, item, due_before)
+        return self.s.scalar("SELECT count(*) FROM cases c" + where, tuple(params))
+
+    def item_names(self):
+        return [r[0] for r in self.s.conn.execute("SELECT DISTINCT item_name FROM cases ORDER BY item_name")]
+
+    def resident(self, resident_id):
+        data = self.s.scalar("SELECT data FROM residents WHERE id = ?", (resident_id,))
+        return json.loads(data) if data else None
+
+    def case_attachments(self, case_id):
+        return self.s.query("SELECT id, name, size, sha256 FROM attachments WHERE case_id = ? ORDER BY name, id", (case_id,))
+
+    def attachment_data(self, attachment_id):
+        data = self.s.scalar("SELECT data FROM attachments WHERE id = ?", (attachment_id,))
+        return None if data is None else bytes(data)
 
     def close(self):
         self.s.close()

@@ -1,0 +1,152 @@
+"""Pilot tests of the township console over a real hub store filled by real bundles from two stations."""
+from __future__ import annotations
+
+from station.services import cases
+from sync import usb
+from sync.hub.service import HubHome
+from sync.hub.usb import import_path
+from tests.console.conftest import SCAN, TODAY, console, settle
+from tests.sync.conftest import HUB_PASS
+
+
+async def test_login_screen_unlocks_once_and_shows_the_overview(world):
+    app = console(world, user=None, passphrase=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert type(pilot.app.screen).__name__ == "LoginScreen"
+        pilot.app.screen.query_one("#login-pass").value = "wrong-passphrase"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "不正确" in str(pilot.app.screen.query_one("#login-error").content)
+        pilot.app.screen.query_one("#login-pass").value = HUB_PASS
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(pilot.app.screen).__name__ == "OverviewScreen" and pilot.app.hub.user == "admin"
+
+
+async def test_overview_counts_per_station_and_the_silent_one_stands_out(world):
+    app = console(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#stations")
+        rows = {table.get_row_at(i)[0].plain: [c.plain for c in table.get_row_at(i)] for i in range(table.row_count)}
+        # Counted independently from the stations' own stores.
+        for code in ("XX0101", "XX0102"):
+            s = world.session(code)
+            try:
+                open_cases = s.store.scalar("SELECT count(*) FROM cases WHERE status IN ('received','submitted','accepted','returned')")
+            finally:
+                s.close()
+            assert rows[code][6] == str(open_cases)
+        assert "失联" not in rows["XX0101"][2] and "失联18天" in rows["XX0102"][2]
+        assert table.get_row_at(1)[0].style == "bold red" and table.get_row_at(0)[0].style == ""
+        assert "超过7天未联系 1 个" in str(pilot.app.screen.query_one("#overview-summary").content)
+
+
+async def test_queue_is_oldest_due_first_and_filters(world):
+    expected = []
+    for code, numbers in world.numbers.items():
+        s = world.session(code)
+        try:
+            for n in numbers:
+                st, _ = cases.load(s, n)
+                expected.append((st.due_on.isoformat(), st.received_on.isoformat(), n))
+        finally:
+            s.close()
+    expected.sort()
+    app = console(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#queue")
+        shown = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        assert shown == [n for _, _, n in expected]
+        pilot.app.screen.query_one("#f-station").value = "XX0102"
+        await settle(pilot)
+        shown = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        assert shown == [n for _, _, n in expected if n.startswith("XX0102")]
+        assert "共3件" in str(pilot.app.screen.query_one("#page-info").content)
+
+
+async def test_a_decision_and_a_return_made_in_the_console_reach_the_station_by_stick(world):
+    a, b = world.numbers["XX0101"][1], world.numbers["XX0102"][0]
+    app = console(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for number in (a, b):
+            pilot.app.open_case(number)
+            await settle(pilot)
+            if number == a:
+                await pilot.press("a")  # 受理
+                await settle(pilot)
+                await pilot.press("d")
+                await settle(pilot)
+                form = pilot.app.screen
+                form.query_one("#outcome").value = "rejected"
+                form.query_one("#summary").value = "年龄未满十六周岁,不符合参保条件"
+                await pilot.press("ctrl+s")
+            else:
+                await pilot.press("t")
+                await settle(pilot)
+                pilot.app.screen.query_one("#reason").value = "户口簿复印件不清晰"
+                await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert type(pilot.app.screen).__name__ == "CaseScreen"
+            await pilot.press("escape")
+    with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+        audited = hub.store.s.query("SELECT user, action, target FROM audit WHERE action LIKE 'case.%' ORDER BY seq")
+    assert [(r["user"], r["action"], r["target"]) for r in audited] == [
+        ("admin", "case.accepted_by_township", a), ("admin", "case.decided", a), ("admin", "case.returned_for_correction", b)]
+    # The stations take a stick to the township and back (real bundles both ways).
+    for code, number in (("XX0101", a), ("XX0102", b)):
+        s = world.session(code)
+        try:
+            stick = world.stick(f"stick-{code}")
+            # The clerk's day goes on (a stick carries something up, and the answers come back on it).
+            cases.add_event(s, world.numbers[code][-1], "note_added", {"text": "群众来电询问进度"})
+            usb.export_to(s, stick)
+            with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+                import_path(hub, stick)
+            usb.import_acks(s, stick)
+            state, _ = cases.load(s, number)
+        finally:
+            s.close()
+        if code == "XX0101":
+            assert state.status.value == "decided" and state.decision == "rejected" and "不符合" in state.decision_summary
+        else:
+            assert state.status.value == "returned" and state.returned_reason == "户口簿复印件不清晰"
+
+
+async def test_case_screen_masks_the_resident_and_opens_the_scan(world):
+    opened = []
+    app = console(world, viewer=lambda p: opened.append((p, p.read_bytes())))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        pilot.app.open_case(world.numbers["XX0101"][0])
+        await settle(pilot)
+        resident = str(pilot.app.screen.query_one("#case-resident").content)
+        assert "村民0" in resident and "********" in resident and "1380" not in resident.replace("138****1234", "")
+        await pilot.press("o")
+        await settle(pilot)
+    assert len(opened) == 1 and opened[0][0].name == "户口簿.png" and opened[0][1] == SCAN
+
+
+async def test_a_handler_sees_no_action_the_state_does_not_allow(world):
+    app = console(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        number = world.numbers["XX0102"][1]
+        pilot.app.open_case(number)
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        pilot.app.screen.query_one("#reason").value = "缺少合同原件"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        # Returned: the township cannot accept or decide until the station resubmits.
+        screen = pilot.app.screen
+        assert screen.check_action("accept", ()) is False and screen.check_action("decide", ()) is False
+        await pilot.press("d")
+        await settle(pilot)
+        assert type(pilot.app.screen).__name__ == "CaseScreen"
