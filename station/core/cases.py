@@ -63,6 +63,7 @@ class EventType(str, Enum):
     NOTE = "note_added"
     DUE_CORRECTED = "due_corrected"
     ATTACHMENT_ADDED = "attachment_added"
+    FORWARDED = "forwarded_to_county"
 
     @property
     def label(self) -> str:
@@ -76,6 +77,7 @@ EVENT_LABELS = {
     EventType.DELIVERED: "结果送达", EventType.RATED: "群众评价",
     EventType.FOLLOW_UP_CLOSED: "差评整改回访完成", EventType.WITHDRAWN: "撤回", EventType.NOTE: "备注",
     EventType.DUE_CORRECTED: "办结期限更正", EventType.ATTACHMENT_ADDED: "附加扫描件",
+    EventType.FORWARDED: "转报县级",
 }
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -83,7 +85,9 @@ BAD_RATING_MAX = 2
 # The township decides these. A station writes one only to transcribe a paper decision (payload
 # ``transcribed: true``, when it is not enrolled); the township's own record of the same step
 # later supersedes the transcription instead of being refused as an illegal transition.
-TOWNSHIP_EVENTS = frozenset({EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED})
+# Forwarding: an item the county decides goes on from the township once accepted; the county's
+# result comes back as the township's ``decided`` event marked ``county: true``.
+TOWNSHIP_EVENTS = frozenset({EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED, EventType.FORWARDED})
 
 # event type -> statuses it may follow, and the status it leads to (None: unchanged)
 _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
@@ -100,6 +104,7 @@ _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
     EventType.NOTE: (tuple(Status), None),
     EventType.DUE_CORRECTED: (OPEN_STATUSES, None),
     EventType.ATTACHMENT_ADDED: (tuple(s for s in Status if s != Status.WITHDRAWN), None),
+    EventType.FORWARDED: ((Status.ACCEPTED,), None),
 }
 
 
@@ -142,6 +147,7 @@ class CaseState(BaseModel):
     # township steps that stand only on a clerk's transcription of a paper decision (event type values)
     paper: list[str] = Field(default_factory=list)
     decision_summary: str | None = None
+    forwarded_on: date | None = None  # sent on to the county (its result is then recorded as decided)
     rating: int | None = None
     follow_up: str | None = None  # None | "open" | "closed"
     returned_reason: str | None = None
@@ -204,8 +210,12 @@ def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldErr
             return [FieldError("materials", "required", "请选择补交的材料")]
         if unknown:
             return [FieldError("materials", "unknown_material", "该事项不需要这些材料:" + "、".join(unknown))]
+    if etype == EventType.FORWARDED and state.forwarded_on is not None:
+        return [FieldError("type", "already_forwarded", f"该件已于 {state.forwarded_on} 转报县级")]
     if etype == EventType.DECIDED:
         errors = []
+        if p.get("county") is True and state.forwarded_on is None:
+            errors.append(FieldError("county", "not_forwarded", "该件未转报县级,不能登记县级办理结果"))
         if p.get("outcome") not in ("approved", "rejected"):
             errors.append(FieldError("outcome", "bad_outcome", "办理结果应为“准予”或“不予”"))
         return errors + _require_text(p, "summary", "请填写办理结果说明")
@@ -293,6 +303,8 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
         s.returned_reason = p["reason"]
     elif event.type == EventType.DECIDED:
         s.decision, s.decision_summary = p["outcome"], p["summary"]
+    elif event.type == EventType.FORWARDED:
+        s.forwarded_on = date.fromisoformat(p["on"]) if p.get("on") else None
     elif event.type == EventType.RATED:
         s.rating = p["level"]
         s.follow_up = "open" if p["level"] <= BAD_RATING_MAX else None

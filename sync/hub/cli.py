@@ -261,10 +261,13 @@ def _case_action(etype: str, payload_of):
 case_group.command("accept", help="受理(乡镇已受理)。")(_case_action("accepted_by_township", lambda kw: {}))
 case_group.command("return", help="退回补正。")(click.option("--reason", required=True, help="退回原因")(
     _case_action("returned_for_correction", lambda kw: {"reason": kw["reason"]})))
+case_group.command("forward", help="转报县级(事项由县级部门办理时)。")(_case_action("forwarded_to_county", lambda kw: {}))
 case_group.command("decide", help="记录办理结果。")(
     click.option("--outcome", type=click.Choice(["approved", "rejected"]), required=True, help="准予/不予")(
         click.option("--summary", required=True, help="结果说明")(
-            _case_action("decided", lambda kw: {"outcome": kw["outcome"], "summary": kw["summary"]}))))
+            click.option("--county", is_flag=True, help="登记县级办理结果(已转报县级的件)")(
+                _case_action("decided", lambda kw: {"outcome": kw["outcome"], "summary": kw["summary"],
+                                                    **({"county": True} if kw["county"] else {})})))))
 
 
 @main.command()

@@ -302,6 +302,11 @@ class Hub:
             row, state, events = self.case_state(ref)
             payload = {**payload, "on": (today or date.today()).isoformat()}
             problems = check(state, et, payload)
+            if et == EventType.FORWARDED and not problems:
+                from sync.hub.views import item_of
+                item = item_of(self, state)
+                if item is None or item.deciding_level != "县":
+                    problems = [FieldError("type", "not_county", f"“{state.item_name}”不由县级办理,不能转报县级")]
             if problems:
                 cls = IllegalTransition if any(p.code == "illegal_transition" for p in problems) else ValidationFailed
                 raise cls(f"{row['number']}:不能{et.label}", problems)

@@ -145,12 +145,14 @@ def queue_count(hub, today: date, f: QueueFilter) -> int:
 
 # A payload each township event would carry, to ask the case rules whether the state allows it.
 _PROBE = {EventType.ACCEPTED: {}, EventType.RETURNED: {"reason": "-"},
-          EventType.DECIDED: {"outcome": "approved", "summary": "-"}}
+          EventType.DECIDED: {"outcome": "approved", "summary": "-"}, EventType.FORWARDED: {"on": "2000-01-01"}}
 
 
-def allowed_actions(state: CaseState) -> list[EventType]:
-    """The township steps this case's state allows now (the same rules the fold applies)."""
-    return [et for et, probe in _PROBE.items() if not check(state, et, probe)]
+def allowed_actions(state: CaseState, deciding_level: str | None = None) -> list[EventType]:
+    """The township steps this case's state allows now (the same rules the fold applies); forwarding
+    only for items the catalog says the county decides."""
+    return [et for et, probe in _PROBE.items() if not check(state, et, probe)
+            and (et != EventType.FORWARDED or deciding_level == "县")]
 
 
 def item_of(hub, state: CaseState) -> CatalogItem | None:
@@ -174,7 +176,7 @@ def case_view(hub, ref: str, today: date) -> dict:
         "timeline": [{"on": e.payload.get("on") or e.payload.get("received_on") or "", "label": e.type.label,
                       "node": e.node, "user": e.user or "", "detail": _detail(e.type, mask_document(e.payload))}
                      for e in sorted(events, key=lambda e: (e.stamp, e.id))],
-        "actions": allowed_actions(state),
+        "actions": allowed_actions(state, item.deciding_level if item else None),
     }
 
 

@@ -150,3 +150,40 @@ async def test_a_handler_sees_no_action_the_state_does_not_allow(world):
         await pilot.press("d")
         await settle(pilot)
         assert type(pilot.app.screen).__name__ == "CaseScreen"
+
+
+async def test_forward_to_the_county_then_record_its_result(world):
+    county_case = world.numbers["XX0101"][4]  # MZ-001 最低生活保障: the county decides
+    township_case = world.numbers["XX0101"][0]  # MZ-003 临时救助: the township decides
+    app = console(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        pilot.app.open_case(township_case)
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert pilot.app.screen.check_action("forward", ()) is False
+        await pilot.press("escape")
+        pilot.app.open_case(county_case)
+        await settle(pilot)
+        assert pilot.app.screen.check_action("forward", ()) is False  # not accepted yet
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert screen.view["state"].forwarded_on == TODAY and screen.check_action("forward", ()) is False
+        await pilot.press("d")
+        await settle(pilot)
+        assert "县级办理结果" in str(pilot.app.screen.query_one(".dialog-title").content)
+        pilot.app.screen.query_one("#summary").value = "县民政局审核:准予纳入低保"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+        _, state, events = hub.case_state(county_case)
+        assert state.status.value == "decided" and [e.payload.get("county") for e in events if e.type.value == "decided"] == [True]
+        import pytest
+
+        from station.errors import ValidationFailed
+        with pytest.raises(ValidationFailed, match="不由县级办理"):
+            hub.case_event(township_case, "forwarded_to_county", {})

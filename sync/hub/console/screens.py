@@ -240,14 +240,15 @@ class QueueScreen(ConsoleScreen):
         self.app.open_case(event.row_key.value)
 
 
-_ACTION_KEYS = {EventType.ACCEPTED: "accept", EventType.RETURNED: "return_case", EventType.DECIDED: "decide"}
+_ACTION_KEYS = {EventType.ACCEPTED: "accept", EventType.RETURNED: "return_case", EventType.DECIDED: "decide",
+                EventType.FORWARDED: "forward"}
 
 
 class CaseScreen(ConsoleScreen):
     """一件:群众(已遮蔽)、材料、扫描件、时间线和可办的操作"""
 
     BINDINGS = [("escape", "app.pop_screen", "返回"), ("a", "accept", "受理"), ("t", "return_case", "退回补正"),
-                ("d", "decide", "办理结果"), ("o", "open_scan", "打开扫描件")]
+                ("d", "decide", "办理结果"), ("f", "forward", "转报县级"), ("o", "open_scan", "打开扫描件")]
 
     def __init__(self, number: str):
         super().__init__()
@@ -287,6 +288,8 @@ class CaseScreen(ConsoleScreen):
         extra = ""
         if s.returned_reason and s.status == Status.RETURNED:
             extra = f"\n退回原因:{s.returned_reason}"
+        if s.forwarded_on and not s.decision:
+            extra += f"\n已于 {s.forwarded_on} 转报县级,县级结果回来后按 D 登记"
         if s.decision:
             extra += f"\n办理结果:{'准予' if s.decision == 'approved' else '不予'} · {s.decision_summary}"
         self.query_one("#case-materials", Static).update(f"材料:{mats}{extra}")
@@ -320,6 +323,9 @@ class CaseScreen(ConsoleScreen):
 
     def action_accept(self) -> None:
         self._record(EventType.ACCEPTED, {})
+
+    def action_forward(self) -> None:
+        self._record(EventType.FORWARDED, {})
 
     def action_return_case(self) -> None:
         self.app.push_screen(ReturnForm(self))
@@ -393,8 +399,9 @@ class DecideForm(_CaseForm):
     """办理结果:准予或不予,并写明说明"""
 
     def compose(self) -> ComposeResult:
+        county = self.case.view["state"].forwarded_on is not None
         with Vertical(classes="dialog"):
-            yield Static(f"办理结果 · {self.case.number}", classes="dialog-title")
+            yield Static(f"{'县级' if county else ''}办理结果 · {self.case.number}", classes="dialog-title")
             yield Select([("准予", "approved"), ("不予", "rejected")], value="approved", allow_blank=False, id="outcome")
             yield Label("", id="err-outcome", classes="field-error")
             yield Label("结果说明(不予时写明理由):")
@@ -407,8 +414,10 @@ class DecideForm(_CaseForm):
 
     @on(Input.Submitted, "#summary")
     def action_save(self) -> None:
-        self._save(EventType.DECIDED, {"outcome": self.query_one("#outcome", Select).value,
-                                       "summary": self.query_one("#summary", Input).value.strip()})
+        payload = {"outcome": self.query_one("#outcome", Select).value, "summary": self.query_one("#summary", Input).value.strip()}
+        if self.case.view["state"].forwarded_on is not None:
+            payload["county"] = True  # the county's result, recorded by the township
+        self._save(EventType.DECIDED, payload)
 
 
 def system_viewer(path: Path) -> None:
