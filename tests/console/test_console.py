@@ -187,3 +187,48 @@ async def test_forward_to_the_county_then_record_its_result(world):
         from station.errors import ValidationFailed
         with pytest.raises(ValidationFailed, match="不由县级办理"):
             hub.case_event(township_case, "forwarded_to_county", {})
+
+
+async def test_a_stick_is_noticed_imported_with_progress_and_its_refusals_shown(world):
+    stick = world.stick("usb")
+    files = 0
+    for code in ("XX0101", "XX0102"):  # both stations' clerks use the same stick
+        s = world.session(code)
+        try:
+            cases.add_event(s, world.numbers[code][0], "note_added", {"text": "群众补充说明情况"})
+            files += len(usb.export_to(s, stick).files)
+        finally:
+            s.close()
+    assert files == 2
+    (stick / "XX0101" / "XX0101-99999999-99999999.vsb").write_bytes(b"not a bundle at all")
+    steps = []
+    app = console(world, watch_sticks=True, stick_folders=[stick], stick_poll_s=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert any("发现U盘" in (n.title or "") for n in pilot.app._notifications)
+        await pilot.press("f7")
+        await settle(pilot)
+        screen = pilot.app.screen
+        bar = screen.query_one("#stick-progress")
+        original = bar.update
+        bar.update = lambda **kw: (steps.append(kw.get("progress")), original(**kw))[1]
+        await pilot.press("enter")
+        await settle(pilot, rounds=6)
+        report = screen.query_one("#stick-report")
+        lines = [[str(c) for c in report.get_row_at(i)] for i in range(report.row_count)]
+        assert bar.progress == bar.total == files + 1
+        assert any(line[0] == "拒收" and "XX0101-99999999-99999999.vsb" in line[1] for line in lines)
+        assert sum(line[0] == "已导入" and "数据包 1 个" in line[1] for line in lines) == 2
+        assert "拒收 1 个文件" in str(screen.query_one("#stick-status").content)
+    assert list(dict.fromkeys(p for p in steps if p)) == list(range(1, files + 2))  # one step per file, in order
+    # The acknowledgements went back onto the stick: each station marks its records delivered.
+    from sync import client
+    for code in ("XX0101", "XX0102"):
+        s = world.session(code)
+        try:
+            usb.import_acks(s, stick)
+            assert client.pending(s) == 0
+        finally:
+            s.close()

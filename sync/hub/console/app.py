@@ -24,6 +24,7 @@ class ConsoleConfig:
     # Where sticks are looked for besides removable drives (tests; a township's shared folder).
     stick_folders: list[Path] = field(default_factory=list)
     watch_sticks: bool = True
+    stick_poll_s: float = 3.0
     # When the console started (the hub state line); fixed in tests so snapshots are stable.
     started: datetime | None = None
     # The wall clock for the hub state line's uptime (fixed in snapshot tests).
@@ -39,6 +40,7 @@ class ConsoleApp(App):
     BINDINGS = [
         Binding("f2", "go('overview')", "总览", id="go-overview"),
         Binding("f3", "go('queue')", "待办", id="go-queue"),
+        Binding("f7", "go('sticks')", "U盘", id="go-sticks"),
         Binding("ctrl+q", "quit", "退出", id="quit"),
     ]
 
@@ -48,9 +50,12 @@ class ConsoleApp(App):
         self.home = HubHome(config.data_dir)
         self.hub: Hub | None = None
         self.started = config.started or datetime.now(timezone.utc)
+        self._sticks_seen: set[tuple[str, int]] = set()
 
     def on_mount(self) -> None:
         from sync.hub.console.screens import LoginScreen
+        if self.config.watch_sticks:
+            self.set_interval(self.config.stick_poll_s, self.poll_sticks)
         if self.config.user and self.config.passphrase:
             try:
                 self.logged_in(self.home.unlock(self.config.user, self.config.passphrase))
@@ -83,9 +88,42 @@ class ConsoleApp(App):
             return False
         return True
 
+    def stick_folders(self) -> list[Path]:
+        """Folders watched like sticks: the config's, and the one set on the hub (设置)."""
+        folders = list(self.config.stick_folders)
+        setting = self.hub.store.setting("console_stick_folder") if self.hub else None
+        if setting:
+            folders.append(Path(setting))
+        return folders
+
+    def poll_sticks(self) -> None:
+        if self.hub is not None:
+            self.run_worker(self._look_for_sticks, thread=True, exclusive=True, group="stick-poll", exit_on_error=False)
+
+    def _look_for_sticks(self) -> None:
+        from sync.hub.console.sticks import find_sticks
+        found = {(str(root), n) for root, n in find_sticks(self.stick_folders())}
+        new = found - self._sticks_seen
+        self._sticks_seen = found
+        if new:
+            self.call_from_thread(self._stick_arrived, sorted(new))
+
+    def _stick_arrived(self, new: list[tuple[str, int]]) -> None:
+        from sync.hub.console.sticks import StickScreen
+        if isinstance(self.screen, StickScreen):
+            self.screen.action_refresh()
+        else:
+            self.notify("、".join(f"{root}({n} 个数据包)" for root, n in new) + ":按 F7 导入", title="发现U盘", timeout=10)
+
+    def stick_done(self, root: Path) -> None:
+        """Imported: the stick's files changed (acks written); notice it again only when it changes."""
+        from sync.hub.console.sticks import bundle_count
+        self._sticks_seen.add((str(root), bundle_count(root)))
+
     def action_go(self, where: str) -> None:
         from sync.hub.console.screens import OverviewScreen, QueueScreen
-        targets = {"overview": OverviewScreen, "queue": QueueScreen}
+        from sync.hub.console.sticks import StickScreen
+        targets = {"overview": OverviewScreen, "queue": QueueScreen, "sticks": StickScreen}
         if isinstance(self.screen, targets[where]):
             return
         while len(self.screen_stack) > 2:
