@@ -273,15 +273,16 @@ case_group.command("decide", help="记录办理结果。")(
 @main.command()
 @click.argument("kind", type=click.Choice(["catalog", "calendar"]))
 @click.argument("source", type=click.Path(path_type=Path))
+@click.option("--station", "stations", multiple=True, help="只发给这些服务站(可重复;默认全部)")
 @common
-def publish(kind, source, out: Out, home: HubHome):
-    """下发事项清单(catalog)或某年节假日安排(calendar)给全部服务站。"""
+def publish(kind, source, stations, out: Out, home: HubHome):
+    """下发事项清单(catalog)或某年节假日安排(calendar)给全部(或选定的)服务站。"""
     try:
         doc = json.loads(source.read_text("utf-8"))
     except (OSError, ValueError):
         raise ValidationFailed("文件无效", [FieldError("file", "bad_json", f"{source} 不是有效的 JSON 文件")]) from None
     with unlock(home) as hub:
-        n = hub.publish(kind, doc)
+        n = hub.publish(kind, doc, stations=list(stations) or None)
     out.emit({"kind": kind, "stations": n}, f"已排队下发给 {n} 个服务站")
 
 
@@ -325,11 +326,12 @@ def watch(folders, out: Out, home: HubHome):
 @click.option("--body", required=True)
 @click.option("--from", "posting_from", required=True, help="公示/公告开始日期")
 @click.option("--to", "posting_to", required=True, help="截止日期")
+@click.option("--station", "stations", multiple=True, help="只发给这些服务站(可重复;默认全部)")
 @common
-def publish_notice(kind, title, body, posting_from, posting_to, out: Out, home: HubHome):
+def publish_notice(kind, title, body, posting_from, posting_to, stations, out: Out, home: HubHome):
     """发布乡镇公告或公示到各服务站的公示栏(下次同步或U盘交换时送达)。"""
     with unlock(home) as hub:
-        n = hub.publish_notice(kind, title, body, posting_from, posting_to)
+        n = hub.publish_notice(kind, title, body, posting_from, posting_to, stations=list(stations) or None)
     out.emit({"stations": n}, f"已排队发往 {n} 个服务站的公示栏")
 
 

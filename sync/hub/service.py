@@ -332,8 +332,22 @@ class Hub:
             self.store.audit(self.user, "publish.ledger_list", st["code"], {"program": program, "period": period, "rows": len(rows)})
         return len(rows)
 
-    def publish_notice(self, kind: str, title: str, body: str, posting_from: str, posting_to: str) -> int:
-        """A township notice (公告 or 公示) for every station's board."""
+    def _targets(self, stations: list[str] | None) -> list[str]:
+        """The active stations to publish to: all, or the chosen ones (each must be active)."""
+        active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+        if stations is None:
+            return active
+        chosen = [c.strip().upper() for c in stations]
+        unknown = [c for c in chosen if c not in active]
+        if unknown:
+            raise NotFound("服务站未登记或已停用:" + "、".join(unknown))
+        if not chosen:
+            raise ValidationFailed("没有选择服务站", [FieldError("stations", "empty", "请至少选择一个服务站")])
+        return chosen
+
+    def publish_notice(self, kind: str, title: str, body: str, posting_from: str, posting_to: str,
+                       stations: list[str] | None = None) -> int:
+        """A township notice (公告 or 公示) for every station's board (or the chosen stations')."""
         self.require("publish")
         problems = [FieldError(f, "required", m) for f, v, m in (("title", title, "标题不能为空"), ("body", body, "内容不能为空"))
                     if not (v or "").strip()]
@@ -349,14 +363,15 @@ class Hub:
         doc = {"id": str(uuid.uuid4()), "kind": kind, "title": title.strip(), "body": body.strip(),
                "posting_from": posting_from, "posting_to": posting_to}
         with self.store.transaction():
-            active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+            active = self._targets(stations)
             for code in active:
                 self.store.append_outbox(code, "notice", doc["id"], doc)
             self.store.audit(self.user, "publish.notice", doc["id"], {"title": doc["title"], "stations": len(active)})
         return len(active)
 
-    def publish(self, kind: str, doc: dict) -> int:
-        """Send a catalog version or a year's calendar to every active station (and later enrolees)."""
+    def publish(self, kind: str, doc: dict, stations: list[str] | None = None) -> int:
+        """Send a catalog version or a year's calendar to every active station (and later enrolees),
+        or to the chosen stations only."""
         self.require("publish")
         if kind == "catalog":
             parsed = parse_catalog(doc)
@@ -373,7 +388,7 @@ class Hub:
             published = [d for d in json.loads(self.store.setting(f"published_{kind}") or "[]")
                          if str(d.get("version") or d.get("year")) != ref]
             self.store.set_setting(f"published_{kind}", json.dumps(published + [doc], ensure_ascii=False))
-            active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+            active = self._targets(stations)
             for code in active:
                 self.store.append_outbox(code, kind, ref, doc)
             self.store.audit(self.user, f"publish.{kind}", ref, {"stations": len(active)})

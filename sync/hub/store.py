@@ -86,6 +86,8 @@ class HubStore(Protocol):
     def resident(self, resident_id: str) -> dict | None: ...
     def case_attachments(self, case_id: str) -> list[dict]: ...
     def attachment_data(self, attachment_id: str) -> bytes | None: ...
+    def deliveries(self, kinds: list[str]) -> list[dict]: ...
+    def outbox_data(self, station: str, seq: int) -> dict | None: ...
     def close(self) -> None: ...
 
 
@@ -540,6 +542,18 @@ class SQLiteHubStore:
     def attachment_data(self, attachment_id):
         data = self.s.scalar("SELECT data FROM attachments WHERE id = ?", (attachment_id,))
         return None if data is None else bytes(data)
+
+    def deliveries(self, kinds):
+        # Per station and published item: its (latest) place in the station's outbox, and how far
+        # the station has acknowledged; received when acked >= seq.
+        return self.s.query(f"SELECT o.station, o.kind, o.ref, max(o.seq) AS seq, min(o.created_at) AS created_at, s.acked "
+                            f"FROM outbox o JOIN stations s ON s.code = o.station WHERE o.kind IN ({','.join('?' * len(kinds))}) "
+                            f"GROUP BY o.station, o.kind, o.ref, s.acked ORDER BY min(o.created_at) DESC, o.kind, o.ref, o.station",
+                            tuple(kinds))
+
+    def outbox_data(self, station, seq):
+        data = self.s.scalar("SELECT data FROM outbox WHERE station = ? AND seq = ?", (station, seq))
+        return json.loads(data) if data is not None else None
 
     def close(self):
         self.s.close()

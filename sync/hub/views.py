@@ -187,3 +187,31 @@ def _detail(etype: EventType, p: dict) -> str:
         if p.get(key):
             return str(p[key])
     return ""
+
+
+PUBLISHED_KINDS = ("catalog", "calendar", "notice", "ledger_list")
+
+
+def publications(hub) -> list[dict]:
+    """What the township published, newest first, and which stations have received each
+    (the station acknowledged its outbox past the item's place in it)."""
+    items: dict[tuple[str, str], dict] = {}
+    for d in hub.store.deliveries(list(PUBLISHED_KINDS)):
+        entry = items.get((d["kind"], d["ref"]))
+        if entry is None:
+            entry = items[(d["kind"], d["ref"])] = {"kind": d["kind"], "ref": d["ref"], "at": d["created_at"],
+                                                    "title": _title(hub, d), "received": [], "waiting": []}
+        (entry["received"] if d["acked"] >= d["seq"] else entry["waiting"]).append(d["station"])
+    return list(items.values())
+
+
+def _title(hub, d: dict) -> str:
+    if d["kind"] == "catalog":
+        return f"事项清单 {d['ref']}"
+    if d["kind"] == "calendar":
+        return f"{d['ref']}年节假日安排"
+    if d["kind"] == "ledger_list":
+        ledger, program, period = (d["ref"].split("/", 2) + ["", ""])[:3]
+        return f"{'补贴' if ledger == 'subsidy' else '救助'}名单 {program} {period}"
+    doc = hub.store.outbox_data(d["station"], d["seq"]) or {}
+    return f"{doc.get('kind', '公告')}:{doc.get('title', '')}"

@@ -232,3 +232,66 @@ async def test_a_stick_is_noticed_imported_with_progress_and_its_refusals_shown(
             assert client.pending(s) == 0
         finally:
             s.close()
+
+
+def stick_round_trip(world, code: str, name: str) -> None:
+    """A station's clerk takes a stick to the township and back (something to carry up first)."""
+    s = world.session(code)
+    try:
+        cases.add_event(s, world.numbers[code][0], "note_added", {"text": "到乡镇交换U盘"})
+        stick = world.stick(name)
+        usb.export_to(s, stick)
+        with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+            import_path(hub, stick)
+        usb.import_acks(s, stick)
+    finally:
+        s.close()
+
+
+async def test_a_notice_published_to_one_station_reaches_it_and_shows_as_received(world):
+    app = console(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f8")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        form = pilot.app.screen
+        form.query_one("#title").value = "冬季停水通知"
+        form.query_one("#body").value = "11月25日全天停水"
+        form.query_one("#to").value = "2026-11-30"
+        form.query_one("#targets").deselect("XX0101")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#publications")
+        assert [str(c) for c in table.get_row_at(0)][0::2] == ["公告:冬季停水通知", "0/1"]
+        assert str(table.get_row_at(0)[3]) == "XX0102"
+    stick_round_trip(world, "XX0102", "stick-b")
+    stick_round_trip(world, "XX0101", "stick-a")
+    for code, expected in (("XX0102", 1), ("XX0101", 0)):
+        s = world.session(code)
+        try:
+            assert s.store.scalar("SELECT count(*) FROM notices WHERE title = '冬季停水通知'") == expected
+        finally:
+            s.close()
+    # The hub learns the station has it from the station's next contact (its acknowledgement).
+    stick_round_trip(world, "XX0102", "stick-b2")
+    async with console(world).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f8")
+        await settle(pilot)
+        row = [str(c) for c in pilot.app.screen.query_one("#publications").get_row_at(0)]
+        assert row[2:] == ["1/1", "全部已收到"]
+
+
+async def test_a_handler_has_no_publish_screen(world):
+    from sync.hub import staff
+    with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+        staff.add(hub, "zhangsan", "张三", "经办人", "jingban-pass-77")
+    app = console(world, user="zhangsan", passphrase="jingban-pass-77")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert pilot.app.hub.role == "handler"
+        await pilot.press("f8")
+        await settle(pilot)
+        assert type(pilot.app.screen).__name__ == "OverviewScreen"

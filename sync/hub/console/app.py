@@ -41,6 +41,7 @@ class ConsoleApp(App):
         Binding("f2", "go('overview')", "总览", id="go-overview"),
         Binding("f3", "go('queue')", "待办", id="go-queue"),
         Binding("f7", "go('sticks')", "U盘", id="go-sticks"),
+        Binding("f8", "go('publish')", "发布", id="go-publish"),
         Binding("ctrl+q", "quit", "退出", id="quit"),
     ]
 
@@ -86,6 +87,9 @@ class ConsoleApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "go" and self.hub is None:
             return False
+        if action == "go" and parameters and parameters[0] == "publish":
+            from sync.hub import staff_policy
+            return staff_policy.allowed(self.hub.role, "publish")  # hidden from 经办人
         return True
 
     def stick_folders(self) -> list[Path]:
@@ -122,8 +126,9 @@ class ConsoleApp(App):
 
     def action_go(self, where: str) -> None:
         from sync.hub.console.screens import OverviewScreen, QueueScreen
+        from sync.hub.console.publish import PublishScreen
         from sync.hub.console.sticks import StickScreen
-        targets = {"overview": OverviewScreen, "queue": QueueScreen, "sticks": StickScreen}
+        targets = {"overview": OverviewScreen, "queue": QueueScreen, "sticks": StickScreen, "publish": PublishScreen}
         if isinstance(self.screen, targets[where]):
             return
         while len(self.screen_stack) > 2:
