@@ -245,6 +245,35 @@ case_group.command("decide", help="记录办理结果。")(
             _case_action("decided", lambda kw: {"outcome": kw["outcome"], "summary": kw["summary"]}))))
 
 
+@case_group.command("export-queue")
+@click.argument("out_file", metavar="OUT", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--station", help="只导出该服务站的待办")
+@common
+def case_export_queue(out_file, station, out: Out, home: HubHome):
+    """导出待办(已上报、已受理)为 .xlsx 模板:在“处理”列填 受理/退回补正/准予/不予,“理由”列填理由,
+    再用 township case import-decisions 导入。"""
+    from sync.hub.decisions import export_queue
+    with unlock(home) as hub:
+        n = export_queue(hub, out_file, station)
+    out.emit({"file": str(out_file), "cases": n}, f"已导出 {n} 件待办到 {out_file}")
+
+
+@case_group.command("import-decisions")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--valid-only", is_flag=True, help="有错误的行跳过,只记录正确的行(默认:有错则全部不记录)")
+@common
+def case_import_decisions(file, valid_only, out: Out, home: HubHome):
+    """导入填好的待办处理表(一次解锁,逐行校验后一并记录)。有错误时默认全部不记录,并列出错误所在的行和列。"""
+    from sync.hub.decisions import DecisionsRefused, import_decisions
+    with unlock(home) as hub:
+        try:
+            report = import_decisions(hub, file, "valid" if valid_only else "all")
+        except DecisionsRefused as exc:
+            out.emit({"error": exc.code, "title": exc.title, **exc.report.as_dict()}, exc.report.text() + "\n" + exc.title)
+            sys.exit(exc.exit_code)
+    out.emit(report.as_dict(), report.text())
+
+
 @main.command()
 @click.argument("kind", type=click.Choice(["catalog", "calendar"]))
 @click.argument("source", type=click.Path(path_type=Path))

@@ -71,6 +71,12 @@ class HubStore(Protocol):
     def put_enrol_session(self, row: dict) -> None: ...
     def take_enrol_session(self, session_id: str) -> dict | None: ...
     def prune_enrolment(self, now: str, stale_before: str) -> None: ...
+    # township console work (sync/hub/decisions.py, stats.py, quarantine.py)
+    def decision_queue(self, station: str | None) -> list[dict]: ...
+    def stats_events(self, station: str | None, received_until: str) -> list[dict]: ...
+    def quarantine_item(self, item_id: int) -> dict | None: ...
+    def drop_quarantine(self, item_id: int) -> None: ...
+    def held_rows(self, station: str | None) -> list[dict]: ...
     def close(self) -> None: ...
 
 
@@ -442,6 +448,36 @@ class SQLiteHubStore:
         # Known and unknown codes alike (a difference would tell which exist): 14 days after the last
         # attempt any code issued before it has expired, and a re-issue clears the row anyway.
         self._x("DELETE FROM enrol_attempts WHERE last_at < ?", (stale_before,))
+
+    def decision_queue(self, station):
+        """Cases waiting for the township (submitted or accepted), oldest due first (no due date last)."""
+        sql = ("SELECT * FROM cases WHERE status IN ('submitted', 'accepted')" + (" AND station = ?" if station else "")
+               + " ORDER BY due_on IS NULL, due_on, received_on, number")
+        return self.s.query(sql, (station,) if station else ())
+
+    def stats_events(self, station, received_until):
+        """Every event of the cases received up to a day (ISO date), by case in fold order, with the case's station."""
+        sql = ("SELECT e.id, e.case_id, c.station, e.type, e.stamp, e.node, e.user, e.payload FROM events e "
+               "JOIN cases c ON c.id = e.case_id WHERE c.received_on <= ?" + (" AND c.station = ?" if station else "")
+               + " ORDER BY e.case_id, e.stamp, e.id")
+        rows = self.s.query(sql, (received_until, station) if station else (received_until,))
+        for r in rows:
+            r["payload"] = json.loads(r["payload"])
+        return rows
+
+    def quarantine_item(self, item_id):
+        row = self.s.one("SELECT id, station, seq, kind, reason, data, at FROM quarantine WHERE id = ?", (item_id,))
+        if row is not None and row["data"] is not None:
+            row["data"] = json.loads(row["data"])
+        return row
+
+    def drop_quarantine(self, item_id):
+        self._x("DELETE FROM quarantine WHERE id = ?", (item_id,))
+
+    def held_rows(self, station):
+        # Without the bundle bytes: a listing never loads a stick's worth of held bundles.
+        sql = "SELECT id, station, seq_from, seq_to, reason, at FROM held" + (" WHERE station = ?" if station else "")
+        return self.s.query(sql + " ORDER BY station, seq_from, id", (station,) if station else ())
 
     def close(self):
         self.s.close()
