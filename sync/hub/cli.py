@@ -365,6 +365,37 @@ def quarantine(station, out: Out, home: HubHome):
     out.emit(rows, lambda rs: "\n".join(f"{r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}" for r in rs) or "没有搁置的记录")
 
 
+@main.command()
+@click.option("--month", help="月份,如 2026-11(默认本月)")
+@click.option("--station", help="只统计该服务站")
+@click.option("--xlsx", "xlsx_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为 .xlsx 统计表")
+@click.option("--pdf", "pdf_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为打印用的月度统计报表(PDF)")
+@common
+def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
+    """各服务站月度统计:收件、办结、按时办结率、逾期、平均办结工作日、评价、差评率、差评回访。"""
+    from datetime import date
+
+    from sync.hub import stats as hub_stats
+    month = month or f"{date.today():%Y-%m}"
+    with unlock(home) as hub:
+        rows = hub_stats.monthly(hub, month, station)
+        township, user = hub.name, hub.user
+    if xlsx_file:
+        hub_stats.to_xlsx(rows, xlsx_file)
+    if pdf_file:
+        hub_stats.to_pdf(rows, pdf_file, township, user)
+
+    def line(r: dict) -> str:
+        shown = {k: "—" if r[k] is None else r[k] for k in ("closed_in_time_pct", "avg_workdays", "bad_pct")}
+        return (f"{pad(r['station_label'], 22)} 收件 {r['received']:<4} 办结 {r['decided']:<4} "
+                f"按时率 {shown['closed_in_time_pct']}%  逾期 {r['overdue']:<3} 平均 {shown['avg_workdays']} 个工作日  "
+                f"差评率 {shown['bad_pct']}%  回访 {r['follow_ups_in_time']}/{r['follow_ups']}")
+    saved = [str(f) for f in (xlsx_file, pdf_file) if f]
+    out.emit({"month": month, "stations": rows, "total": hub_stats.total(rows), "files": saved},
+             lambda d: "\n".join([f"{month} 月度统计"] + [line(r) for r in [*rows, d["total"]]] +
+                                 ([f"已保存:{'、'.join(saved)}"] if saved else [])))
+
+
 @main.group("audit")
 def audit_group():
     """乡镇服务器自己的审计日志。"""
