@@ -355,14 +355,69 @@ def send_list(file, station, ledger, program, period, out: Out, home: HubHome):
     out.emit({"station": station.upper(), "rows": n}, f"已排队下发 {n} 行给 {station.upper()}(下次同步或U盘交换时送达)")
 
 
-@main.command("quarantine")
+def _may_discard(hub: Hub):
+    """Who may discard: a 负责人. Until staff accounts carry roles, the administrator who set the hub up."""
+    founder = hub.store.founder()
+    return lambda user: user == founder
+
+
+@main.group("quarantine", invoke_without_command=True)
 @click.option("--station")
 @common
-def quarantine(station, out: Out, home: HubHome):
-    """列出未能接收、已搁置的记录及原因。"""
+@click.pass_context
+def quarantine(ctx, station, out: Out, home: HubHome):
+    """未能接收、已搁置的记录和暂存的数据包:查看(不带子命令时同 list)、重新接收、丢弃。"""
+    if ctx.invoked_subcommand is None:
+        _quarantine_list(station, out, home)
+
+
+def _quarantine_list(station, out: Out, home: HubHome) -> None:
+    from sync.hub import quarantine as q
     with unlock(home) as hub:
-        rows = hub.store.quarantined(station and station.upper())
-    out.emit(rows, lambda rs: "\n".join(f"{r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}" for r in rs) or "没有搁置的记录")
+        items, held = q.list_quarantined(hub, station), q.list_held(hub, station)
+
+    def text(d: dict) -> str:
+        lines = [f"[{r['id']}] {r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}"
+                 + ("" if r["retryable"] else f"(不能重新接收:{r['not_retryable']})") for r in d["quarantined"]]
+        lines += [f"[暂存 {r['id']}] {r['at'][:16]}  {r['station']} 第{r['seq_from']}-{r['seq_to']}号:{r['reason']}"
+                  f"(等待第 {r['waiting_for']} 号)" for r in d["held"]]
+        return "\n".join(lines) or "没有搁置的记录或暂存的数据包"
+    out.emit({"quarantined": items, "held": held}, text)
+
+
+@quarantine.command("list")
+@click.option("--station")
+@common
+def quarantine_list(station, out: Out, home: HubHome):
+    """列出搁置的记录(及原因、能否重新接收)和暂存的数据包。"""
+    _quarantine_list(station, out, home)
+
+
+@quarantine.command("retry")
+@click.argument("item_id", metavar="编号", type=int)
+@click.option("--held", is_flag=True, help="编号是暂存的数据包(默认:搁置的记录)")
+@common
+def quarantine_retry(item_id, held, out: Out, home: HubHome):
+    """问题解决后(如缺少的前序记录已到),重新接收一条搁置的记录或一个暂存的数据包。"""
+    from sync.hub import quarantine as q
+    with unlock(home) as hub:
+        result = (q.retry_held if held else q.retry_quarantined)(hub, item_id)
+    out.emit(result.as_dict(), "已重新接收" if result.applied else f"仍不能接收:{result.reason}")
+    if not result.applied:
+        sys.exit(EXIT_REFUSED)
+
+
+@quarantine.command("discard")
+@click.argument("item_id", metavar="编号", type=int)
+@click.option("--reason", required=True, help="丢弃原因(记入审计日志)")
+@click.option("--held", is_flag=True, help="编号是暂存的数据包(默认:搁置的记录)")
+@common
+def quarantine_discard(item_id, reason, held, out: Out, home: HubHome):
+    """丢弃一条搁置的记录或一个暂存的数据包(仅负责人,须填写原因)。"""
+    from sync.hub import quarantine as q
+    with unlock(home) as hub:
+        row = (q.discard_held if held else q.discard_quarantined)(hub, item_id, reason, hub.user, _may_discard(hub))
+    out.emit(row, f"已丢弃 {row['station']} 的{'暂存数据包' if held else '搁置记录'} {item_id}")
 
 
 @main.command()

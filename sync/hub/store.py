@@ -77,6 +77,7 @@ class HubStore(Protocol):
     def quarantine_item(self, item_id: int) -> dict | None: ...
     def drop_quarantine(self, item_id: int) -> None: ...
     def held_rows(self, station: str | None) -> list[dict]: ...
+    def founder(self) -> str | None: ...
     def close(self) -> None: ...
 
 
@@ -478,6 +479,10 @@ class SQLiteHubStore:
         # Without the bundle bytes: a listing never loads a stick's worth of held bundles.
         sql = "SELECT id, station, seq_from, seq_to, reason, at FROM held" + (" WHERE station = ?" if station else "")
         return self.s.query(sql + " ORDER BY station, seq_from, id", (station,) if station else ())
+
+    def founder(self):
+        """Who set the hub up (``township init``)."""
+        return self.s.scalar('SELECT "user" FROM audit WHERE action = ? ORDER BY seq LIMIT 1', ("hub.init",))
 
     def close(self):
         self.s.close()
