@@ -270,6 +270,35 @@ case_group.command("decide", help="记录办理结果。")(
                                                     **({"county": True} if kw["county"] else {})})))))
 
 
+@case_group.command("export-queue")
+@click.argument("out_file", metavar="OUT", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--station", help="只导出该服务站的待办")
+@common
+def case_export_queue(out_file, station, out: Out, home: HubHome):
+    """导出待办(已上报、已受理)为 .xlsx 模板:在“处理”列填 受理/退回补正/准予/不予,“理由”列填理由,
+    再用 township case import-decisions 导入。"""
+    from sync.hub.decisions import export_queue
+    with unlock(home) as hub:
+        n = export_queue(hub, out_file, station)
+    out.emit({"file": str(out_file), "cases": n}, f"已导出 {n} 件待办到 {out_file}")
+
+
+@case_group.command("import-decisions")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--valid-only", is_flag=True, help="有错误的行跳过,只记录正确的行(默认:有错则全部不记录)")
+@common
+def case_import_decisions(file, valid_only, out: Out, home: HubHome):
+    """导入填好的待办处理表(一次解锁,逐行校验后一并记录)。有错误时默认全部不记录,并列出错误所在的行和列。"""
+    from sync.hub.decisions import DecisionsRefused, import_decisions
+    with unlock(home) as hub:
+        try:
+            report = import_decisions(hub, file, "valid" if valid_only else "all")
+        except DecisionsRefused as exc:
+            out.emit({"error": exc.code, "title": exc.title, **exc.report.as_dict()}, exc.report.text() + "\n" + exc.title)
+            sys.exit(exc.exit_code)
+    out.emit(report.as_dict(), report.text())
+
+
 @main.command()
 @click.argument("kind", type=click.Choice(["catalog", "calendar"]))
 @click.argument("source", type=click.Path(path_type=Path))
@@ -353,14 +382,101 @@ def send_list(file, station, ledger, program, period, out: Out, home: HubHome):
     out.emit({"station": station.upper(), "rows": n}, f"已排队下发 {n} 行给 {station.upper()}(下次同步或U盘交换时送达)")
 
 
-@main.command("quarantine")
+def _may_discard(hub: Hub):
+    """Who may discard: a 负责人 (``staff_policy``), acting as themself."""
+    from sync.hub import staff_policy
+    return lambda user: user == hub.user and staff_policy.allowed(hub.role, "quarantine.discard")
+
+
+@main.group("quarantine", invoke_without_command=True)
 @click.option("--station")
 @common
-def quarantine(station, out: Out, home: HubHome):
-    """列出未能接收、已搁置的记录及原因。"""
+@click.pass_context
+def quarantine(ctx, station, out: Out, home: HubHome):
+    """未能接收、已搁置的记录和暂存的数据包:查看(不带子命令时同 list)、重新接收、丢弃。"""
+    if ctx.invoked_subcommand is None:
+        _quarantine_list(station, out, home)
+
+
+def _quarantine_list(station, out: Out, home: HubHome) -> None:
+    from sync.hub import quarantine as q
     with unlock(home) as hub:
-        rows = hub.store.quarantined(station and station.upper())
-    out.emit(rows, lambda rs: "\n".join(f"{r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}" for r in rs) or "没有搁置的记录")
+        items, held = q.list_quarantined(hub, station), q.list_held(hub, station)
+
+    def text(d: dict) -> str:
+        lines = [f"[{r['id']}] {r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}"
+                 + ("" if r["retryable"] else f"(不能重新接收:{r['not_retryable']})") for r in d["quarantined"]]
+        lines += [f"[暂存 {r['id']}] {r['at'][:16]}  {r['station']} 第{r['seq_from']}-{r['seq_to']}号:{r['reason']}"
+                  f"(等待第 {r['waiting_for']} 号)" for r in d["held"]]
+        return "\n".join(lines) or "没有搁置的记录或暂存的数据包"
+    out.emit({"quarantined": items, "held": held}, text)
+
+
+@quarantine.command("list")
+@click.option("--station")
+@common
+def quarantine_list(station, out: Out, home: HubHome):
+    """列出搁置的记录(及原因、能否重新接收)和暂存的数据包。"""
+    _quarantine_list(station, out, home)
+
+
+@quarantine.command("retry")
+@click.argument("item_id", metavar="编号", type=int)
+@click.option("--held", is_flag=True, help="编号是暂存的数据包(默认:搁置的记录)")
+@common
+def quarantine_retry(item_id, held, out: Out, home: HubHome):
+    """问题解决后(如缺少的前序记录已到),重新接收一条搁置的记录或一个暂存的数据包。"""
+    from sync.hub import quarantine as q
+    with unlock(home) as hub:
+        result = (q.retry_held if held else q.retry_quarantined)(hub, item_id)
+    out.emit(result.as_dict(), "已重新接收" if result.applied else f"仍不能接收:{result.reason}")
+    if not result.applied:
+        sys.exit(EXIT_REFUSED)
+
+
+@quarantine.command("discard")
+@click.argument("item_id", metavar="编号", type=int)
+@click.option("--reason", required=True, help="丢弃原因(记入审计日志)")
+@click.option("--held", is_flag=True, help="编号是暂存的数据包(默认:搁置的记录)")
+@common
+def quarantine_discard(item_id, reason, held, out: Out, home: HubHome):
+    """丢弃一条搁置的记录或一个暂存的数据包(仅负责人,须填写原因)。"""
+    from sync.hub import quarantine as q
+    with unlock(home) as hub:
+        row = (q.discard_held if held else q.discard_quarantined)(hub, item_id, reason, hub.user, _may_discard(hub))
+    out.emit(row, f"已丢弃 {row['station']} 的{'暂存数据包' if held else '搁置记录'} {item_id}")
+
+
+@main.command()
+@click.option("--month", help="月份,如 2026-11(默认本月)")
+@click.option("--station", help="只统计该服务站")
+@click.option("--xlsx", "xlsx_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为 .xlsx 统计表")
+@click.option("--pdf", "pdf_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为打印用的月度统计报表(PDF)")
+@common
+def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
+    """各服务站月度统计:收件、办结、按时办结率、逾期、平均办结工作日、评价、差评率、差评回访。"""
+    from datetime import date
+
+    from sync.hub import stats as hub_stats
+    month = month or f"{date.today():%Y-%m}"
+    with unlock(home) as hub:
+        hub.require("stats.own" if station else "stats.all")
+        rows = hub_stats.monthly(hub, month, station)
+        township, user = hub.name, hub.user
+    if xlsx_file:
+        hub_stats.to_xlsx(rows, xlsx_file)
+    if pdf_file:
+        hub_stats.to_pdf(rows, pdf_file, township, user)
+
+    def line(r: dict) -> str:
+        shown = {k: "—" if r[k] is None else r[k] for k in ("closed_in_time_pct", "avg_workdays", "bad_pct")}
+        return (f"{pad(r['station_label'], 22)} 收件 {r['received']:<4} 办结 {r['decided']:<4} "
+                f"按时率 {shown['closed_in_time_pct']}%  逾期 {r['overdue']:<3} 平均 {shown['avg_workdays']} 个工作日  "
+                f"差评率 {shown['bad_pct']}%  回访 {r['follow_ups_in_time']}/{r['follow_ups']}")
+    saved = [str(f) for f in (xlsx_file, pdf_file) if f]
+    out.emit({"month": month, "stations": rows, "total": hub_stats.total(rows), "files": saved},
+             lambda d: "\n".join([f"{month} 月度统计"] + [line(r) for r in [*rows, d["total"]]] +
+                                 ([f"已保存:{'、'.join(saved)}"] if saved else [])))
 
 
 @main.group("user")

@@ -299,23 +299,28 @@ class Hub:
         if et not in HUB_EVENTS:
             raise ValidationFailed("乡镇不能记录该事件", [FieldError("type", "not_hub_event", f"“{et.label}”由服务站记录")])
         with self.lock, self.store.transaction():
-            row, state, events = self.case_state(ref)
-            payload = {**payload, "on": (today or date.today()).isoformat()}
-            problems = check(state, et, payload)
-            if et == EventType.FORWARDED and not problems:
-                from sync.hub.views import item_of
-                item = item_of(self, state)
-                if item is None or item.deciding_level != "县":
-                    problems = [FieldError("type", "not_county", f"“{state.item_name}”不由县级办理,不能转报县级")]
-            if problems:
-                cls = IllegalTransition if any(p.code == "illegal_transition" for p in problems) else ValidationFailed
-                raise cls(f"{row['number']}:不能{et.label}", problems)
-            event = CaseEvent(id=str(uuid.uuid4()), case_id=row["id"], type=et, stamp=self.clock.now(), node=self.hub_id,
-                              user=self.user, payload=payload)
-            self.store.insert_event(row["station"], event.model_dump(mode="json"))
-            self._refold(row["station"], row["id"])
-            self.store.append_outbox(row["station"], "event", event.id, event.model_dump(mode="json"))
-            self.store.audit(self.user, f"case.{et.value}", row["number"], {k: v for k, v in payload.items() if k in ("outcome", "on")})
+            return self.record_case_event(ref, et, payload, today)
+
+    def record_case_event(self, ref: str, et: EventType, payload: dict, today: date | None = None):
+        """``case_event``'s work inside the caller's lock and transaction (several decisions at once,
+        all or nothing: sync/hub/decisions.py)."""
+        row, state, events = self.case_state(ref)
+        payload = {**payload, "on": (today or date.today()).isoformat()}
+        problems = check(state, et, payload)
+        if et == EventType.FORWARDED and not problems:
+            from sync.hub.views import item_of
+            item = item_of(self, state)
+            if item is None or item.deciding_level != "县":
+                problems = [FieldError("type", "not_county", f"“{state.item_name}”不由县级办理,不能转报县级")]
+        if problems:
+            cls = IllegalTransition if any(p.code == "illegal_transition" for p in problems) else ValidationFailed
+            raise cls(f"{row['number']}:不能{et.label}", problems)
+        event = CaseEvent(id=str(uuid.uuid4()), case_id=row["id"], type=et, stamp=self.clock.now(), node=self.hub_id,
+                          user=self.user, payload=payload)
+        self.store.insert_event(row["station"], event.model_dump(mode="json"))
+        self._refold(row["station"], row["id"])
+        self.store.append_outbox(row["station"], "event", event.id, event.model_dump(mode="json"))
+        self.store.audit(self.user, f"case.{et.value}", row["number"], {k: v for k, v in payload.items() if k in ("outcome", "on")})
         return fold(row["id"], events + [event])
 
     def send_list(self, station: str, ledger: str, program: str, period: str, rows: list[dict], source: str) -> int:

@@ -88,6 +88,13 @@ class HubStore(Protocol):
     def attachment_data(self, attachment_id: str) -> bytes | None: ...
     def deliveries(self, kinds: list[str]) -> list[dict]: ...
     def outbox_data(self, station: str, seq: int) -> dict | None: ...
+    # township console work (sync/hub/decisions.py, stats.py, quarantine.py)
+    def decision_queue(self, station: str | None) -> list[dict]: ...
+    def stats_events(self, station: str | None, received_until: str) -> list[dict]: ...
+    def quarantine_item(self, item_id: int) -> dict | None: ...
+    def drop_quarantine(self, item_id: int) -> None: ...
+    def held_rows(self, station: str | None) -> list[dict]: ...
+    def founder(self) -> str | None: ...
     def close(self) -> None: ...
 
 
@@ -506,6 +513,22 @@ class SQLiteHubStore:
             r["payload"] = json.loads(r["payload"])
         return rows
 
+    def decision_queue(self, station):
+        """Cases waiting for the township (submitted or accepted), oldest due first (no due date last)."""
+        sql = ("SELECT * FROM cases WHERE status IN ('submitted', 'accepted')" + (" AND station = ?" if station else "")
+               + " ORDER BY due_on IS NULL, due_on, received_on, number")
+        return self.s.query(sql, (station,) if station else ())
+
+    def stats_events(self, station, received_until):
+        """Every event of the cases received up to a day (ISO date), by case in fold order, with the case's station."""
+        sql = ("SELECT e.id, e.case_id, c.station, e.type, e.stamp, e.node, e.user, e.payload FROM events e "
+               "JOIN cases c ON c.id = e.case_id WHERE c.received_on <= ?" + (" AND c.station = ?" if station else "")
+               + " ORDER BY e.case_id, e.stamp, e.id")
+        rows = self.s.query(sql, (received_until, station) if station else (received_until,))
+        for r in rows:
+            r["payload"] = json.loads(r["payload"])
+        return rows
+
     def _queue_where(self, statuses, station, item, due_before):
         where, params = [f"c.status IN ({','.join('?' * len(statuses))})"], list(statuses)
         for clause, value in (("c.station = ?", station), ("c.item_name = ?", item), ("c.due_on < ?", due_before)):
@@ -554,6 +577,24 @@ class SQLiteHubStore:
     def outbox_data(self, station, seq):
         data = self.s.scalar("SELECT data FROM outbox WHERE station = ? AND seq = ?", (station, seq))
         return json.loads(data) if data is not None else None
+
+    def quarantine_item(self, item_id):
+        row = self.s.one("SELECT id, station, seq, kind, reason, data, at FROM quarantine WHERE id = ?", (item_id,))
+        if row is not None and row["data"] is not None:
+            row["data"] = json.loads(row["data"])
+        return row
+
+    def drop_quarantine(self, item_id):
+        self._x("DELETE FROM quarantine WHERE id = ?", (item_id,))
+
+    def held_rows(self, station):
+        # Without the bundle bytes: a listing never loads a stick's worth of held bundles.
+        sql = "SELECT id, station, seq_from, seq_to, reason, at FROM held" + (" WHERE station = ?" if station else "")
+        return self.s.query(sql + " ORDER BY station, seq_from, id", (station,) if station else ())
+
+    def founder(self):
+        """Who set the hub up (``township init``)."""
+        return self.s.scalar('SELECT "user" FROM audit WHERE action = ? ORDER BY seq LIMIT 1', ("hub.init",))
 
     def close(self):
         self.s.close()
