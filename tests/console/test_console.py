@@ -295,3 +295,104 @@ async def test_a_handler_has_no_publish_screen(world):
         await pilot.press("f8")
         await settle(pilot)
         assert type(pilot.app.screen).__name__ == "OverviewScreen"
+
+
+def fill(path, decisions: dict[str, tuple[str, str]]) -> None:
+    """Staff fill in 处理 and 理由 for some case numbers, as in Excel."""
+    import openpyxl
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        number = row[header.index("办件编号")].value
+        if number in decisions:
+            row[header.index("处理")].value, row[header.index("理由")].value = decisions[number]
+    book.save(path)
+
+
+async def test_bulk_decisions_one_bad_row_report_then_valid_only(world, tmp_path):
+    a = world.numbers["XX0101"]
+    b = world.numbers["XX0102"]
+    path = tmp_path / "待办办件.xlsx"
+    app = console(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.query_one("#bulk-file").value = str(path)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert "已导出 8 件" in str(screen.query_one("#bulk-status").content)
+        fill(path, {a[0]: ("准予", "符合条件"), a[1]: ("退回补正", "缺少病历"), b[0]: ("不予", "")})  # 不予 without a reason
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        report = screen.query_one("#bulk-report")
+        assert report.row_count == 1 and "理由" in str(report.get_row_at(0)[1]) + str(report.get_row_at(0)[0])
+        assert "正确 2 行,有错 1 处" in str(screen.query_one("#bulk-status").content)
+        await pilot.press("ctrl+a")  # all or nothing: nothing
+        await settle(pilot)
+        with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+            assert hub.case_state(a[0])[1].status.value == "submitted"
+        await pilot.press("ctrl+o")  # valid rows only
+        await settle(pilot)
+        assert "已记录 2 件" in str(screen.query_one("#bulk-status").content)
+    with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+        assert [hub.case_state(n)[1].status.value for n in (a[0], a[1], b[0])] == ["decided", "returned", "submitted"]
+
+
+async def test_stats_match_counts_from_the_stations_and_export(world, tmp_path):
+    app = console(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pilot.app.open_case(world.numbers["XX0102"][0])
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        pilot.app.screen.query_one("#summary").value = "准予登记"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.query_one("#stats-folder").value = str(tmp_path)
+        table = screen.query_one("#stats")
+        rows = {str(table.get_row_at(i)[0]).split()[0]: [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+        # Received this month, counted independently from each station's own store.
+        for code in ("XX0101", "XX0102"):
+            s = world.session(code)
+            try:
+                received = s.store.scalar("SELECT count(*) FROM cases WHERE received_on LIKE '2026-11-%'")
+            finally:
+                s.close()
+            assert rows[code][1] == str(received)
+        assert rows["XX0102"][2] == "1" and rows["XX0101"][2] == "0"
+        await pilot.press("ctrl+x")
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+    assert (tmp_path / "月度统计-2026-11.xlsx").stat().st_size > 0
+    assert (tmp_path / "月度统计-2026-11.pdf").read_bytes().startswith(b"%PDF")
+
+
+async def test_quarantine_screen_lists_the_reason_and_a_lead_discards_with_a_reason(world):
+    with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+        with hub.store.transaction():  # a record the hub set aside (as receive does for a refused item)
+            hub.store.quarantine("XX0101", 99, "event", "事件所属的代办件在乡镇不存在", {"id": "x", "case_id": "y"})
+    app = console(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#quarantine")
+        assert table.row_count == 1 and "不存在" in str(table.get_row_at(0)[3])
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("ctrl+s")  # no reason: refused
+        await settle(pilot)
+        assert "原因" in str(pilot.app.screen.query_one("#discard-error").content)
+        pilot.app.screen.query_one("#reason").value = "测试数据,已与服务站核实"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert pilot.app.screen.query_one("#quarantine").row_count == 0
+    with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+        assert hub.store.s.scalar("SELECT user FROM audit WHERE action = 'quarantine.discard'") == "admin"

@@ -40,6 +40,9 @@ class ConsoleApp(App):
     BINDINGS = [
         Binding("f2", "go('overview')", "总览", id="go-overview"),
         Binding("f3", "go('queue')", "待办", id="go-queue"),
+        Binding("f4", "go('bulk')", "批量", id="go-bulk"),
+        Binding("f5", "go('stats')", "统计", id="go-stats"),
+        Binding("f6", "go('quarantine')", "搁置", id="go-quarantine"),
         Binding("f7", "go('sticks')", "U盘", id="go-sticks"),
         Binding("f8", "go('publish')", "发布", id="go-publish"),
         Binding("ctrl+q", "quit", "退出", id="quit"),
@@ -128,7 +131,9 @@ class ConsoleApp(App):
         from sync.hub.console.screens import OverviewScreen, QueueScreen
         from sync.hub.console.publish import PublishScreen
         from sync.hub.console.sticks import StickScreen
-        targets = {"overview": OverviewScreen, "queue": QueueScreen, "sticks": StickScreen, "publish": PublishScreen}
+        from sync.hub.console.work import BulkScreen, QuarantineScreen, StatsScreen
+        targets = {"overview": OverviewScreen, "queue": QueueScreen, "sticks": StickScreen, "publish": PublishScreen,
+                   "bulk": BulkScreen, "stats": StatsScreen, "quarantine": QuarantineScreen}
         if isinstance(self.screen, targets[where]):
             return
         while len(self.screen_stack) > 2:
