@@ -396,3 +396,21 @@ async def test_quarantine_screen_lists_the_reason_and_a_lead_discards_with_a_rea
         assert pilot.app.screen.query_one("#quarantine").row_count == 0
     with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
         assert hub.store.s.scalar("SELECT user FROM audit WHERE action = 'quarantine.discard'") == "admin"
+
+
+async def test_the_silent_days_setting_changes_who_stands_out(world):
+    app = console(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        pilot.app.screen.query_one("#silent_days").value = "0"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "1 到 365" in str(pilot.app.screen.query_one("#err-silent_days").content)
+        pilot.app.screen.query_one("#silent_days").value = "30"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "超过30天未联系 0 个" in str(pilot.app.screen.query_one("#overview-summary").content)
+    with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+        assert hub.store.s.scalar("SELECT user FROM audit WHERE action = 'settings.silent_days'") == "admin"

@@ -91,7 +91,7 @@ class ConsoleScreen(Screen):
 class OverviewScreen(ConsoleScreen):
     """总览:各服务站最近联系、待下发、搁置、在办与超期"""
 
-    BINDINGS = [("r", "refresh", "刷新"), ("enter", "open_station", "该站待办")]
+    BINDINGS = [("r", "refresh", "刷新"), ("enter", "open_station", "该站待办"), ("s", "settings", "设置")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -138,6 +138,15 @@ class OverviewScreen(ConsoleScreen):
         overdue = sum(r["overdue"] for r in rows)
         self.query_one("#overview-summary", Static).update(
             f"服务站 {len(rows)} 个 · 超过{limit}天未联系 {silent} 个 · 超期件 {overdue} 件 · 回车看该站待办,F3 全部待办")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "settings":
+            from sync.hub import staff_policy
+            return staff_policy.allowed(self.hub.role, "station.manage")
+        return True
+
+    def action_settings(self) -> None:
+        self.app.push_screen(SettingsForm(), lambda done: done and self.action_refresh())
 
     def action_open_station(self) -> None:
         table = self.query_one("#stations", DataTable)
@@ -427,3 +436,37 @@ def system_viewer(path: Path) -> None:
     else:
         subprocess.Popen(["open" if sys.platform == "darwin" else "xdg-open", str(path)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class SettingsForm(ModalScreen[bool]):
+    """设置:失联提醒天数、当作U盘监视的文件夹"""
+
+    BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]
+
+    def compose(self) -> ComposeResult:
+        from sync.hub import settings
+        now = settings.current(self.app.hub)
+        with Vertical(classes="dialog"):
+            yield Static("工作台设置", classes="dialog-title")
+            yield Label("服务站超过几天未联系时突出显示:")
+            yield Input(str(now["silent_days"]), id="silent_days")
+            yield Label("", id="err-silent_days", classes="field-error")
+            yield Label("当作U盘监视的文件夹(可空):")
+            yield Input(now["stick_folder"], id="stick_folder")
+            yield Label("", id="err-stick_folder", classes="field-error")
+            yield Label("Ctrl+S 保存 · Esc 取消", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#silent_days", Input).focus()
+
+    def action_save(self) -> None:
+        from sync.hub import settings
+        hub = self.app.hub
+        try:
+            settings.set_silent_days(hub, self.query_one("#silent_days", Input).value)
+            settings.set_stick_folder(hub, self.query_one("#stick_folder", Input).value)
+        except StationError as exc:
+            if show_field_errors(self, exc.details) or not exc.details:
+                self.app.show_error(exc)
+            return
+        self.dismiss(True)
