@@ -102,8 +102,9 @@ class OverviewScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#stations", DataTable)
-        for label, width in (("编码", 8), ("服务站", 10), ("最近联系", 11), ("待下发", 6), ("暂存包", 6), ("搁置", 4),
-                             ("在办", 4), ("超期", 4), ("差评待回访", 10)):
+        # 80 columns: nine narrow columns (a silent station's contact says how long, in red).
+        for label, width in (("编码", 7), ("服务站", 8), ("最近联系", 14), ("待下发", 6), ("暂存包", 6), ("搁置", 4),
+                             ("在办", 4), ("超期", 4), ("差评未访", 8)):
             table.add_column(label, width=width)
         table.focus()
         self.action_refresh()
@@ -131,7 +132,7 @@ class OverviewScreen(ConsoleScreen):
             elif r["silent_days"] is None:
                 contact = "从未联系"
             else:
-                contact = r["last_seen"][5:16].replace("T", " ") + (f" 失联{r['silent_days']}天" if r["silent"] else "")
+                contact = r["last_seen"][5:10] + (f" 失联{r['silent_days']}天" if r["silent"] else " " + r["last_seen"][11:16])
             cells = [r["code"], r["name"], contact, r["waiting"], r["held"], r["quarantined"], r["open"], r["overdue"],
                      r["bad_ratings"]]
             table.add_row(*[Text(str(c), style=style) for c in cells], key=r["code"])
@@ -190,7 +191,7 @@ class QueueScreen(ConsoleScreen):
             select.value = self.station
         self.query_one("#f-item", Select).set_options([(n, n) for n in self.hub.store.item_names()])
         table = self.query_one("#queue", DataTable)
-        for label, width in (("件号", 17), ("群众", 6), ("事项", 16), ("状态", 10), ("期限", 10), ("剩余", 6)):
+        for label, width in (("件号", 18), ("群众", 6), ("事项", 14), ("状态", 10), ("期限", 10), ("剩余", 6)):
             table.add_column(label, width=width)
         table.focus()
         self.reload()

@@ -140,7 +140,7 @@ class StatsScreen(ConsoleScreen):
         if not self.everyone() and stations:  # 经办人: one station at a time
             select.value = stations[0][1]
         table = self.query_one("#stats", DataTable)
-        for label, width in (("服务站", 12), ("收件", 4), ("办结", 4), ("按时率", 6), ("逾期", 4), ("平均工作日", 10),
+        for label, width in (("服务站", 14), ("收件", 4), ("办结", 4), ("按时率", 6), ("逾期", 4), ("平均工作日", 10),
                              ("差评率", 6), ("回访", 4)):
             table.add_column(label, width=width)
         table.focus()
