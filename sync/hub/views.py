@@ -32,6 +32,17 @@ def silent_days(hub) -> int:
         return SILENT_DAYS_DEFAULT
 
 
+class _RememberingCalendar(WorkCalendar):
+    """The station's calendar, remembering each day's answer: a queue page counts the working days
+    to a hundred deadlines, many the same, each day by day (the station's own ``workdays_between``)."""
+
+    def is_workday(self, day: date) -> bool:
+        memo = self.__dict__.setdefault("_memo", {})
+        if day not in memo:
+            memo[day] = super().is_workday(day)
+        return memo[day]
+
+
 def calendar(hub) -> WorkCalendar:
     """The station's working-day calendar with every holiday year the township published."""
     from station.services.calendar import _checked
@@ -45,7 +56,7 @@ def calendar(hub) -> WorkCalendar:
         years.add(year)
         overrides.update({d: False for d, _ in holidays})
         overrides.update({d: True for d, _ in workdays})
-    return WorkCalendar(overrides=overrides, township_years=years)
+    return _RememberingCalendar(overrides=overrides, township_years=years)
 
 
 def catalog(hub) -> Catalog:
@@ -128,13 +139,16 @@ def queue(hub, today: date, f: QueueFilter, limit: int = 100, offset: int = 0, c
     """Cases waiting for the township, oldest due first, with working days left (negative: overdue)."""
     cal = cal or calendar(hub)
     rows = hub.store.queue(_statuses(f), f.station, f.item, today.isoformat() if f.overdue else None, limit, offset)
+    left: dict[date, int] = {}
     for r in rows:
         resident = r.pop("resident") or {}
         r["resident_name"] = resident.get("name", "")
         r["id_masked"] = mask_id(resident.get("id_number"))
         r["status_label"] = Status(r["status"]).label
         due = date.fromisoformat(r["due_on"]) if r["due_on"] else None
-        r["days_left"] = cal.workdays_between(today, due) if due else None
+        if due is not None and due not in left:
+            left[due] = cal.workdays_between(today, due)
+        r["days_left"] = left[due] if due else None
         r["overdue"] = due is not None and due < today
     return rows
 

@@ -2,7 +2,7 @@
 import argparse
 import json
 
-from tests.bench import decisions, foundation, ledgers, printouts, sync, tui, usb
+from tests.bench import console, decisions, foundation, ledgers, printouts, sync, tui, usb
 
 
 def _big_csv_line(c: dict) -> str:
@@ -16,13 +16,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Village Station benchmarks")
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv", "decisions"],
+    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv", "decisions", "console"],
                         help="run one group")
     args = parser.parse_args()
     if args.only == "ledger-csv":
         c = ledgers.run(only_csv=True)["big_csv"]
         print(_big_csv_line(c))
         return
+    if args.only in (None, "console"):
+        r = console.run()
+        print(f"township console queue over {r['cases']:,} cases: opens in {r['open_s']:.2f} s (target < 1 s); filters "
+              + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in r["filters_s"].items()) + " (target < 100 ms each)")
+        if args.only == "console":
+            return
     if args.only in (None, "decisions"):
         d = decisions.run()
         print(f"township case import-decisions of {d['decisions']} decisions: {d['import_s']:.2f} s (target < 5 s) vs the same "

@@ -189,7 +189,9 @@ class QueueScreen(ConsoleScreen):
         select.set_options(stations)
         if self.station:
             select.value = self.station
-        self.query_one("#f-item", Select).set_options([(n, n) for n in self.hub.store.item_names()])
+        # The catalog's names (not a DISTINCT over every case: that reads the whole table).
+        self.cal = views.calendar(self.hub)  # read once per visit; it remembers the days it has counted
+        self.query_one("#f-item", Select).set_options([(i.name, i.name) for i in views.catalog(self.hub).items])
         table = self.query_one("#queue", DataTable)
         for label, width in (("件号", 18), ("群众", 6), ("事项", 14), ("状态", 10), ("期限", 10), ("剩余", 6)):
             table.add_column(label, width=width)
@@ -219,7 +221,7 @@ class QueueScreen(ConsoleScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue")
     def _load(self, f: views.QueueFilter, page: int) -> None:
         today = self.app.today()
-        rows = views.queue(self.hub, today, f, limit=PAGE, offset=page * PAGE)
+        rows = views.queue(self.hub, today, f, limit=PAGE, offset=page * PAGE, cal=self.cal)
         total = views.queue_count(self.hub, today, f)
         self.app.call_from_thread(self._show, rows, total, page)
 
