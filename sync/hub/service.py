@@ -26,8 +26,7 @@ from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal, x25519_key_ok
-from sync.hub import enrolment, restore, staff_policy
-from sync.hub import staff
+from sync.hub import enrolment, restore, staff, staff_policy
 from sync.hub.store import HubStore, SQLiteHubStore
 
 # What township staff may record on a case: what the write policy lets the hub author.

@@ -128,8 +128,8 @@ class ConsoleApp(App):
         self._sticks_seen.add((str(root), bundle_count(root)))
 
     def action_go(self, where: str) -> None:
-        from sync.hub.console.screens import OverviewScreen, QueueScreen
         from sync.hub.console.publish import PublishScreen
+        from sync.hub.console.screens import OverviewScreen, QueueScreen
         from sync.hub.console.sticks import StickScreen
         from sync.hub.console.work import BulkScreen, QuarantineScreen, StatsScreen
         targets = {"overview": OverviewScreen, "queue": QueueScreen, "sticks": StickScreen, "publish": PublishScreen,
