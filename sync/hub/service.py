@@ -159,8 +159,9 @@ class Hub:
             return None
         return bytes(st["sign_pub"])
 
-    def receive(self, data: bytes) -> bytes:
-        """Apply a station's bundle (or an empty one: a pull) and return the reply bundle."""
+    def receive(self, data: bytes, via: str | None = None) -> bytes:
+        """Apply a station's bundle (or an empty one: a pull) and return the reply bundle. ``via``
+        ("http" or "stick") is remembered as how the station was last in contact (总览)."""
         opened = open_bundle(data, me=self.hub_id, my_enc=self.enc, sender_key=self._station_key)
         h, payload = opened.header, opened.payload
         if h["kind"] != "outbox":
@@ -168,7 +169,7 @@ class Hub:
         station = h["sender"]
         if not x25519_key_ok(bytes(self.store.station(station)["enc_pub"])):  # enrolled before keys were checked
             raise BundleRejected("bad_key", "该服务站登记的加密公钥无效:请乡镇重新生成登记码,服务站重新登记")
-        step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload)
+        step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload, via)
         chains = anchor.at_hub(self, st, h, payload)  # heads anchored; a cut or rewritten chain reported
         # ``ack``: what this bundle's sender may mark delivered — never beyond what it sent, so a station
         # behind the hub (restored from an older backup) does not mark records it never sent. ``hwm``:
@@ -181,7 +182,7 @@ class Hub:
                              "top_number": self.store.top_number(station), "quarantined": quarantined, **chains},
                     sign_key=self.sign, recipient_enc=bytes(st["enc_pub"]))
 
-    def apply(self, station: str, seq_from: int, seq_to: int, payload: dict):
+    def apply(self, station: str, seq_from: int, seq_to: int, payload: dict, via: str | None = None):
         """Apply one station bundle's payload in one transaction; what ``receive`` does after the
         crypto (also the baseline the sync benchmark compares the wire against)."""
         with self.lock, self.store.transaction():
@@ -209,7 +210,7 @@ class Hub:
             for case_id in touched:
                 self._refold(station, case_id)
             acked = max(st["acked"], protocol.ack_of(payload))
-            self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso())
+            self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso(), **({"last_via": via} if via else {}))
             if step.status == "apply" and items:
                 self.store.audit(self.user, "sync.apply", station, {"from": seq_from, "to": seq_to, "quarantined": len(quarantined)})
             out = restore.materialize(self.store, self.store.outbox_after(station, acked, protocol.MAX_ITEMS_PER_BUNDLE))

@@ -206,6 +206,8 @@ def _v10_console_indexes(db: sqlite_utils.Database) -> None:
     read from the index alone (100,000 cases: tens of milliseconds)."""
     db.execute("CREATE INDEX cases_queue ON cases(status, due_on, received_on, number, station, item_name, id)")
     db.execute("CREATE INDEX events_type ON events(type)")
+    # How a station was last in contact: "http" or "stick" (总览 says which).
+    db.execute("ALTER TABLE stations ADD COLUMN last_via TEXT")
 
 
 HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_staff, _v10_console_indexes]
@@ -499,7 +501,7 @@ class SQLiteHubStore:
     def station_summary(self, today, open_statuses):
         marks = ",".join("?" * len(open_statuses))
         # One row per station; each count a correlated subquery on an indexed column (plain SQL).
-        sql = (f"SELECT s.code, s.name, s.status, s.last_seen, s.acked, "
+        sql = (f"SELECT s.code, s.name, s.status, s.last_seen, s.last_via, s.acked, "
                f"(SELECT coalesce(max(o.seq), 0) FROM outbox o WHERE o.station = s.code) AS outbox_top, "
                f"(SELECT count(*) FROM held h WHERE h.station = s.code) AS held, "
                f"(SELECT count(*) FROM quarantine q WHERE q.station = s.code) AS quarantined, "

@@ -168,7 +168,7 @@ def import_path(hub: Hub, path: Path, progress: Callable[[int, int], None] | Non
                 continue
             before = (hub.store.station(station) or {}).get("hwm", 0)
             try:
-                last_reply = hub.receive(data)
+                last_reply = hub.receive(data, "stick")
             except BundleRejected as exc:
                 if exc.code == "gap":
                     hub.store.hold(station, header["seq_from"], header["seq_to"], data, exc.reason)
@@ -208,7 +208,7 @@ def _release_held(hub: Hub, station: str) -> bytes | None:
             if data is None:
                 continue
             try:
-                reply = hub.receive(data)
+                reply = hub.receive(data, "stick")
             except BundleRejected as exc:
                 if exc.code == "gap":
                     continue

@@ -39,6 +39,7 @@ async def test_overview_counts_per_station_and_the_silent_one_stands_out(world):
                 s.close()
             assert rows[code][6] == str(open_cases)
         assert "失联" not in rows["XX0101"][2] and "失联18天" in rows["XX0102"][2]
+        assert rows["XX0101"][2].endswith("盘") and rows["XX0102"][2].endswith("盘")  # their bundles came on sticks
         assert table.get_row_at(1)[0].style == "bold red" and table.get_row_at(0)[0].style == ""
         assert "超过7天未联系 1 个" in str(pilot.app.screen.query_one("#overview-summary").content)
 

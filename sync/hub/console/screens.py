@@ -103,7 +103,7 @@ class OverviewScreen(ConsoleScreen):
     def on_mount(self) -> None:
         table = self.query_one("#stations", DataTable)
         # 80 columns: nine narrow columns (a silent station's contact says how long, in red).
-        for label, width in (("编码", 7), ("服务站", 8), ("最近联系", 14), ("待下发", 6), ("暂存包", 6), ("搁置", 4),
+        for label, width in (("编码", 7), ("服务站", 8), ("最近联系", 16), ("待发", 4), ("暂存", 4), ("搁置", 4),
                              ("在办", 4), ("超期", 4), ("差评未访", 8)):
             table.add_column(label, width=width)
         table.focus()
@@ -132,13 +132,14 @@ class OverviewScreen(ConsoleScreen):
             elif r["silent_days"] is None:
                 contact = "从未联系"
             else:
-                contact = r["last_seen"][5:10] + (f" 失联{r['silent_days']}天" if r["silent"] else " " + r["last_seen"][11:16])
+                via = {"http": "网", "stick": "盘"}.get(r["last_via"] or "", "")
+                contact = r["last_seen"][5:10] + (f" 失联{r['silent_days']}天" if r["silent"] else " " + r["last_seen"][11:16]) + via
             cells = [r["code"], r["name"], contact, r["waiting"], r["held"], r["quarantined"], r["open"], r["overdue"],
                      r["bad_ratings"]]
             table.add_row(*[Text(str(c), style=style) for c in cells], key=r["code"])
         overdue = sum(r["overdue"] for r in rows)
         self.query_one("#overview-summary", Static).update(
-            f"服务站 {len(rows)} 个 · 超过{limit}天未联系 {silent} 个 · 超期件 {overdue} 件 · 回车看该站待办,F3 全部待办")
+            f"服务站 {len(rows)} 个 · 超过{limit}天未联系 {silent} 个 · 超期件 {overdue} 件 · 网=联网 盘=U盘 · 回车看该站")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "settings":
