@@ -415,3 +415,36 @@ async def test_the_silent_days_setting_changes_who_stands_out(world):
         assert "超过30天未联系 0 个" in str(pilot.app.screen.query_one("#overview-summary").content)
     with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
         assert hub.store.s.scalar("SELECT user FROM audit WHERE action = 'settings.silent_days'") == "admin"
+
+
+async def test_a_lead_adds_a_handler_in_the_console_who_then_logs_in_with_fewer_keys(world):
+    app = console(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f9")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        form = pilot.app.screen
+        form.query_one("#username").value = "lisi"
+        form.query_one("#display_name").value = "李四"
+        form.query_one("#passphrase").value = "lisi-pass-2026"
+        form.query_one("#again").value = "lisi-pass-2026x"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "不一致" in str(form.query_one("#err-passphrase").content)
+        form.query_one("#again").value = "lisi-pass-2026"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#staff")
+        assert [str(c) for c in table.get_row_at(1)] == ["lisi", "李四", "经办人", "在用"]
+    app = console(world, user="lisi", passphrase="lisi-pass-2026")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in ("f9", "f8"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert type(pilot.app.screen).__name__ == "OverviewScreen"
+        assert pilot.app.screen.check_action("settings", ()) is False
+    with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
+        assert hub.store.s.scalar("SELECT user FROM audit WHERE action = 'user.add' AND target = 'lisi'") == "admin"

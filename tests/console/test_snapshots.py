@@ -60,3 +60,8 @@ def test_screen(snap_compare, world, screen, size):
 def test_case_and_its_forms(snap_compare, world, form, size):
     keys = {"case": (), "return": ("t",), "decide": ("d",)}[form]
     assert snap_compare(console(world), terminal_size=size, run_before=_keys(*keys, case=world.numbers["XX0101"][0]))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_staff(snap_compare, world, size):
+    assert snap_compare(console(world), terminal_size=size, run_before=_keys("f9"))

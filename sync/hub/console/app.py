@@ -45,6 +45,7 @@ class ConsoleApp(App):
         Binding("f6", "go('quarantine')", "搁置", id="go-quarantine"),
         Binding("f7", "go('sticks')", "U盘", id="go-sticks"),
         Binding("f8", "go('publish')", "发布", id="go-publish"),
+        Binding("f9", "go('staff')", "账号", id="go-staff"),
         Binding("ctrl+q", "quit", "退出", id="quit"),
     ]
 
@@ -90,9 +91,9 @@ class ConsoleApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "go" and self.hub is None:
             return False
-        if action == "go" and parameters and parameters[0] == "publish":
+        if action == "go" and parameters and parameters[0] in ("publish", "staff"):
             from sync.hub import staff_policy
-            return staff_policy.allowed(self.hub.role, "publish")  # hidden from 经办人
+            return staff_policy.allowed(self.hub.role, {"publish": "publish", "staff": "user.manage"}[parameters[0]])  # hidden from 经办人
         return True
 
     def stick_folders(self) -> list[Path]:
@@ -130,10 +131,11 @@ class ConsoleApp(App):
     def action_go(self, where: str) -> None:
         from sync.hub.console.publish import PublishScreen
         from sync.hub.console.screens import OverviewScreen, QueueScreen
+        from sync.hub.console.staff import StaffScreen
         from sync.hub.console.sticks import StickScreen
         from sync.hub.console.work import BulkScreen, QuarantineScreen, StatsScreen
         targets = {"overview": OverviewScreen, "queue": QueueScreen, "sticks": StickScreen, "publish": PublishScreen,
-                   "bulk": BulkScreen, "stats": StatsScreen, "quarantine": QuarantineScreen}
+                   "bulk": BulkScreen, "stats": StatsScreen, "quarantine": QuarantineScreen, "staff": StaffScreen}
         if isinstance(self.screen, targets[where]):
             return
         while len(self.screen_stack) > 2:
