@@ -90,7 +90,7 @@ class HubStore(Protocol):
     def outbox_data(self, station: str, seq: int) -> dict | None: ...
     # township console work (sync/hub/decisions.py, stats.py, quarantine.py)
     def decision_queue(self, station: str | None) -> list[dict]: ...
-    def stats_events(self, station: str | None, received_until: str) -> list[dict]: ...
+    def stats_events(self, station: str | None, received_until: str, changed_since: str = "") -> list[dict]: ...
     def quarantine_item(self, item_id: int) -> dict | None: ...
     def drop_quarantine(self, item_id: int) -> None: ...
     def held_rows(self, station: str | None) -> list[dict]: ...
@@ -523,12 +523,14 @@ class SQLiteHubStore:
                + " ORDER BY due_on IS NULL, due_on, received_on, number")
         return self.s.query(sql, (station,) if station else ())
 
-    def stats_events(self, station, received_until):
-        """Every event of the cases received up to a day (ISO date), by case in fold order, with the case's station."""
+    def stats_events(self, station, received_until, changed_since=""):
+        """Every event of the cases received up to a day (ISO date) that are still open or had an
+        event stamped at or after ``changed_since`` (a stamp prefix), by case in fold order."""
         sql = ("SELECT e.id, e.case_id, c.station, e.type, e.stamp, e.node, e.user, e.payload FROM events e "
-               "JOIN cases c ON c.id = e.case_id WHERE c.received_on <= ?" + (" AND c.station = ?" if station else "")
-               + " ORDER BY e.case_id, e.stamp, e.id")
-        rows = self.s.query(sql, (received_until, station) if station else (received_until,))
+               "JOIN cases c ON c.id = e.case_id WHERE c.received_on <= ? "
+               "AND (c.status IN ('received', 'submitted', 'accepted', 'returned') OR c.updated_stamp >= ?)"
+               + (" AND c.station = ?" if station else "") + " ORDER BY e.case_id, e.stamp, e.id")
+        rows = self.s.query(sql, (received_until, changed_since, station) if station else (received_until, changed_since))
         for r in rows:
             r["payload"] = json.loads(r["payload"])
         return rows

@@ -2,7 +2,7 @@
 import argparse
 import json
 
-from tests.bench import console, decisions, foundation, ledgers, printouts, sync, tui, usb
+from tests.bench import console, decisions, foundation, ledgers, printouts, stats, sync, tui, usb
 
 
 def _big_csv_line(c: dict) -> str:
@@ -16,7 +16,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Village Station benchmarks")
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv", "decisions", "console"],
+    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv", "decisions", "console",
+                        "stats"],
                         help="run one group")
     args = parser.parse_args()
     if args.only == "ledger-csv":
@@ -34,6 +35,12 @@ def main() -> None:
         print(f"township case import-decisions of {d['decisions']} decisions: {d['import_s']:.2f} s (target < 5 s) vs the same "
               f"command's floor (township case list: process start + unlock) {d['floor_s']:.2f} s")
         if args.only == "decisions":
+            return
+    if args.only in (None, "stats"):
+        st = stats.run()
+        print(f"township stats for {st['month']} over {st['cases']:,} cases: {st['ours_s']:.2f} s vs folding every case "
+              f"{st['everything_s']:.2f} s (same figures; {st['decided']:,} decided that month)")
+        if args.only == "stats":
             return
     if args.only in (None, "ledgers"):
         led = ledgers.run()

@@ -198,3 +198,24 @@ def test_the_cli_unlocks_once_and_reports(hub, two_stations, tmp_path):
     out = json.loads(r.stdout)
     assert out["applied"] == 2 and out["error_count"] == 1 and out["errors"][0]["code"] == "reason_required"
     assert statuses(hub, [an[0], an[1], bn[0]]) == {an[0]: "decided", an[1]: "submitted", bn[0]: "accepted"}
+
+
+def test_a_file_that_is_not_the_template_is_refused_whole(hub, two_stations, tmp_path):
+    from station.errors import ValidationFailed
+    path = tmp_path / "queue.xlsx"
+    export_queue(hub, path)
+
+    def drop_action(sheet, cols):
+        sheet.cell(1, cols[ACTION], "备注")  # the 处理 header renamed
+    fill(path, {}, drop_action)
+    with pytest.raises(ValidationFailed, match="缺少必需的列") as refused:
+        check_decisions(hub, path)
+    assert "处理" in str(refused.value)
+    other = tmp_path / "other.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "金额"])
+    book.active.append(["村民甲", 100])
+    book.save(other)
+    with pytest.raises(ValidationFailed, match="不是待办处理表"):
+        import_decisions(hub, other, "valid")
+    assert hub.store.s.scalar("SELECT count(*) FROM audit WHERE action = 'case.import_decisions'") == 0
