@@ -422,7 +422,7 @@ class HubHome:
         store = SQLiteHubStore(self.db_path, key, create=True)
         hub = Hub.create(store, hub_id, name, username)
         ring.save()
-        staff.seed(store, [username])
+        staff.seed(store, [username], audited=False)
         self._logged_in(hub, username, key)
         return hub, recovery
 

@@ -15,16 +15,18 @@ from sync.hub import staff_policy
 from sync.hub.store import HubStore
 
 
-def seed(store: HubStore, usernames: list[str]) -> None:
+def seed(store: HubStore, usernames: list[str], audited: bool = True) -> None:
     """A hub from before staff accounts: everyone already in its keyring could do everything, so
-    they are entered as 负责人 (once, audited)."""
+    they are entered as 负责人 (once, audited). At ``township init`` the first user's entry is not
+    audited separately: the audited ``hub.init`` says who set the hub up."""
     if store.staff_members():
         return
     with store.transaction():
         for name in usernames:
             store.put_staff({"username": name, "display_name": name, "role": staff_policy.LEAD, "active": 1,
                              "created_at": now_iso()})
-            store.audit(name, "user.seed", name, {"role": staff_policy.LEAD})
+            if audited:
+                store.audit(name, "user.seed", name, {"role": staff_policy.LEAD})
 
 
 def role_for_login(store: HubStore, username: str) -> str:

@@ -95,7 +95,7 @@ def test_a_hub_from_before_staff_accounts_makes_its_keyring_users_leads(home):
             hub.store.s.conn.execute("DELETE FROM staff")  # as a hub migrated from before the staff table
     with home.unlock("admin", HUB_PASS) as hub:
         assert hub.role == staff_policy.LEAD
-        assert [r["user"] for r in audit_rows(hub, "user.seed")] == ["admin", "admin"]  # at init, and now
+        assert [r["user"] for r in audit_rows(hub, "user.seed")] == ["admin"]  # entered as 负责人 now, audited
 
 
 def township(home, *args, user="admin", passphrase=HUB_PASS, new=None):
