@@ -120,7 +120,8 @@ def world(tmp_path) -> World:
 
 
 def console(world: World, user: str | None = "admin", passphrase: str | None = HUB_PASS, **kw):
-    config = ConsoleConfig(data_dir=world.hub_dir, today=lambda: TODAY, user=user, passphrase=passphrase,
+    day = kw.pop("today", TODAY)
+    config = ConsoleConfig(data_dir=world.hub_dir, today=lambda: day, user=user, passphrase=passphrase,
                            watch_sticks=kw.pop("watch_sticks", False), started=STARTED,
                            now=lambda: datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc), **kw)
     return make_app(config)

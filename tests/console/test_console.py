@@ -448,3 +448,23 @@ async def test_a_lead_adds_a_handler_in_the_console_who_then_logs_in_with_fewer_
         assert pilot.app.screen.check_action("settings", ()) is False
     with HubHome(world.hub_dir).unlock("admin", HUB_PASS) as hub:
         assert hub.store.s.scalar("SELECT user FROM audit WHERE action = 'user.add' AND target = 'lisi'") == "admin"
+
+
+async def test_queue_filters_by_item_and_overdue_with_working_days_late(world):
+    from datetime import date
+    app = console(world, today=date(2026, 11, 25))  # a Wednesday: the cases due 11-23 and 11-24 are late
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.query_one("#f-overdue").value = True
+        await settle(pilot)
+        table = screen.query_one("#queue")
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [r[4] for r in rows] == ["2026-11-23", "2026-11-23", "2026-11-24", "2026-11-24"]
+        assert [r[5] for r in rows] == ["超2天", "超2天", "超1天", "超1天"]  # working days (Mon 23 → Wed 25)
+        screen.query_one("#f-overdue").value = False
+        screen.query_one("#f-item").value = "临时救助申请"
+        await settle(pilot)
+        assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == world.numbers["XX0101"][:2]
