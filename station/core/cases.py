@@ -72,6 +72,7 @@ class EventType(str, Enum):
     APPEALED = "rating_appealed"
     APPEAL_DECIDED = "appeal_decided"
     RATING_CLOSED = "rating_window_closed"
+    FORWARDED = "forwarded_to_county"
 
     @property
     def label(self) -> str:
@@ -87,6 +88,7 @@ EVENT_LABELS = {
     EventType.DUE_CORRECTED: "办结期限更正", EventType.ATTACHMENT_ADDED: "附加扫描件",
     EventType.REVISITED: "差评回访", EventType.FOLLOW_UP_RATED: "追评", EventType.APPEALED: "申诉",
     EventType.APPEAL_DECIDED: "申诉复核决定", EventType.RATING_CLOSED: "评价期满未评价",
+    EventType.FORWARDED: "转报县级",
 }
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -97,7 +99,9 @@ APPEAL_OUTCOMES = {"upheld": "维持原评价", "overturned": "撤销该评价"}
 # The township decides these. A station writes one only to transcribe a paper decision (payload
 # ``transcribed: true``, when it is not enrolled); the township's own record of the same step
 # later supersedes the transcription instead of being refused as an illegal transition.
-TOWNSHIP_EVENTS = frozenset({EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED})
+# Forwarding: an item the county decides goes on from the township once accepted; the county's
+# result comes back as the township's ``decided`` event marked ``county: true``.
+TOWNSHIP_EVENTS = frozenset({EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED, EventType.FORWARDED})
 
 # event type -> statuses it may follow, and the status it leads to (None: unchanged)
 _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
@@ -121,6 +125,7 @@ _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
     EventType.APPEAL_DECIDED: ((Status.RATED,), None),
     # the rules may close the rating window of a delivered case nobody rated (一次一评, within a set time)
     EventType.RATING_CLOSED: ((Status.DELIVERED,), None),
+    EventType.FORWARDED: ((Status.ACCEPTED,), None),
 }
 
 
@@ -163,6 +168,7 @@ class CaseState(BaseModel):
     # township steps that stand only on a clerk's transcription of a paper decision (event type values)
     paper: list[str] = Field(default_factory=list)
     decision_summary: str | None = None
+    forwarded_on: date | None = None  # sent on to the county (its result is then recorded as decided)
     rating: int | None = None
     follow_up: str | None = None  # None | "open" | "closed"
     rating_on: date | None = None
@@ -268,8 +274,12 @@ def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldErr
             if late:
                 return [FieldError("type", "illegal_transition",
                                    f"当前状态“{state.status.label}”下只能补交容缺受理时承诺的材料(" + "、".join(late) + " 不在其中)")]
+    if etype == EventType.FORWARDED and state.forwarded_on is not None:
+        return [FieldError("type", "already_forwarded", f"该件已于 {state.forwarded_on} 转报县级")]
     if etype == EventType.DECIDED:
         errors = []
+        if p.get("county") is True and state.forwarded_on is None:
+            errors.append(FieldError("county", "not_forwarded", "该件未转报县级,不能登记县级办理结果"))
         if p.get("outcome") not in ("approved", "rejected"):
             errors.append(FieldError("outcome", "bad_outcome", "办理结果应为“准予”或“不予”"))
         return errors + _require_text(p, "summary", "请填写办理结果说明")
@@ -415,6 +425,8 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
         s.returned_reason = p["reason"]
     elif event.type == EventType.DECIDED:
         s.decision, s.decision_summary = p["outcome"], p["summary"]
+    elif event.type == EventType.FORWARDED:
+        s.forwarded_on = date.fromisoformat(p["on"]) if p.get("on") else None
     elif event.type == EventType.RATED:
         s.rating = p["level"]
         s.rating_on, s.rating_channel = _day(p.get("on")), p.get("channel")

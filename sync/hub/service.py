@@ -27,7 +27,7 @@ from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal, x25519_key_ok
-from sync.hub import enrolment, restore
+from sync.hub import enrolment, restore, staff, staff_policy
 from sync.hub.store import HubStore, SQLiteHubStore
 
 # What township staff may record on a case: what the write policy lets the hub author.
@@ -56,6 +56,21 @@ class Hub:
         if last:
             self.clock.observe(last)
         self.lock = threading.Lock()  # one bundle applied at a time
+        # Set by ``HubHome.unlock``: the staff role of ``user`` (None: a hub opened without a login,
+        # which may do nothing ``staff_policy`` restricts), and what user management needs.
+        self.role: str | None = None
+        self.home: HubHome | None = None
+        self.db_key: bytes | None = None
+
+    def require(self, action: str) -> None:
+        """Refuse (``PermissionDenied``) what this user's role may not do (``staff_policy``)."""
+        staff_policy.require(self.role, action)
+
+    def keyring(self) -> keyring.KeyRing:
+        if self.home is None or self.db_key is None:
+            raise StationError("未登录,不能管理工作人员账号")
+        ring = self.home._ring()
+        return ring
 
     @classmethod
     def create(cls, store: HubStore, hub_id: str, name: str, user: str) -> "Hub":
@@ -84,6 +99,7 @@ class Hub:
     # --- enrolment (sync/hub/enrolment.py) -------------------------------------------------
     def add_station(self, code: str, name: str, url: str | None = None) -> tuple[str, dict]:
         """A fresh one-time code for township staff to hand over, and the enrolment file."""
+        self.require("station.manage")
         return enrolment.issue(self, code, name, url)
 
     def enrol_start(self, request: dict) -> dict:
@@ -121,6 +137,7 @@ class Hub:
     def reset(self, code: str, url: str | None = None) -> tuple[str, dict]:
         """A station's PC died or is replaced: stop the old keys and issue a new one-time code. The new
         PC's enrolment brings the station's records back down and its numbering carries on."""
+        self.require("station.manage")
         st = self.store.station(code.strip().upper())
         if st is None:
             raise NotFound(f"没有服务站 {code}")
@@ -129,6 +146,7 @@ class Hub:
         return self.add_station(st["code"], st["name"], url)
 
     def revoke(self, code: str) -> None:
+        self.require("station.manage")
         with self.store.transaction():
             if self.store.station(code.upper()) is None:
                 raise NotFound(f"没有服务站 {code}")
@@ -142,8 +160,9 @@ class Hub:
             return None
         return bytes(st["sign_pub"])
 
-    def receive(self, data: bytes) -> bytes:
-        """Apply a station's bundle (or an empty one: a pull) and return the reply bundle."""
+    def receive(self, data: bytes, via: str | None = None) -> bytes:
+        """Apply a station's bundle (or an empty one: a pull) and return the reply bundle. ``via``
+        ("http" or "stick") is remembered as how the station was last in contact (总览)."""
         opened = open_bundle(data, me=self.hub_id, my_enc=self.enc, sender_key=self._station_key)
         h, payload = opened.header, opened.payload
         if h["kind"] != "outbox":
@@ -151,7 +170,7 @@ class Hub:
         station = h["sender"]
         if not x25519_key_ok(bytes(self.store.station(station)["enc_pub"])):  # enrolled before keys were checked
             raise BundleRejected("bad_key", "该服务站登记的加密公钥无效:请乡镇重新生成登记码,服务站重新登记")
-        step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload)
+        step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload, via)
         chains = anchor.at_hub(self, st, h, payload)  # heads anchored; a cut or rewritten chain reported
         # ``ack``: what this bundle's sender may mark delivered — never beyond what it sent, so a station
         # behind the hub (restored from an older backup) does not mark records it never sent. ``hwm``:
@@ -164,7 +183,7 @@ class Hub:
                              "top_number": self.store.top_number(station), "quarantined": quarantined, **chains},
                     sign_key=self.sign, recipient_enc=bytes(st["enc_pub"]))
 
-    def apply(self, station: str, seq_from: int, seq_to: int, payload: dict):
+    def apply(self, station: str, seq_from: int, seq_to: int, payload: dict, via: str | None = None):
         """Apply one station bundle's payload in one transaction; what ``receive`` does after the
         crypto (also the baseline the sync benchmark compares the wire against)."""
         with self.lock, self.store.transaction():
@@ -192,7 +211,7 @@ class Hub:
             for case_id in touched:
                 self._refold(station, case_id)
             acked = max(st["acked"], protocol.ack_of(payload))
-            self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso())
+            self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso(), **({"last_via": via} if via else {}))
             if step.status == "apply" and items:
                 self.store.audit(self.user, "sync.apply", station, {"from": seq_from, "to": seq_to, "quarantined": len(quarantined)})
             out = restore.materialize(self.store, self.store.outbox_after(station, acked, protocol.MAX_ITEMS_PER_BUNDLE))
@@ -273,6 +292,7 @@ class Hub:
 
     def case_event(self, ref: str, etype: str, payload: dict, today: date | None = None):
         """Accept, return or decide a case; the event goes down to its station."""
+        self.require("case.work")
         try:
             et = EventType(etype)
         except ValueError:
@@ -280,22 +300,33 @@ class Hub:
         if et not in HUB_EVENTS:
             raise ValidationFailed("乡镇不能记录该事件", [FieldError("type", "not_hub_event", f"“{et.label}”由服务站记录")])
         with self.lock, self.store.transaction():
-            row, state, events = self.case_state(ref)
-            payload = {**payload, "on": (today or date.today()).isoformat()}
-            problems = check(state, et, payload)
-            if problems:
-                cls = IllegalTransition if any(p.code == "illegal_transition" for p in problems) else ValidationFailed
-                raise cls(f"{row['number']}:不能{et.label}", problems)
-            event = CaseEvent(id=str(uuid.uuid4()), case_id=row["id"], type=et, stamp=self.clock.now(), node=self.hub_id,
-                              user=self.user, payload=payload)
-            self.store.insert_event(row["station"], event.model_dump(mode="json"))
-            self._refold(row["station"], row["id"])
-            self.store.append_outbox(row["station"], "event", event.id, event.model_dump(mode="json"))
-            self.store.audit(self.user, f"case.{et.value}", row["number"], {k: v for k, v in payload.items() if k in ("outcome", "on")})
+            return self.record_case_event(ref, et, payload, today)
+
+    def record_case_event(self, ref: str, et: EventType, payload: dict, today: date | None = None):
+        """``case_event``'s work inside the caller's lock and transaction (several decisions at once,
+        all or nothing: sync/hub/decisions.py)."""
+        row, state, events = self.case_state(ref)
+        payload = {**payload, "on": (today or date.today()).isoformat()}
+        problems = check(state, et, payload)
+        if et == EventType.FORWARDED and not problems:
+            from sync.hub.views import item_of
+            item = item_of(self, state)
+            if item is None or item.deciding_level != "县":
+                problems = [FieldError("type", "not_county", f"“{state.item_name}”不由县级办理,不能转报县级")]
+        if problems:
+            cls = IllegalTransition if any(p.code == "illegal_transition" for p in problems) else ValidationFailed
+            raise cls(f"{row['number']}:不能{et.label}", problems)
+        event = CaseEvent(id=str(uuid.uuid4()), case_id=row["id"], type=et, stamp=self.clock.now(), node=self.hub_id,
+                          user=self.user, payload=payload)
+        self.store.insert_event(row["station"], event.model_dump(mode="json"))
+        self._refold(row["station"], row["id"])
+        self.store.append_outbox(row["station"], "event", event.id, event.model_dump(mode="json"))
+        self.store.audit(self.user, f"case.{et.value}", row["number"], {k: v for k, v in payload.items() if k in ("outcome", "on")})
         return fold(row["id"], events + [event])
 
     def send_list(self, station: str, ledger: str, program: str, period: str, rows: list[dict], source: str) -> int:
         """A subsidy or relief list for one station's ledger (and its public posting)."""
+        self.require("publish")
         st = self.store.station(station.upper())
         if st is None or st["status"] != "active":
             raise NotFound(f"服务站 {station} 未登记或已停用")
@@ -307,8 +338,23 @@ class Hub:
             self.store.audit(self.user, "publish.ledger_list", st["code"], {"program": program, "period": period, "rows": len(rows)})
         return len(rows)
 
-    def publish_notice(self, kind: str, title: str, body: str, posting_from: str, posting_to: str) -> int:
-        """A township notice (公告 or 公示) for every station's board."""
+    def _targets(self, stations: list[str] | None) -> list[str]:
+        """The active stations to publish to: all, or the chosen ones (each must be active)."""
+        active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+        if stations is None:
+            return active
+        chosen = [c.strip().upper() for c in stations]
+        unknown = [c for c in chosen if c not in active]
+        if unknown:
+            raise NotFound("服务站未登记或已停用:" + "、".join(unknown))
+        if not chosen:
+            raise ValidationFailed("没有选择服务站", [FieldError("stations", "empty", "请至少选择一个服务站")])
+        return chosen
+
+    def publish_notice(self, kind: str, title: str, body: str, posting_from: str, posting_to: str,
+                       stations: list[str] | None = None) -> int:
+        """A township notice (公告 or 公示) for every station's board (or the chosen stations')."""
+        self.require("publish")
         problems = [FieldError(f, "required", m) for f, v, m in (("title", title, "标题不能为空"), ("body", body, "内容不能为空"))
                     if not (v or "").strip()]
         if kind not in ("公示", "公告"):
@@ -325,15 +371,17 @@ class Hub:
         doc = {"id": str(uuid.uuid4()), "kind": kind, "title": title.strip(), "body": body.strip(),
                "posting_from": posting_from, "posting_to": posting_to}
         with self.store.transaction():
-            active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+            active = self._targets(stations)
             for code in active:
                 self.store.append_outbox(code, "notice", doc["id"], doc)
             self.store.audit(self.user, "publish.notice", doc["id"], {"title": doc["title"], "stations": len(active)})
         return len(active)
 
-    def publish(self, kind: str, doc: dict) -> int:
-        """Send a catalog version, a year's calendar or a version of the rules to every active station (and
-        later enrolees). Every version stays in ``published_<kind>``, the newest last."""
+    def publish(self, kind: str, doc: dict, stations: list[str] | None = None) -> int:
+        """Send a catalog version, a year's calendar or a version of the rules to every active station
+        (and later enrolees), or to the chosen stations only. Every version stays in ``published_<kind>``,
+        the newest last."""
+        self.require("publish")
         if kind == "catalog":
             parsed = parse_catalog(doc)
             if isinstance(parsed, list):
@@ -359,7 +407,7 @@ class Hub:
             published = [d for d in json.loads(self.store.setting(f"published_{kind}") or "[]")
                          if str(d.get("version") or d.get("year")) != ref]
             self.store.set_setting(f"published_{kind}", json.dumps(published + [doc], ensure_ascii=False))
-            active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+            active = self._targets(stations)
             for code in active:
                 self.store.append_outbox(code, kind, ref, doc)
             self.store.audit(self.user, f"publish.{kind}", ref, {"stations": len(active)})
@@ -416,6 +464,8 @@ class HubHome:
         store = SQLiteHubStore(self.db_path, key, create=True)
         hub = Hub.create(store, hub_id, name, username)
         ring.save()
+        staff.seed(store, [username], audited=False)
+        self._logged_in(hub, username, key)
         return hub, recovery
 
     def _ring(self) -> keyring.KeyRing:
@@ -424,8 +474,20 @@ class HubHome:
         return keyring.KeyRing.load(self.keys_path)
 
     def unlock(self, username: str, passphrase: str) -> Hub:
-        key = self._ring().unlock(username, passphrase)
-        return Hub(SQLiteHubStore(self.db_path, key), username)
+        ring = self._ring()
+        key = ring.unlock(username, passphrase)
+        hub = Hub(SQLiteHubStore(self.db_path, key), username)
+        try:
+            staff.seed(hub.store, ring.users())  # a hub from before staff accounts
+            self._logged_in(hub, username, key)
+        except BaseException:
+            hub.store.close()
+            raise
+        return hub
+
+    def _logged_in(self, hub: Hub, username: str, key: bytes) -> None:
+        hub.role = staff.role_for_login(hub.store, username)
+        hub.home, hub.db_key = self, key
 
     def users(self) -> list[str]:
         return self._ring().users()

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from tests.bench import cli, foundation, ledgers, printouts, sync, tui, usb
+from tests.bench import cli, console, decisions, foundation, ledgers, printouts, stats, sync, tui, usb
 
 MISSES: list[str] = []
 
@@ -40,7 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Village Station benchmarks")
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv", "cli"],
+    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv", "cli", "decisions",
+                                           "console", "stats"],
                         help="run one group")
     parser.add_argument("--slow-pc", action="store_true", help="then run the same again pinned to one core (taskset)")
     args = parser.parse_args()
@@ -58,6 +59,25 @@ def run(args) -> None:
         c = ledgers.run(only_csv=True)["big_csv"]
         print(_big_csv_line(c))
         return
+    if args.only in (None, "console"):
+        r = console.run()
+        print(f"township console queue over {r['cases']:,} cases: opens in {r['open_s']:.2f} s (target < 1 s); filters "
+              + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in r["filters_s"].items()) + " (target < 100 ms each)"
+              + meets(r["open_s"] < 1 and max(r["filters_s"].values()) < 0.1, "console queue"))
+        if args.only == "console":
+            return
+    if args.only in (None, "decisions"):
+        d = decisions.run()
+        print(f"township case import-decisions of {d['decisions']} decisions: {d['import_s']:.2f} s (target < 5 s) vs the same "
+              f"command's floor (township case list: process start + unlock) {d['floor_s']:.2f} s" + meets(d['import_s'] < 5, "import-decisions"))
+        if args.only == "decisions":
+            return
+    if args.only in (None, "stats"):
+        st = stats.run()
+        print(f"township stats for {st['month']} over {st['cases']:,} cases: {st['ours_s']:.2f} s vs folding every case "
+              f"{st['everything_s']:.2f} s (same figures; {st['decided']:,} decided that month)")
+        if args.only == "stats":
+            return
     if args.only in (None, "ledgers"):
         led = ledgers.run()
         i, t = led["import"], led["totals"]

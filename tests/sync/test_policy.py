@@ -16,7 +16,7 @@ KINDS = {
     "infra_event": {STATION}, "notice": {STATION, HUB}, "objection": {STATION}, "catalog": {HUB},
     "calendar": {HUB}, "rules": {HUB}, "ledger_list": {HUB}, "restore": {HUB}, "no_such_kind": set(),
 }
-TOWNSHIP = {EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED}
+TOWNSHIP = {EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED, EventType.FORWARDED}
 
 
 def _expected_event_authors(t: EventType) -> set[str]:
