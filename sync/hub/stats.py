@@ -14,7 +14,8 @@ What each figure counts, for a month M and a station (dates are the days the eve
 - 评价 ``ratings`` {1..5: count} of the ratings given in M; ``bad`` (不满意, 非常不满意) and
   ``bad_pct`` (差评率).
 - 差评回访 ``follow_ups``: bad ratings given in M; ``follow_ups_in_time``: closed (核实、整改、回访)
-  within ``FOLLOW_UP_WORKDAYS`` working days of the rating.
+  by the 整改 due date the rules in force gave the rating (``rectify_due`` in its payload; ratings
+  recorded before the rules existed: ``FOLLOW_UP_WORKDAYS`` working days).
 
 Only events the case's fold applied count: one the state did not allow (a conflict) is set aside
 here as it is everywhere else.
@@ -94,7 +95,7 @@ def _case_facts(case_id: str, events: list[dict]) -> dict | None:
         elif event.type == EventType.WITHDRAWN:
             facts.setdefault("withdrawn_on", on)
         elif event.type == EventType.RATED:
-            facts["ratings"].append({"level": state.rating, "on": on, "closed_on": None})
+            facts["ratings"].append({"level": state.rating, "on": on, "closed_on": None, "due": state.rectify_due})
         elif event.type == EventType.FOLLOW_UP_CLOSED and facts["ratings"]:
             facts["ratings"][-1]["closed_on"] = on
     if "received_on" not in facts:
@@ -175,7 +176,9 @@ def _count(row: dict, f: dict, first: date, last: date, cutoff: date, cal: WorkC
         if r["level"] <= BAD_RATING_MAX:
             row["bad"] += 1
             row["follow_ups"] += 1
-            limit = cal.add_workdays(r["on"], FOLLOW_UP_WORKDAYS).due
+            # the 整改 due date the county's rules gave the rating when it was recorded; a rating from before
+            # the rules were kept has none, and counts with the old fixed limit
+            limit = r.get("due") or cal.add_workdays(r["on"], FOLLOW_UP_WORKDAYS).due
             row["follow_ups_in_time"] += r["closed_on"] is not None and r["closed_on"] <= limit
 
 

@@ -10,6 +10,7 @@ from datetime import date
 import openpyxl
 import pytest
 
+from station.core.rules import DEFAULT_RULES
 from station.core.workdays import WorkCalendar
 from station.services import cases
 from sync import client, usb
@@ -89,7 +90,8 @@ def october(hub, tmp_path):
                                                  ("a1", "10-14", "11-02", 3, None)):
         s = a if key.startswith("a") else b
         cases.add_event(s, numbers[key], "result_delivered", {"method": "当面领取", "on": d(delivered).isoformat()})
-        cases.add_event(s, numbers[key], "rated", {"level": level, "on": d(rated).isoformat()})
+        cases.add_event(s, numbers[key], "rated", {"level": level, "on": d(rated).isoformat(),
+                                                   **({"reason_category": "办理时间长"} if level <= 2 else {})})
         if closed:
             cases.add_event(s, numbers[key], "follow_up_closed", {**FOLLOW_UP, "on": d(closed).isoformat()})
     exchange(hub, (a, b), tmp_path / "stick")
@@ -120,7 +122,8 @@ def expected(session, calendar: WorkCalendar) -> dict:
             if state.rating <= 2:
                 out["follow_ups"] += 1
                 fixed = on.get("follow_up_closed")
-                out["follow_ups_in_time"] += fixed is not None and fixed <= calendar.add_workdays(rated, 5).due
+                # 整改 due by the rules the station rated under (the national defaults here)
+                out["follow_ups_in_time"] += fixed is not None and fixed <= calendar.add_workdays(rated, DEFAULT_RULES.rectify_workdays).due
     return out
 
 
@@ -140,7 +143,8 @@ def test_monthly_figures_match_counts_from_the_stations_own_events(hub, october)
     a, b = rows["XX0101"], rows["XX0102"]
     assert (a["received"], a["decided"], a["closed_in_time"], a["decided_late"], a["overdue"], a["withdrawn"]) == (7, 6, 4, 2, 1, 1)
     assert (b["received"], b["decided"], b["overdue"]) == (2, 1, 2)
-    assert (a["ratings"], a["follow_ups"], a["follow_ups_in_time"], a["bad_pct"]) == ({5: 1, 4: 0, 3: 0, 2: 1, 1: 1}, 2, 1, 66.7)
+    # a6's 整改 closed 10-30, inside the rules' 15 working days from its 10-16 rating (due 11-06)
+    assert (a["ratings"], a["follow_ups"], a["follow_ups_in_time"], a["bad_pct"]) == ({5: 1, 4: 0, 3: 0, 2: 1, 1: 1}, 2, 2, 66.7)
     total = stats.total(list(rows.values()))
     assert (total["received"], total["decided"], total["closed_in_time_pct"]) == (9, 7, round(100 * 5 / 7, 1))
     one = stats.monthly(hub, MONTH, station="xx0102", today=date(2026, 11, 23))
