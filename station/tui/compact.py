@@ -76,8 +76,18 @@ class RadioButton(widgets.RadioButton):
 
 
 class RadioSet(widgets.RadioSet):
+    """Arrow keys choose, as radio buttons do everywhere else: a clerk who moves to ``2 · 不满意``
+    and saves must never save the ``5`` that was chosen when the dialog opened."""
+
     def __init__(self, *args, compact: bool = True, **kwargs):
         super().__init__(*args, compact=compact, **kwargs)
+
+    def watch__selected(self) -> None:
+        super().watch__selected()
+        if self._selected is not None and self.has_focus:
+            button = self._nodes[self._selected]
+            if not button.value:
+                button.value = True
 
 
 class Footer(widgets.Footer):
