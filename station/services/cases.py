@@ -140,7 +140,9 @@ def intake(session: Session, doc: dict) -> dict:
                      {"item": item.code, "missing": len(plan.missing), "with_gaps": plan.gap_promise is not None})
     warnings = [plan.due.warning] if plan.due and plan.due.warning else []
     if not plan.complete:
-        warnings.append("材料未齐且不能容缺:已出具一次性告知书,材料补齐后开始计算办结期限")
+        could_gap = item.allows_gaps and all(item.material(m).gap_allowed for m in plan.missing)
+        warnings.append(("材料未齐,未选容缺受理" if could_gap else "材料未齐且不能容缺")
+                        + ":已出具一次性告知书,材料补齐后开始计算办结期限")
     return {"id": case_id, "number": number, "status": state.status.value, "status_label": state.status.label,
             "due_on": payload["due_on"], "due_estimated": payload["due_estimated"], "missing": plan.missing,
             "notice_issued": bool(plan.missing), "warnings": warnings}

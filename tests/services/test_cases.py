@@ -50,6 +50,16 @@ def test_missing_materials_issue_one_notice_listing_all(session):
     assert later.due_on == date(2026, 12, 11) and not later.missing and essential
 
 
+def test_warning_says_whether_the_missing_materials_could_have_been_accepted_with_gaps(session):
+    """Only 容缺-able materials missing and 容缺受理 not chosen: the warning says so, not "不能容缺"."""
+    gap_only = intake_doc(materials_received=["申请人居民身份证", "户口簿", "最低生活保障申请书", "家庭经济状况核对授权书"])
+    r = cases.intake(session, gap_only)
+    assert r["notice_issued"] and any(w.startswith("材料未齐,未选容缺受理") for w in r["warnings"])
+    assert not any("不能容缺" in w for w in r["warnings"])
+    essential = cases.intake(session, intake_doc(materials_received=["户口簿"]))
+    assert any(w.startswith("材料未齐且不能容缺") for w in essential["warnings"])
+
+
 def test_accept_with_gaps_records_promise(session):
     doc = intake_doc(materials_received=["申请人居民身份证", "户口簿", "最低生活保障申请书", "家庭经济状况核对授权书"],
                      accept_with_gaps={"promised_date": "2026-11-30"})

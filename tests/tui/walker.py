@@ -19,7 +19,7 @@ from station.tui.keys import UNREACHABLE, _declared_in_station, is_command_key
 
 # Key names and abbreviations a clerk meets on the keyboard or on paper.
 ALLOWED = {"ctrl", "esc", "tab", "enter", "shift", "alt", "del", "ins", "home", "end", "pgup", "pgdn",
-           "pdf", "usb", "csv", "xlsx", "xls",
+           "pdf", "usb", "csv", "xlsx", "xls", "json",
            "dbsq"}  # the intake form's example of pinyin initials (dbsq → 最低生活保障申请)
 
 _WORD = re.compile(r"[A-Za-z]{3,}")
@@ -127,6 +127,14 @@ def _event_form(ids):
     return EventForm(ids["open_case"], EventType.RATED, state)
 
 
+def _duplicates(ids):
+    from station.core.duplicates import DuplicateMatch
+    from station.tui.screens.duplicates import DuplicateResidentScreen
+    resident = {"id": ids["resident"], "name": "张三", "id_number": "110101199003077777", "birth_date": "1990-03-07",
+                "village_group": "一组"}
+    return DuplicateResidentScreen([DuplicateMatch(resident, "same_name_birth", "同名且出生日期相同")])
+
+
 SCREENS: list[Stop] = [
     Stop("今日", _press(), "TodayScreen"),
     Stop("收件", _press("f3"), "IntakeScreen"),
@@ -157,6 +165,16 @@ SCREENS: list[Stop] = [
     Stop("恢复码", _push(lambda ids: __import__("station.tui.screens.settings", fromlist=["x"]).RecoveryCodeScreen(
         "ABCD-EFGH-JKLM-NPQR")), "RecoveryCodeScreen"),
     Stop("备份", _press("ctrl+b"), "BackupScreen"),
+    Stop("打印或保存PDF", _action(lambda app, ids: app.open_case(ids["open_case"]), "key:ctrl+r"), "PrintDialog"),
+    Stop("已保存PDF", _push(lambda ids: __import__("station.tui.printing", fromlist=["x"]).SavedDialog(
+        "回执", __import__("pathlib").Path("/tmp/村站通/回执.pdf"))), "SavedDialog"),
+    Stop("登记到乡镇", _action("app.enrol"), "EnrolScreen"),
+    Stop("修改密码", _push(lambda ids: __import__("station.tui.screens.accounts", fromlist=["x"]).PasswordForm(
+        "zhanzhang", "王站长", own=True)), "PasswordForm"),
+    Stop("添加用户", _push(lambda ids: __import__("station.tui.screens.accounts", fromlist=["x"]).AddUserForm()),
+         "AddUserForm"),
+    Stop("可能重复的群众", _push(_duplicates), "DuplicateResidentScreen"),
+    Stop("导出评价", _action("app.go('cases')", "key:ctrl+e"), "RatingsExportForm"),
     Stop("锁屏", _press("ctrl+l"), "LockScreen"),
 ]
 # Over every stop above the walk also opens F1 (HelpScreen) and Ctrl+P (the palette).

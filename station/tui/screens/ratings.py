@@ -7,23 +7,22 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from station.errors import StationError
 from station.services import ratings
-from station.tui.base import error_label, say
+from station.tui.base import Dialog, error_label, say
 from station.tui.compact import Button, Input
 
 
-class RatingsExportForm(ModalScreen[None]):
+class RatingsExportForm(Dialog[None]):
     BINDINGS = [("escape", "dismiss", "取消")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("导出好差评记录", classes="dialog-title")
             yield Static("办件编号、事项编码、评价等级、评价时间、评价渠道、差评原因、整改情况、回访时间", classes="hint")
-            yield Input(placeholder="保存为,如 E:\\好差评.xlsx 或 好差评.json", id="file")
+            yield Input(placeholder="保存为,如 E:\\好差评.xlsx(表格)或 好差评.json(数据文件)", id="file")
             yield error_label("file")
             yield Button("导出", id="go", variant="primary")
 
