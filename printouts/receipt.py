@@ -5,9 +5,9 @@ printed in small type under it so it can be typed in where no scanner is at hand
 """
 from __future__ import annotations
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+import itertools
+
+from reportlab.graphics.barcode import qrencoder
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
@@ -19,12 +19,26 @@ from printouts.records import CaseSheet
 QR_SIZE = 38 * mm
 
 
-def _qr(value: str) -> Drawing:
-    widget = QrCodeWidget(value, barLevel="M", barBorder=2)
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(QR_SIZE, QR_SIZE, transform=[QR_SIZE / (x1 - x0), 0, 0, QR_SIZE / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    return drawing
+def _draw_qr(c: Canvas, value: str, x: float, y: float, size: float = QR_SIZE, border: int = 2) -> None:
+    """The QR code as one filled path of dark runs (what reportlab's QR widget draws as a shape
+    per run, built twice when its bounds are asked for), ``size`` square at (x, y)."""
+    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    qr.addData(value)
+    qr.make()
+    count = qr.getModuleCount()
+    box = size / (count + 2 * border)
+    path = c.beginPath()
+    for r, row in enumerate(qr.modules):
+        col = 0
+        for dark, run in itertools.groupby(bool(m) for m in row):
+            n = sum(1 for _ in run)
+            if dark:
+                path.rect(x + (col + border) * box, y + size - (r + border + 1) * box, n * box, box)
+            col += n
+    c.saveState()
+    c.setFillColorRGB(0, 0, 0)
+    c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
 
 
 def _materials(lines, with_gap: bool) -> str:
@@ -89,7 +103,7 @@ def build(d: CaseSheet, out) -> None:
            Paragraph("本站免费代办。凭本回执件号可到本站或致电查询办理进度;扫描右上二维码可核验回执真伪。"
                      "纸质材料一律接收,不强制网上办理。", style(9))]
     Frame(MARGIN, half + 6 * mm, width - 2 * MARGIN, half - MARGIN - 6 * mm, showBoundary=0).addFromList(top, c)
-    renderPDF.draw(_qr(d.token), c, width - MARGIN - QR_SIZE, height - MARGIN - QR_SIZE - 14 * mm)
+    _draw_qr(c, d.token, width - MARGIN - QR_SIZE, height - MARGIN - QR_SIZE - 14 * mm)
     c.setFont(font(), 5.5)
     for i, part in enumerate(_code_lines(d.token, QR_SIZE, 5.5)):
         c.drawString(width - MARGIN - QR_SIZE, height - MARGIN - QR_SIZE - 17 * mm - i * 6.5, part)
