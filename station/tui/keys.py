@@ -3,7 +3,8 @@
 Textual's own widgets bring dozens of bindings described in English (``Cursor up``, ``Focus Next``,
 ``Scroll Left``…): the arrow keys and Tab do what anyone expects, so F1, the command palette and
 the footer list only the bindings this app declares itself. A binding is ours when the class in
-whose ``BINDINGS`` it is written lives in the ``station`` package.
+whose ``BINDINGS`` it is written lives in the ``station`` package or the township console
+(``sync.hub.console``), which shows its keys the same way.
 
 Some keys cannot be told apart in a terminal: Ctrl+I arrives as Tab, Ctrl+M as Enter, Ctrl+H
 as Backspace, Ctrl+[ as Esc. ``UNREACHABLE`` lists them; a binding on one of them never fires.
@@ -41,10 +42,13 @@ def key_label(key: str) -> str:
     return "+".join([_MODIFIERS.get(m, m) for m in mods] + [name])
 
 
+OURS = ("station.", "sync.hub.console.")
+
+
 def _declared_in_station(node: DOMNode, binding: Binding) -> bool:
     """Is ``binding`` written in the BINDINGS of one of ``node``'s classes from this package?"""
     for cls in type(node).__mro__:
-        if "BINDINGS" not in cls.__dict__ or not cls.__module__.startswith("station."):
+        if "BINDINGS" not in cls.__dict__ or not cls.__module__.startswith(OURS):
             continue
         for b in Binding.make_bindings(cls.__dict__["BINDINGS"]):
             if b.action == binding.action and b.key == binding.key:

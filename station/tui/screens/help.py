@@ -30,16 +30,18 @@ def screen_title(screen: Screen) -> str:
 class HelpScreen(Dialog[None]):
     BINDINGS = [("escape", "dismiss", "关闭"), ("f1", "dismiss", "关闭")]
 
-    def __init__(self, keys: list[tuple[str, str]], title: str):
+    def __init__(self, keys: list[tuple[str, str]], title: str,
+                 hint: str = "Ctrl+P 打开命令面板,可输入拼音首字母查找全部操作。Esc 关闭。"):
         super().__init__()
         self.keys = keys
         self.title_text = title
+        self.hint = hint
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box", classes="dialog"):
             yield Static(f"按键说明 · {self.title_text}", classes="dialog-title")
             yield DataTable(id="help-keys", cursor_type="none", zebra_stripes=True)
-            yield Static("Ctrl+P 打开命令面板,可输入拼音首字母查找全部操作。Esc 关闭。", classes="hint")
+            yield Static(self.hint, classes="hint")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

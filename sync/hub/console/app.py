@@ -38,6 +38,7 @@ class ConsoleApp(App):
     TITLE = "乡镇便民服务中心 · 工作台"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
+        Binding("f1", "help", "帮助", id="help"),
         Binding("f2", "go('overview')", "总览", id="go-overview"),
         Binding("f3", "go('queue')", "待办", id="go-queue"),
         Binding("f4", "go('bulk')", "批量", id="go-bulk"),
@@ -87,6 +88,19 @@ class ConsoleApp(App):
 
     def today(self) -> date:
         return self.config.today()
+
+    def action_help(self) -> None:
+        """F1: every key of the screen underneath, in Chinese (the key line shows only what fits)."""
+        from station.tui.screens.help import HelpScreen, screen_keys, screen_title
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(screen_keys(self.screen), screen_title(self.screen) or self.TITLE,
+                                    hint="下方按键行只列出放得下的按键,全部按键见上表。Esc 关闭。"))
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as on the keyboard: F1, Ctrl+S, Esc (not f1, ^s, esc)."""
+        from station.tui.keys import key_label
+        return binding.key_display or key_label(binding.key)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "go" and self.hub is None:

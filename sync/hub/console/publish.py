@@ -7,12 +7,11 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.errors import FieldError, StationError, ValidationFailed
-from station.tui.base import show_field_errors
-from station.tui.compact import Input, Select, SelectionList
+from station.tui.base import Dialog, show_field_errors
+from station.tui.compact import Footer, Input, Select, SelectionList
 from sync.hub import views
 from sync.hub.console.screens import ConsoleScreen
 
@@ -54,7 +53,7 @@ class PublishScreen(ConsoleScreen):
         self.app.push_screen(FileForm(), lambda done: done and self.action_refresh())
 
 
-class _PublishForm(ModalScreen[bool]):
+class _PublishForm(Dialog[bool]):
     BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "发布")]
 
     def stations_list(self) -> SelectionList:
@@ -117,7 +116,7 @@ class FileForm(_PublishForm):
         with Vertical(classes="dialog"):
             yield Static("下发事项清单 / 节假日安排", classes="dialog-title")
             yield Select([("事项清单", "catalog"), ("节假日安排", "calendar")], value="catalog", allow_blank=False, id="kind")
-            yield Input(id="file", placeholder="文件位置,如 /media/u盘/2027节假日.json")
+            yield Input(id="file", placeholder="文件位置,例:E:\\2027节假日.json")
             yield Label("", id="err-file", classes="field-error")
             yield Label("发往(空格勾选):", classes="hint")
             yield self.stations_list()

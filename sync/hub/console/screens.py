@@ -12,14 +12,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, Label, Static
 from textual.widgets.option_list import Option
 
 from station.core.cases import EventType, Status
 from station.errors import StationError
-from station.tui.base import say, show_field_errors
-from station.tui.compact import Button, Checkbox, Input, OptionList, Select
+from station.tui.base import Dialog, say, show_field_errors
+from station.tui.compact import Button, Checkbox, Footer, Input, OptionList, Select
 from sync.hub import views
 
 PAGE = 100
@@ -370,7 +370,7 @@ class CaseScreen(ConsoleScreen):
         self.app.notify(f"已用系统查看器打开 {target.name}", title="扫描件")
 
 
-class _CaseForm(ModalScreen[bool]):
+class _CaseForm(Dialog[bool]):
     BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]
 
     def __init__(self, case: CaseScreen):
@@ -442,7 +442,7 @@ def system_viewer(path: Path) -> None:
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-class SettingsForm(ModalScreen[bool]):
+class SettingsForm(Dialog[bool]):
     """设置:失联提醒天数、当作U盘监视的文件夹"""
 
     BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]

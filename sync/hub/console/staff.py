@@ -5,12 +5,11 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.errors import StationError
-from station.tui.base import show_field_errors
-from station.tui.compact import Input, Select
+from station.tui.base import Dialog, show_field_errors
+from station.tui.compact import Footer, Input, Select
 from sync.hub import staff, staff_policy
 from sync.hub.console.screens import ConsoleScreen
 
@@ -75,7 +74,7 @@ class StaffScreen(ConsoleScreen):
             self.app.push_screen(StaffForm(name), lambda done: done and self.refresh_list())
 
 
-class StaffForm(ModalScreen[bool]):
+class StaffForm(Dialog[bool]):
     """添加工作人员,或为停用的账号设新密码并恢复"""
 
     BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "保存")]

@@ -9,8 +9,9 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Header, ProgressBar, Static
 
+from station.tui.compact import Footer
 from sync.hub.console.screens import ConsoleScreen
 from sync.usb import ACK_DIR
 

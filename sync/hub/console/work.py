@@ -9,12 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.errors import StationError
-from station.tui.base import say
-from station.tui.compact import Input, Select
+from station.tui.base import Dialog, say
+from station.tui.compact import Footer, Input, Select
 from sync.hub import staff_policy
 from sync.hub.console.screens import ConsoleScreen
 
@@ -34,7 +33,7 @@ class BulkScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
         yield Label("表格文件(.xlsx):", classes="section")
-        yield Input(id="bulk-file", placeholder="如 /media/u盘/待办办件.xlsx")
+        yield Input(id="bulk-file", placeholder="例:E:\\待办办件.xlsx")
         yield Static("Ctrl+E 把当前待办导出为模板 · 填好“处理”和“理由”后 Ctrl+T 检查", id="bulk-status", classes="status-line")
         yield DataTable(id="bulk-report", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -267,7 +266,7 @@ class QuarantineScreen(ConsoleScreen):
             self.app.push_screen(DiscardForm(*chosen), lambda done: done and self.action_refresh())
 
 
-class DiscardForm(ModalScreen[bool]):
+class DiscardForm(Dialog[bool]):
     """丢弃:写明原因(记入审计)"""
 
     BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "丢弃")]
