@@ -51,10 +51,11 @@ def main() -> None:
 @click.option("--code", required=True, help="乡镇编码(2-12位大写字母或数字)")
 @click.option("--name", required=True, help="名称,如 旧州镇便民服务中心")
 @click.option("--user", "username", default="admin", show_default=True, help="管理员登录名")
+@click.option("--db", "db", default=None, help="区县使用 PostgreSQL 时的数据库地址 postgresql://…(默认:数据目录中的加密 SQLite 文件)")
 @common
-def init(code, name, username, out: Out, home: HubHome):
+def init(code, name, username, db, out: Out, home: HubHome):
     """建立乡镇服务器的加密数据库和密钥。恢复码只显示这一次。"""
-    hub, recovery = home.init(code, name, username, _secret("管理员密码(至少8位)", confirm=True))
+    hub, recovery = home.init(code, name, username, _secret("管理员密码(至少8位)", confirm=True), db=db)
     hub.store.close()
     out.emit({"data_dir": str(home.dir), "hub_id": hub.hub_id, "recovery_code": recovery},
              f"乡镇服务器已建立:{home.dir}\n恢复码(只显示这一次,请妥善保管):{recovery}")

@@ -22,6 +22,7 @@ from station.core.cases import CaseEvent, EventType, check, fold
 from station.core.clock import HybridClock, StampRejected, check_received
 from station.core.models import parse_catalog
 from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
+from station.fileio import OWNER_ONLY, atomic_write
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
@@ -359,9 +360,22 @@ class HubHome:
         self.dir = Path(data_dir)
         self.db_path = self.dir / "hub.db"
         self.keys_path = self.dir / "keys.json"
+        # ``township init --db postgresql://…``: where the store is (sync/hub/pgstore.py); absent: hub.db.
+        self.db_conf = self.dir / "database.json"
 
-    def init(self, hub_id: str, name: str, username: str, passphrase: str) -> tuple[Hub, str]:
-        if self.db_path.exists() or self.keys_path.exists():
+    def dsn(self) -> str | None:
+        """The PostgreSQL address this hub's store is at, or None for the SQLCipher file."""
+        return json.loads(self.db_conf.read_text("utf-8"))["dsn"] if self.db_conf.exists() else None
+
+    def open_store(self, key: bytes, create: bool = False) -> HubStore:
+        dsn = self.dsn()
+        if dsn:
+            from sync.hub.pgstore import PostgresHubStore
+            return PostgresHubStore(dsn, key, create=create)
+        return SQLiteHubStore(self.db_path, key, create=create)
+
+    def init(self, hub_id: str, name: str, username: str, passphrase: str, db: str | None = None) -> tuple[Hub, str]:
+        if self.db_path.exists() or self.keys_path.exists() or self.db_conf.exists():
             raise StationError(f"目录 {self.dir} 中已经有乡镇服务器数据,不会覆盖")
         hub_id = hub_id.strip().upper()
         if not hub_id.isalnum() or not 2 <= len(hub_id) <= 12:
@@ -369,21 +383,31 @@ class HubHome:
         problems = keyring.check_passphrase(passphrase, {"登录名": username, "乡镇编码": hub_id, "名称": name})
         if problems:
             raise ValidationFailed("密码不符合要求", problems)
+        if db is not None:
+            from sync.hub.pgstore import is_dsn
+            if not is_dsn(db):
+                raise ValidationFailed("数据库地址无效", [FieldError("db", "bad_dsn", "应以 postgresql:// 开头")])
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         ring, key, recovery, _ = keyring.KeyRing.new_store_key(self.keys_path, username, passphrase)
-        store = SQLiteHubStore(self.db_path, key, create=True)
-        hub = Hub.create(store, hub_id, name, username)
+        try:
+            if db is not None:
+                atomic_write(self.db_conf, json.dumps({"dsn": db}, ensure_ascii=False).encode("utf-8"), OWNER_ONLY)
+            store = self.open_store(key, create=True)
+            hub = Hub.create(store, hub_id, name, username)
+        except BaseException:
+            self.db_conf.unlink(missing_ok=True)  # nothing half set up is left to block a retry
+            raise
         ring.save()
         return hub, recovery
 
     def _ring(self) -> keyring.KeyRing:
-        if not self.db_path.exists():
+        if not self.db_path.exists() and not self.db_conf.exists():
             raise StationError(f"目录 {self.dir} 中没有乡镇服务器数据:请先运行 township init,或用 --data-dir 指定")
         return keyring.KeyRing.load(self.keys_path)
 
     def unlock(self, username: str, passphrase: str) -> Hub:
         key = self._ring().unlock(username, passphrase)
-        return Hub(SQLiteHubStore(self.db_path, key), username)
+        return Hub(self.open_store(key), username)
 
     def users(self) -> list[str]:
         return self._ring().users()

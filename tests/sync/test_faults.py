@@ -15,7 +15,7 @@ import requests
 from station.services import audit
 from sync import client, protocol
 from sync.http import HttpTransport
-from tests.sync.conftest import ROOT, ST_PASS, intake, new_station
+from tests.sync.conftest import ROOT, ST_PASS, intake, integrity_ok, new_station
 
 
 def assert_exactly_once(s, hub) -> None:
@@ -28,7 +28,7 @@ def assert_exactly_once(s, hub) -> None:
         received = [r["seq"] for r in db.query("SELECT seq FROM received WHERE station = ? ORDER BY seq", (s.station_code,))]
         assert received == list(range(1, last_seq + 1))  # every outbox record once, none missing
         assert h.store.station(s.station_code)["hwm"] == last_seq
-        assert db.scalar("PRAGMA integrity_check") == "ok" and audit.verify(db.db)[1] == []
+        assert integrity_ok(h.store) and audit.verify(db.db)[1] == []
         assert db.scalar("SELECT count(*) FROM residents") == s.store.scalar("SELECT count(*) FROM residents")
         assert db.scalar("SELECT count(*) FROM quarantine") == 0
     assert client.pending(s) == 0
