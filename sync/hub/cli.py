@@ -32,11 +32,17 @@ def _secret(prompt: str, confirm: bool = False) -> str:
 
 
 def unlock(home: HubHome) -> Hub:
+    user, key = unlock_key(home)
+    return Hub(home.open_store(key), user)
+
+
+def unlock_key(home: HubHome) -> tuple[str, bytes]:
+    """Who is signing in, and the hub's store key their passphrase unwraps."""
     user = os.environ.get("TOWNSHIP_USER")
     if not user:
         users = home.users()
         user = users[0] if len(users) == 1 else click.prompt("用户名")
-    return home.unlock(user, _secret(f"{user} 的密码"))
+    return user, home.unlock_key(user, _secret(f"{user} 的密码"))
 
 
 common = command_options(lambda data_dir: HubHome(data_dir or default_dir()), "乡镇服务器数据目录(默认 TOWNSHIP_HOME)")
@@ -78,9 +84,11 @@ def init(code, name, username, db, out: Out, home: HubHome):
               help="请求内容须在几秒内全部送达(另有 30 秒无数据即断开)")
 @click.option("--keep-alive", type=click.IntRange(1), default=ServeLimits.keep_alive, show_default=True,
               help="空闲连接保持几秒")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="服务进程个数(大于 1 需要 PostgreSQL 数据库;同一服务站的数据包依次导入,不同服务站并行)")
 @common
 def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buffered_mb, header_timeout, body_timeout,
-          keep_alive, out: Out, home: HubHome):
+          keep_alive, workers, out: Out, home: HubHome):
     """运行同步服务(HTTP 或 HTTPS)。各服务站用 station sync 与之同步。限额说明见 sync/SPEC.md。"""
     import uvicorn
 
@@ -91,12 +99,20 @@ def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buff
                          body_idle_timeout=min(ServeLimits.body_idle_timeout, body_timeout), keep_alive=keep_alive)
     if (tls_cert is None) != (tls_key is None):
         raise ValidationFailed("HTTPS 需要证书和私钥", [FieldError("tls", "incomplete", "--tls-cert 和 --tls-key 须同时给出")])
-    hub = unlock(home)
+    from sync.hub import workers as multi
+    multi.check_workers(workers, home.dsn())
+    user, key = unlock_key(home)
+    hub = Hub(home.open_store(key), user)
     scheme = "https" if tls_cert else "http"
     click.echo(f"乡镇同步服务 {hub.name}({hub.hub_id})正在 {scheme}://{host}:{port} 监听", err=True)
     if not tls_cert and host not in ("127.0.0.1", "localhost", "::1"):
         click.echo("注意:未启用 HTTPS。登记和数据包本身已加密,但建议用 --tls-cert/--tls-key 再加一层保护", err=True)
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
+    if workers > 1:
+        hub.store.close()  # each worker opens its own connection after the fork
+        multi.serve(lambda: create_app(Hub(home.open_store(key), user), limits), workers, host, port,
+                    {**tls, **uvicorn_options(limits)})
+        return
     try:
         uvicorn.run(create_app(hub, limits), host=host, port=port, log_level="warning", access_log=False, **tls,
                     **uvicorn_options(limits))

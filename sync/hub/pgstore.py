@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import os
 import threading
 from typing import Iterator
@@ -68,6 +69,7 @@ _AAD = b"village-hub column v1"
 SCHEMA_TABLE = "hub_schema"
 # pg_advisory_xact_lock key for schema migrations (several workers may start at once).
 _MIGRATE_LOCK = 0x56534855  # "VSHU"
+_AUDIT_LOCK = 0x56534841  # "VSHA": appends to the audit chain
 
 
 def is_dsn(text: str | None) -> bool:
@@ -342,6 +344,23 @@ class PostgresHubStore(SQLiteHubStore):
                 self.s.sealer.open(row[0])
             except StoreError:
                 raise StoreError("该 PostgreSQL 数据库不属于本乡镇服务器的密钥(密钥文件与数据库不符)") from None
+
+    def lock_station(self, code):
+        """A transaction-scoped advisory lock per station code: bundles from one station (and township
+        work on its cases, enrolment attempts at its code) apply one at a time across all workers;
+        other stations go on in parallel. The key is the code's SHA-256, first 8 bytes, signed."""
+        key = int.from_bytes(hashlib.sha256(b"station:" + code.encode("utf-8")).digest()[:8], "big", signed=True)
+        self.s.conn.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+
+    def audit(self, user, action, target, detail):
+        # The hub's one audit chain: each entry takes the head the last one left, so appends queue
+        # here (until commit) rather than two workers writing the same sequence number.
+        self.s.conn.execute("SELECT pg_advisory_xact_lock(?)", (_AUDIT_LOCK,))
+        super().audit(user, action, target, detail)
+
+    def take_enrol_session(self, session_id):
+        # One statement: two workers asked for the same session cannot both get it (one try per session).
+        return self.s.one("DELETE FROM enrol_sessions WHERE id = ? RETURNING *", (session_id,))
 
     def verify_audit(self):
         from station.services import audit

@@ -168,6 +168,7 @@ class Hub:
         """Apply one station bundle's payload in one transaction; what ``receive`` does after the
         crypto (also the baseline the sync benchmark compares the wire against)."""
         with self.lock, self.store.transaction():
+            self.store.lock_station(station)  # several workers (PostgreSQL): one bundle per station at a time
             st = self.store.station(station)
             step = protocol.plan(st["hwm"], seq_from, seq_to)
             items = protocol.check_items(payload.get("items", []), seq_from, seq_to, protocol.ITEM_KINDS_FROM_STATION)
@@ -281,6 +282,8 @@ class Hub:
             raise ValidationFailed("乡镇不能记录该事件", [FieldError("type", "not_hub_event", f"“{et.label}”由服务站记录")])
         with self.lock, self.store.transaction():
             row, state, events = self.case_state(ref)
+            self.store.lock_station(row["station"])
+            row, state, events = self.case_state(ref)  # as it is now that no other worker writes to it
             payload = {**payload, "on": (today or date.today()).isoformat()}
             problems = check(state, et, payload)
             if problems:
@@ -303,6 +306,7 @@ class Hub:
             raise ValidationFailed("名单是空的", [FieldError("rows", "empty", "名单中没有数据")])
         doc = {"ledger": ledger, "program": program, "period": period, "rows": rows, "source": source}
         with self.store.transaction():
+            self.store.lock_station(st["code"])
             self.store.append_outbox(st["code"], "ledger_list", f"{ledger}/{program}/{period}", doc)
             self.store.audit(self.user, "publish.ledger_list", st["code"], {"program": program, "period": period, "rows": len(rows)})
         return len(rows)
@@ -324,7 +328,8 @@ class Hub:
                "posting_from": posting_from, "posting_to": posting_to}
         with self.store.transaction():
             active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
-            for code in active:
+            for code in active:  # in code order: two publishers lock stations in the same order
+                self.store.lock_station(code)
                 self.store.append_outbox(code, "notice", doc["id"], doc)
             self.store.audit(self.user, "publish.notice", doc["id"], {"title": doc["title"], "stations": len(active)})
         return len(active)
@@ -348,6 +353,7 @@ class Hub:
             self.store.set_setting(f"published_{kind}", json.dumps(published + [doc], ensure_ascii=False))
             active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
             for code in active:
+                self.store.lock_station(code)
                 self.store.append_outbox(code, kind, ref, doc)
             self.store.audit(self.user, f"publish.{kind}", ref, {"stations": len(active)})
         return len(active)
@@ -406,8 +412,10 @@ class HubHome:
         return keyring.KeyRing.load(self.keys_path)
 
     def unlock(self, username: str, passphrase: str) -> Hub:
-        key = self._ring().unlock(username, passphrase)
-        return Hub(self.open_store(key), username)
+        return Hub(self.open_store(self.unlock_key(username, passphrase)), username)
+
+    def unlock_key(self, username: str, passphrase: str) -> bytes:
+        return self._ring().unlock(username, passphrase)
 
     def users(self) -> list[str]:
         return self._ring().users()

@@ -72,6 +72,7 @@ class HubStore(Protocol):
     def take_enrol_session(self, session_id: str) -> dict | None: ...
     def prune_enrolment(self, now: str, stale_before: str) -> None: ...
     def close(self) -> None: ...
+    def lock_station(self, code: str) -> None: ...
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -442,6 +443,10 @@ class SQLiteHubStore:
         # Known and unknown codes alike (a difference would tell which exist): 14 days after the last
         # attempt any code issued before it has expired, and a re-issue clears the row anyway.
         self._x("DELETE FROM enrol_attempts WHERE last_at < ?", (stale_before,))
+
+    def lock_station(self, code):
+        """Serialise work on one station (or station code) until the transaction ends. Nothing to do
+        here: ``BEGIN IMMEDIATE`` already lets one writer in at a time (PostgreSQL: pgstore.py)."""
 
     def close(self):
         self.s.close()

@@ -29,7 +29,7 @@ def assert_exactly_once(s, hub) -> None:
         assert received == list(range(1, last_seq + 1))  # every outbox record once, none missing
         assert h.store.station(s.station_code)["hwm"] == last_seq
         assert integrity_ok(h.store) and audit.verify(db.db)[1] == []
-        assert db.scalar("SELECT count(*) FROM residents") == s.store.scalar("SELECT count(*) FROM residents")
+        assert db.scalar("SELECT count(*) FROM residents WHERE station = ?", (s.station_code,)) == s.store.scalar("SELECT count(*) FROM residents")
         assert db.scalar("SELECT count(*) FROM quarantine") == 0
     assert client.pending(s) == 0
 

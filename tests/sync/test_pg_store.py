@@ -124,3 +124,35 @@ def test_sealed_columns_are_found_in_inserts_and_updates():
         ("stations", [("status", 0), ("enrol_key", 1)])
     assert dialect.written_columns("INSERT INTO cases (id, status) VALUES (:id, :status) ON CONFLICT(id) DO UPDATE SET status = excluded.status") == \
         ("cases", [("id", "id"), ("status", "status")])
+
+
+def test_two_connections_appending_to_the_audit_chain_at_once_queue(pg_cluster, tmp_path):
+    """Two workers' transactions each append an audit entry (different stations): the second waits for
+    the first to commit and then chains onto it, instead of failing on the same sequence number."""
+    import threading
+
+    from sync.hub.pgstore import PostgresHubStore
+    home = HubHome(tmp_path / "hub")
+    home.init("JZ01", "旧州镇", "admin", HUB_PASS, db=pg_cluster.new_database())[0].store.close()
+    key = home.unlock_key("admin", HUB_PASS)
+    a, b = PostgresHubStore(home.dsn(), key), PostgresHubStore(home.dsn(), key)
+    errors = []
+    with a.transaction():
+        a.audit("admin", "test.first", "XX0101", {})
+
+        def second():
+            try:
+                with b.transaction():
+                    b.audit("admin", "test.second", "XX0102", {})
+            except Exception as exc:  # noqa: BLE001 - collected and shown by the assertion below
+                errors.append(repr(exc))
+        t = threading.Thread(target=second)
+        t.start()
+        t.join(timeout=1.0)
+        assert t.is_alive(), "the second append waits while the first transaction is open"
+    t.join(timeout=30)
+    assert errors == []
+    count, problems = a.verify_audit()
+    assert problems == [] and [r["action"] for r in a.s.query("SELECT action FROM audit ORDER BY seq")][-2:] == ["test.first", "test.second"]
+    a.close()
+    b.close()
