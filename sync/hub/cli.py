@@ -390,5 +390,27 @@ def verify_receipt(code, out: Out, home: HubHome):
         sys.exit(11)
 
 
+@main.command("migrate")
+@click.option("--to", "to", required=True, help="区县 PostgreSQL 数据库地址 postgresql://…(须是空库)")
+@common
+def migrate_cmd(to, out: Out, home: HubHome):
+    """把本乡镇的 SQLite 服务器数据整体迁入区县的 PostgreSQL(请先停止同步服务)。各服务站无需重新登记。"""
+    from station.errors import StationError
+    from sync.hub import migrate
+    from sync.hub.store import SQLiteHubStore
+    if home.dsn():
+        raise StationError("本服务器已经使用 PostgreSQL 数据库,无需迁移")
+    _, key = unlock_key(home)
+    src = SQLiteHubStore(home.db_path, key)
+    try:
+        counts = migrate.migrate(src, to, key)
+    finally:
+        src.close()
+    kept = migrate.switch(home, to)
+    out.emit({"counts": counts, "kept": kept},
+             f"已迁入 PostgreSQL 并逐表核对一致(服务站 {counts.get('stations', 0)} 个,事件 {counts.get('events', 0)} 条,"
+             f"审计记录 {counts.get('audit', 0)} 条,审计链完整)。原数据库文件保留为 {kept}。")
+
+
 if __name__ == "__main__":
     main()

@@ -23,7 +23,8 @@ def assert_exactly_once(s, hub) -> None:
     last_seq = s.store.scalar("SELECT max(seq) FROM outbox")
     with hub.open() as h:
         db = h.store.s
-        theirs = [r["id"] for r in db.query("SELECT id FROM events WHERE station = ?", (s.station_code,))]
+        theirs = [r["id"] for r in db.query("SELECT id FROM events WHERE station = ? AND node = ?",  # its own, not the township's
+                                             (s.station_code, s.station_code))]
         assert len(theirs) == len(set(theirs)) and set(theirs) == mine
         received = [r["seq"] for r in db.query("SELECT seq FROM received WHERE station = ? ORDER BY seq", (s.station_code,))]
         assert received == list(range(1, last_seq + 1))  # every outbox record once, none missing
