@@ -2,7 +2,7 @@
 import argparse
 import json
 
-from tests.bench import foundation, ledgers, printouts, sync, tui, usb
+from tests.bench import county, foundation, ledgers, printouts, sync, tui, usb
 
 
 def _big_csv_line(c: dict) -> str:
@@ -16,8 +16,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Village Station benchmarks")
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv"], help="run one group")
+    parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv", "county"], help="run one group")
+    parser.add_argument("--stations", type=int, default=50, help="simulated stations in the county benchmark")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long each hub is pushed to in the county benchmark")
     args = parser.parse_args()
+    if args.only == "county":
+        print(county.line(county.run(args.stations, args.seconds)))
+        return
     if args.only == "ledger-csv":
         c = ledgers.run(only_csv=True)["big_csv"]
         print(_big_csv_line(c))
