@@ -444,5 +444,75 @@ def restore_cmd(source, db, out: Out, home: HubHome):
     out.emit({"data_dir": str(home.dir), **manifest}, f"已恢复到 {home.dir},各表与备份时一致,审计链完整。")
 
 
+@main.group("county")
+def county_group():
+    """区县:所辖乡镇、服务站归属、按乡镇或全县的代办件和统计。"""
+
+
+@county_group.command("add-township")
+@click.option("--code", required=True, help="乡镇编码(2-12位大写字母或数字)")
+@click.option("--name", required=True, help="乡镇名称")
+@common
+def county_add_township(code, name, out: Out, home: HubHome):
+    """添加一个所辖乡镇。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        code = county.add_township(hub, code, name)
+    out.emit({"township": code, "name": name}, f"已添加乡镇 {code} {name}")
+
+
+@county_group.command("townships")
+@common
+def county_townships(out: Out, home: HubHome):
+    """列出所辖乡镇及各自的服务站数。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        rows = county.townships(hub)
+    out.emit(rows, lambda rs: "\n".join(f"{r['code']}  {r['name']}  服务站 {r['stations']} 个" for r in rs) or "还没有添加乡镇")
+
+
+@county_group.command("assign")
+@click.argument("station")
+@click.option("--township", required=True, help="乡镇编码")
+@common
+def county_assign(station, township, out: Out, home: HubHome):
+    """把服务站 STATION 划归某乡镇(其代办件随之按该乡镇统计)。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        county.assign(hub, station, township)
+    out.emit({"station": station.upper(), "township": township.upper()}, f"服务站 {station.upper()} 已划归乡镇 {township.upper()}")
+
+
+@county_group.command("cases")
+@click.option("--township", default=None, help="只看该乡镇的服务站(默认全县)")
+@click.option("--status", type=click.Choice([s.value for s in Status]), default=None)
+@click.option("--limit", default=100, show_default=True, type=int)
+@common
+def county_cases(township, status, limit, out: Out, home: HubHome):
+    """按乡镇或全县列出代办件。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        rows = county.cases(hub, township, status, limit)
+    out.emit(rows, lambda rs: "\n".join(f"{r['number']}  {r['township'] or '-'}  {Status(r['status']).label}  {r['item_name']}"
+                                         for r in rs) or "没有代办件")
+
+
+@county_group.command("stats")
+@click.option("--township", default=None, help="只统计该乡镇(默认全县,并按乡镇分列)")
+@common
+def county_stats(township, out: Out, home: HubHome):
+    """代办件按状态统计:各乡镇分列及全县合计。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        st = county.statistics(hub, township)
+
+    def text(d):
+        def line(counts):
+            return "、".join(f"{Status(k).label} {v}" for k, v in sorted(counts.items())) or "无"
+        lines = [f"{t or '未划归乡镇'}:{line(c)}" for t, c in d["by_township"].items()]
+        return "\n".join(lines + [f"{'乡镇 ' + d['scope'] if d['scope'] else '全县'}合计:{line(d['total'])}"])
+    out.emit(st, text)
+
+
 if __name__ == "__main__":
     main()

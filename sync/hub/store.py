@@ -170,7 +170,17 @@ def _v8_paper_until(db: sqlite_utils.Database) -> None:
                "PRIMARY KEY (station, seq, digest)) WITHOUT ROWID")
 
 
-HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until]
+def _v9_townships(db: sqlite_utils.Database) -> None:
+    """A county's hub holds several townships (乡镇); each station belongs to one (sync/hub/county.py).
+    A township's own hub has none: its stations' township is NULL (the hub itself)."""
+    db.executescript("""
+    CREATE TABLE townships (code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+    ALTER TABLE stations ADD COLUMN township TEXT REFERENCES townships(code);
+    CREATE INDEX stations_township ON stations(township);
+    """)
+
+
+HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_townships]
 
 
 class SQLiteHubStore:
