@@ -284,6 +284,8 @@ class Hub:
             row, state, events = self.case_state(ref)
             self.store.lock_station(row["station"])
             row, state, events = self.case_state(ref)  # as it is now that no other worker writes to it
+            for e in events:  # another worker may have applied them: our stamp must still sort after each
+                self.clock.observe(e.stamp)
             payload = {**payload, "on": (today or date.today()).isoformat()}
             problems = check(state, et, payload)
             if problems:
