@@ -433,8 +433,8 @@ def backup_cmd(target, out: Out, home: HubHome):
 @common
 def restore_cmd(source, db, out: Out, home: HubHome):
     """把 SOURCE 备份恢复到一个新的数据目录(--data-dir),逐表与备份时核对,并核验审计链。不会覆盖已有数据。"""
-    from sync.hub import backup
     import station.store.keys as keyring
+    from sync.hub import backup
     manifest = backup.check(source)
     user = os.environ.get("TOWNSHIP_USER")
     if not user:

@@ -114,7 +114,7 @@ def written_columns(sql: str) -> tuple[str, list[tuple[str, int | str]]] | None:
         cols = [c.strip().strip('"') for c in m.group(2).split(",")]
         vals = [v.strip() for v in m.group(3).split(",")]
         out, pos = [], 0
-        for col, val in zip(cols, vals):
+        for col, val in zip(cols, vals, strict=False):  # a VALUES list shorter than its columns is SQL's error
             if val == "?":
                 out.append((col, pos))
                 pos += 1
