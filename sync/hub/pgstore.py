@@ -153,8 +153,30 @@ class PgCursor:
 class PgConn:
     """The ``conn`` of a ``PgStore``: ``execute`` and ``executemany`` in the hub's SQLite SQL."""
 
-    def __init__(self, raw: psycopg.Connection, sealer: Sealer, lock: threading.RLock):
-        self.raw, self.sealer, self.lock = raw, sealer, lock
+    def __init__(self, raw: psycopg.Connection, sealer: Sealer, lock: threading.RLock, dsn: str):
+        self.raw, self.sealer, self.lock, self.dsn = raw, sealer, lock, dsn
+
+    def _lost(self) -> bool:
+        return self.raw.closed or self.raw.info.status == psycopg.pq.ConnStatus.BAD
+
+    def _run(self, fn):
+        """``fn(cursor)``; outside a transaction, a connection PostgreSQL dropped (a server restart, a
+        failover, an idle timeout) is opened again and the statement tried once more. Inside one, the
+        error goes up: the transaction is lost and the caller's work is retried as a whole (a station
+        sends its bundle again)."""
+        with self.lock:
+            fresh = not self.in_transaction
+            if fresh and self._lost():
+                self.raw = connect(self.dsn)
+            try:
+                with _errors():
+                    return fn(self.raw.cursor())
+            except StoreError:
+                if not (fresh and self._lost()):
+                    raise
+            self.raw = connect(self.dsn)
+            with _errors():
+                return fn(self.raw.cursor())
 
     def _params(self, sql: str, params):
         slots = _sealed_slots(sql)
@@ -174,21 +196,25 @@ class PgConn:
 
     def execute(self, sql: str, params=()) -> PgCursor:
         params = self._params(sql, params)
-        with self.lock, _errors():
-            cur = self.raw.cursor()
-            cur.execute(_translated(sql, bool(params)), params or None)
+        query = _translated(sql, bool(params))
+
+        def run(cur):
+            cur.execute(query, params or None)
             return PgCursor(cur, self.sealer)
+        return self._run(run)
 
     def executemany(self, sql: str, rows) -> None:
         rows = [self._params(sql, r) for r in rows]
-        if not rows:
-            return
-        with self.lock, _errors():
-            self.raw.cursor().executemany(_translated(sql, True), rows)
+        if rows:
+            query = _translated(sql, True)
+            self._run(lambda cur: cur.executemany(query, rows))
 
     @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        if self.raw.closed:
+            return False
+        return self.raw.info.transaction_status in (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR,
+                                                    psycopg.pq.TransactionStatus.ACTIVE)
 
 
 class PgTable:
@@ -239,11 +265,14 @@ class PgStore:
 
     def __init__(self, dsn: str, key: bytes):
         self.dsn = dsn
-        self.raw = connect(dsn)
         self.lock = threading.RLock()
         self.sealer = Sealer(key)
-        self.conn = PgConn(self.raw, self.sealer, self.lock)
+        self.conn = PgConn(connect(dsn), self.sealer, self.lock, dsn)
         self.db = PgDb(self.conn)
+
+    @property
+    def raw(self) -> psycopg.Connection:
+        return self.conn.raw  # replaced when PostgreSQL dropped the connection (PgConn._run)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[PgDb]:

@@ -156,3 +156,31 @@ def test_two_connections_appending_to_the_audit_chain_at_once_queue(pg_cluster, 
     assert problems == [] and [r["action"] for r in a.s.query("SELECT action FROM audit ORDER BY seq")][-2:] == ["test.first", "test.second"]
     a.close()
     b.close()
+
+
+def test_the_hub_reconnects_after_postgresql_drops_its_connections(pg_cluster, tmp_path):
+    """PostgreSQL restarted or a failover: every connection of the running hub is terminated; the next
+    sync still works (the store connects again), and nothing is applied twice."""
+    from sync import client
+    from sync.http import HttpTransport
+    from tests.sync.conftest import intake
+    from tests.sync.test_faults import assert_exactly_once
+    dsn = pg_cluster.new_database()
+    home = HubHome(tmp_path / "hub")
+    home.init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=dsn)[0].store.close()
+    hub = HubProcess(home.dir, args=("--workers", "2"))
+    hub.start()
+    try:
+        s = new_station(tmp_path, hub, "XX0101")
+        intake(s, 3)
+        client.sync_once(s, HttpTransport(hub.url))
+        dropped = _psql(pg_cluster, dsn, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                         "WHERE application_name = 'village-hub') t")
+        assert int(dropped.strip()) >= 1
+        intake(s, 3, start=10)
+        client.sync_once(s, HttpTransport(hub.url))
+        assert client.pending(s) == 0
+        assert_exactly_once(s, hub)
+        s.close()
+    finally:
+        hub.stop()
