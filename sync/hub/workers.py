@@ -17,6 +17,7 @@ import ctypes
 import os
 import signal
 import socket
+import sys
 
 from station.errors import StationError
 
@@ -36,6 +37,12 @@ def _die_with_parent(parent: int) -> None:
         pass
     if os.getppid() != parent:  # the parent went before the line above took effect
         os._exit(1)
+
+
+def _status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"信号 {os.WTERMSIG(status)}"
+    return f"退出码 {os.waitstatus_to_exitcode(status)}"
 
 
 def serve(make_app, workers: int, host: str, port: int, options: dict) -> None:
@@ -61,8 +68,12 @@ def serve(make_app, workers: int, host: str, port: int, options: dict) -> None:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 config = uvicorn.Config(make_app(), log_level="warning", access_log=False, **options)
                 uvicorn.Server(config).run(sockets=[sock])
-            except BaseException:  # noqa: BLE001 - a worker's end is its own; the parent replaces it
+            except BaseException as exc:  # noqa: BLE001 - a worker's end is its own; the parent replaces it
                 code = 1
+                if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    import traceback
+                    print(f"工作进程 {os.getpid()} 异常退出,将重新启动:{exc!r}", file=sys.stderr, flush=True)
+                    traceback.print_exc()
             finally:
                 os._exit(code)
         children[pid] = slot
@@ -82,12 +93,13 @@ def serve(make_app, workers: int, host: str, port: int, options: dict) -> None:
         spawn(slot)
     while children:
         try:
-            pid, _ = os.wait()
+            pid, status = os.wait()
         except ChildProcessError:
             break
         except InterruptedError:
             continue
         slot = children.pop(pid, None)
         if slot is not None and not stopping:
+            print(f"工作进程 {pid} 已退出({_status(status)}),重新启动", file=sys.stderr, flush=True)
             spawn(slot)  # a worker killed mid-apply: PostgreSQL rolled its transaction back; a new one takes its place
     sock.close()

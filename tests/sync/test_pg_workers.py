@@ -23,14 +23,25 @@ WORKERS = 3
 
 
 def _workers(hub: HubProcess) -> list[psutil.Process]:
-    return psutil.Process(hub.proc.pid).children()
+    """The live workers (a killed one stays a zombie child until the parent reaps it)."""
+    alive = []
+    for p in psutil.Process(hub.proc.pid).children():
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
 
 
-def _wait_workers(hub: HubProcess, n: int) -> None:
+def _wait_workers(hub: HubProcess, n: int, gone: int | None = None) -> None:
     deadline = time.monotonic() + 30
-    while len(_workers(hub)) != n and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        pids = [p.pid for p in _workers(hub)]
+        if len(pids) == n and gone not in pids:
+            return
         time.sleep(0.05)
-    assert len(_workers(hub)) == n
+    raise AssertionError(f"{n} workers expected, {pids} running (killed: {gone})")
 
 
 def test_concurrent_pushes_with_workers_killed_mid_apply_20_rounds(pg_cluster, tmp_path):
@@ -63,7 +74,7 @@ def test_concurrent_pushes_with_workers_killed_mid_apply_20_rounds(pg_cluster, t
             for t in threads:
                 t.join(timeout=120)
             failures += len(errors)
-            _wait_workers(hub, WORKERS)  # the parent replaced the killed worker
+            _wait_workers(hub, WORKERS, gone=victim.pid)  # the parent replaced the killed worker
         assert killed == 20 and failures >= 3, "some pushes should have been cut by a killed worker"
         for s in stations:
             client.sync_once(s, HttpTransport(hub.url))
