@@ -61,6 +61,8 @@ class ImportReport:
     header_row: int = 0  # the row (as in Excel) taken as the header
     skipped: list[dict] = field(default_factory=list)  # title, total and signature rows: {row, reason}
     notes: list[str] = field(default_factory=list)  # about the whole file (formulas without results)
+    sheet: str = ""  # the worksheet read ("" for a CSV)
+    sheets: list[str] = field(default_factory=list)  # all the workbook's worksheets, to choose from
 
     def as_dict(self) -> dict:
         return {**vars(self), "total": format_fen(self.total_fen)}
@@ -83,13 +85,16 @@ def is_locked(session: Session, ledger: str, program: str, period: str) -> bool:
 
 
 def import_file(session: Session, path: Path, ledger: str, program: str, period: str, overrides: dict[str, str] | None = None,
-                dry_run: bool = False, valid_only: bool = False) -> ImportReport:
+                dry_run: bool = False, valid_only: bool = False, sheet: str | None = None) -> ImportReport:
     """Validate a township spreadsheet and, unless ``dry_run``, write it: every row, or (with
     ``valid_only``) every valid row — never a part chosen by accident.
 
     Rows stream from the file and are checked one at a time; a dry run keeps only counts, the
     households seen and the first ``MAX_REPORTED_ERRORS`` errors, so its memory does not grow
-    with the file (the file's own limits are in ``ledgers.sheets``)."""
+    with the file (the file's own limits are in ``ledgers.sheets``).
+
+    Columns the clerk named for this program before (``remembered_map``) are used again where the
+    file has a column of that name; the names given now are remembered once the file is imported."""
     _check_scope(ledger, program, period)
     path = Path(path)
     report = ImportReport(path.name, ledger, program, period)
@@ -97,15 +102,33 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
         raise ValidationFailed("该期台账已锁定", [FieldError("period", "locked", f"{program} {period} 已由站长锁定:只能通过更正修改")])
     sheets.check_file(path)  # type, size, a regular file: before hashing opens it
     digest = _file_digest(path)
-    if session.store.scalar("SELECT 1 FROM ledger_imports WHERE sha256 = ? AND ledger = ? AND program = ? AND period = ?",
-                            (digest, ledger, program, period)):
+    if _imported(session, digest, ledger, program, period):  # (also a workbook imported before sheets were told apart)
         report.already_imported = True
         return report
-    rows = sheets.iter_rows(path, report.notes)
+    info: dict = {}
+    rows = sheets.iter_rows(path, report.notes, sheet, info)
+    remembered = remembered_map(session, ledger, program)
     try:
-        header_row, headers, rows_after = _find_header(rows, overrides, path.name)
+        header_row, headers, rows_after = _find_header(rows, {**remembered, **(overrides or {})}, path.name)
         report.header_row = header_row
-        mapping = _mapping(headers, ledger, overrides, header_row)
+        report.sheet, report.sheets = info.get("sheet", ""), info.get("sheets", [])
+        if len(report.sheets) > 1:
+            # one import per sheet of a workbook: its 补报 sheet is not "already imported" with its 花名册
+            digest = hashlib.sha256(f"{digest}\0{report.sheet}".encode()).hexdigest()
+            if _imported(session, digest, ledger, program, period):
+                report.already_imported = True
+                return report
+        # only for fields this file's own headers do not name, and the clerk did not name now
+        named_now = set(rules.guess_mapping(headers)) | {rules.field_named(k) for k in overrides or {}}
+        reused = {k: v for k, v in remembered.items() if v in headers and rules.field_named(k) not in named_now}
+        if reused:
+            report.notes.append("沿用上次为本项目选的列:" + ",".join(f"{rules.FIELD_LABELS.get(rules.field_named(k), k)}←{v}"
+                                                              for k, v in reused.items()))
+        try:
+            mapping = _mapping(headers, ledger, {**reused, **(overrides or {})}, header_row)
+        except MissingColumns as exc:
+            exc.sheet, exc.sheets = report.sheet, report.sheets
+            raise
         report.mapping = {f: headers[i] for f, i in sorted(mapping.items(), key=lambda x: x[1])}
         stated: list[rules.RowError] = []
         raws = _households(itertools.chain(rows_after, rows), mapping, report.skipped, stated)
@@ -115,7 +138,7 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
     report.rows, report.valid, report.total_fen, report.error_count = counts
     errors = sorted(errors + stated, key=lambda e: e.row)
     report.error_count += len(stated)
-    report.errors = [{**e.as_dict(), "column": _letter(mapping.get(e.field))} for e in errors]
+    report.errors = [{**e.as_dict(), "column": _letter(mapping.get(e.field)), "sheet": report.sheet} for e in errors]
     if dry_run:
         return report
     if report.error_count and not valid_only:
@@ -124,15 +147,44 @@ def import_file(session: Session, path: Path, ledger: str, program: str, period:
                             [FieldError(f"row {e['row']}", e["code"], f"{where(e)} {e['message']}") for e in report.errors[:50]])
     with session.store.transaction() as db:
         _write_entries(db, session.user.username, ledger, program, period, good, path.name, digest)
+        if overrides:
+            _remember_map(db, ledger, program, {**remembered, **overrides})
         audit.record(db, session.user.username, "ledger.import", f"{ledger}/{program}/{period}",
                      {"file": path.name, "rows": len(good), "skipped": report.error_count, "total_fen": report.total_fen})
     report.written = len(good)
     return report
 
 
+def _imported(session: Session, digest: str, ledger: str, program: str, period: str) -> bool:
+    return bool(session.store.scalar("SELECT 1 FROM ledger_imports WHERE sha256 = ? AND ledger = ? AND program = ? AND period = ?",
+                                     (digest, ledger, program, period)))
+
+
 def where(error: dict) -> str:
-    """第 6 行 C 列: a problem's place as the clerk finds it in Excel."""
-    return f"第 {error['row']} 行" + (f" {error['column']} 列" if error.get("column") else "")
+    """工作表“花名册” 第 6 行 C 列: a problem's place as the clerk finds it in Excel."""
+    return ((f"工作表“{error['sheet']}” " if error.get("sheet") else "") + f"第 {error['row']} 行"
+            + (f" {error['column']} 列" if error.get("column") else ""))
+
+
+def _map_key(ledger: str, program: str) -> str:
+    return f"ledger_map/{ledger}/{program}"
+
+
+def remembered_map(session: Session, ledger: str, program: str) -> dict[str, str]:
+    """The columns the clerk named for this program's last imported file (field label → header)."""
+    value = session.store.scalar("SELECT value FROM settings WHERE key = ?", (_map_key(ledger, program),))
+    try:
+        found = json.loads(value) if value else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def _remember_map(db, ledger: str, program: str, names: dict[str, str]) -> None:
+    # kept by label (户主姓名), as the clerk and the CLI name fields
+    labelled = {rules.FIELD_LABELS.get(rules.field_named(k) or "", k): v for k, v in names.items()}
+    db.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               (_map_key(ledger, program), json.dumps(labelled, ensure_ascii=False)))
 
 
 def _file_digest(path: Path) -> str:

@@ -72,13 +72,16 @@ def check_file(path: Path) -> int:
     return size
 
 
-def iter_rows(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, list]]:
+def iter_rows(path: Path, notes: list[str] | None = None, sheet: str | None = None,
+              info: dict | None = None) -> Iterator[tuple[int, list]]:
     """Every non-blank row as (row number as in Excel / line record of the CSV, cell values as the
     file holds them), at most ``MAX_COLUMNS`` wide; refuses a file beyond the limits. What the
-    clerk should know about the file as a whole (formulas without results) goes to ``notes``."""
+    clerk should know about the file as a whole (formulas without results) goes to ``notes``.
+    In a workbook, ``sheet`` names the sheet to read (else the one holding the list is found);
+    ``info`` receives the sheet read (``sheet``) and all the workbook's sheets (``sheets``)."""
     path = Path(path)
     check_file(path)
-    records = _csv_records(path) if path.suffix.lower() == ".csv" else _workbook_records(path, notes)
+    records = _csv_records(path) if path.suffix.lower() == ".csv" else _workbook_records(path, notes, sheet, info)
     data_rows = 0
     try:
         for number, values in records:
@@ -176,17 +179,18 @@ def _csv_records(path: Path) -> Iterator[tuple[int, list]]:
 
 # --- XLS (the old binary format) --------------------------------------------------------------
 
-def _workbook_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, tuple]]:
+def _workbook_records(path: Path, notes: list[str] | None = None, sheet: str | None = None,
+                      info: dict | None = None) -> Iterator[tuple[int, tuple]]:
     """By what the file is, not what it is called: townships rename files both ways."""
     with open(path, "rb") as fh:
         magic = fh.read(8)
     if magic == OLE_MAGIC:
         if path.stat().st_size > XLS_MAX_FILE_BYTES:
             raise _refuse("too_big", f"{path.name} 超过 .xls 文件的上限 {XLS_MAX_FILE_BYTES // 1024 // 1024} MB")
-        return _xls_records(path, notes)
+        return _xls_records(path, notes, sheet, info)
     if path.suffix.lower() == ".xls" and not magic.startswith(ZIP_MAGIC):
         raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")])
-    return _xlsx_records(path, notes)
+    return _xlsx_records(path, notes, sheet, info)
 
 
 def _xls_value(cell, datemode: int):
@@ -224,11 +228,18 @@ class _XlsSheet:
             yield [_xls_value(c, self.book.datemode) for c in self.sheet.row(rx)[:MAX_COLUMNS]]
 
 
-def _xls_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, list]]:
+def _xls_records(path: Path, notes: list[str] | None = None, wanted: str | None = None,
+                 info: dict | None = None) -> Iterator[tuple[int, list]]:
     import xlrd
     try:
         book = xlrd.open_workbook(str(path), on_demand=True)
-        sheet = _list_sheet([_XlsSheet(book, i) for i in range(book.nsheets)], notes).sheet
+        sheets = [_XlsSheet(book, i) for i in range(book.nsheets)]
+    except Exception:  # xlrd raises many kinds for a damaged file: to a clerk all "not a valid file"
+        raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")]) from None
+    try:
+        sheet = _list_sheet(sheets, notes, wanted, info).sheet
+    except ValidationFailed:
+        raise
     except Exception:  # xlrd raises many kinds for a damaged file: to a clerk all "not a valid file"
         raise ValidationFailed("无法读取表格", [FieldError("file", "bad_xls", f"{path.name} 不是有效的 Excel(.xls)文件,或文件已损坏")]) from None
     try:
@@ -363,12 +374,24 @@ def _check_parts(path: Path, notes: list[str] | None = None) -> None:
 SHEET_SEARCH_ROWS = 10  # rows looked at in each sheet to find the one holding the list
 
 
-def _list_sheet(worksheets: list, notes: list[str] | None):
-    """The sheet holding the list: the one whose top rows name the most known columns (the first
-    of equals), so a 填表说明 sheet in front is passed over; the report says which was read."""
+def _list_sheet(worksheets: list, notes: list[str] | None, wanted: str | None = None, info: dict | None = None):
+    """The sheet holding the list: the one named ``wanted`` (the clerk's choice), else the one whose
+    top rows name the most known columns (the first of equals), so a 填表说明 sheet in front is
+    passed over; the report says which was read, and ``info`` gets its title and all titles."""
     from ledgers.rules import header_score
-    if len(worksheets) == 1:
-        return worksheets[0]
+    titles = [str(w.title) for w in worksheets]
+    if info is not None:
+        info["sheets"] = titles
+    if wanted is not None and wanted not in titles:
+        raise ValidationFailed("找不到工作表", [FieldError("sheet", "no_such_sheet",
+                                                      f"工作簿中没有名为“{wanted}”的工作表;有:{'、'.join(titles)[:200]}")])
+    if len(worksheets) == 1 or wanted is not None:
+        chosen = worksheets[titles.index(wanted)] if wanted is not None else worksheets[0]
+        if info is not None:
+            info["sheet"] = str(chosen.title)
+        if notes is not None and len(worksheets) > 1:
+            notes.append(f"工作簿有 {len(worksheets)} 个工作表,读取的是“{chosen.title}”(其余未导入)")
+        return chosen
 
     def score(sheet) -> int:
         sheet.reset_dimensions()  # as below: never trust the declared size
@@ -381,12 +404,15 @@ def _list_sheet(worksheets: list, notes: list[str] | None):
             return 0  # a damaged sheet we would not read: the chosen one is checked as it is read
     scores = [score(sheet) for sheet in worksheets]
     best = scores.index(max(scores))
+    if info is not None:
+        info["sheet"] = titles[best]
     if notes is not None:
         notes.append(f"工作簿有 {len(worksheets)} 个工作表,读取的是“{worksheets[best].title}”(其余未导入)")
     return worksheets[best]
 
 
-def _xlsx_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[int, tuple]]:
+def _xlsx_records(path: Path, notes: list[str] | None = None, wanted: str | None = None,
+                  info: dict | None = None) -> Iterator[tuple[int, tuple]]:
     _check_zip_directory(path)
     _check_parts(path, notes)
     import openpyxl
@@ -402,7 +428,7 @@ def _xlsx_records(path: Path, notes: list[str] | None = None) -> Iterator[tuple[
     try:
         if not book.worksheets:
             raise _bad_xlsx(path.name)
-        sheet = _list_sheet(book.worksheets, notes)
+        sheet = _list_sheet(book.worksheets, notes, wanted, info)
         # The declared dimension is whatever the file says (A1:XFD1048576 in a bomb): without it,
         # openpyxl pads neither rows nor columns beyond the cells actually present.
         sheet.reset_dimensions()

@@ -11,7 +11,7 @@ from printouts.records import CaseSheet, MaterialLine, RegisterSheet
 from station.core.cases import RATING_LABELS, Status
 from station.core.masking import mask_id, mask_phone
 from station.errors import FieldError, ValidationFailed
-from station.services import cases, residents, settings, signing, users
+from station.services import bulletin, cases, residents, settings, signing, users
 from station.services.session import Session
 
 
@@ -25,13 +25,14 @@ def case_sheet(session: Session, ref: str) -> CaseSheet:
         m = by_name.get(name)
         return MaterialLine(name, m.form if m else "", m.copies if m else 1, bool(m and m.gap_allowed))
     proxy = dict(state.proxy) if state.proxy else None
+    profile = bulletin.profile(session)  # the station's name, address, hours and phone as the supervisor set them
     if proxy and proxy.get("id_number"):
         proxy["id_number"] = mask_id(proxy["id_number"])
     if proxy and proxy.get("phone"):
         proxy["phone"] = mask_phone(proxy["phone"])
     return CaseSheet(
-        station_name=session.station_name, station_code=session.station_code,
-        station_phone=settings.station_phone(session), number=state.number, item_name=item.name, item_code=item.code,
+        station_name=profile.get("name") or session.station_name, station_code=session.station_code,
+        station_phone=profile.get("phone") or settings.station_phone(session), number=state.number, item_name=item.name, item_code=item.code,
         department=item.department, deciding_level=item.deciding_level, promised_days=item.promised_days,
         resident_name=person["name"], resident_id=mask_id(person["id_number"]), resident_phone=mask_phone(person["phone"]),
         resident_address=" ".join(x for x in (person["village_group"], person["address"]) if x),
@@ -39,7 +40,7 @@ def case_sheet(session: Session, ref: str) -> CaseSheet:
         received=tuple(line(n) for n in state.materials_received), missing=tuple(line(n) for n in state.missing),
         gap_promise=state.gap_promise, owner_name=users.display_names(session).get(state.owner, state.owner),
         proxy=proxy, home_visit=state.home_visit, token=signing.receipt_token(session, state.number, state.due_on),
-        printed_on=session.today())
+        printed_on=session.today(), station_address=profile.get("address") or "", station_hours=profile.get("hours") or "")
 
 
 REGISTER_MAX_DAYS = 366 * 3

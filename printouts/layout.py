@@ -7,7 +7,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from printouts.fonts import cjk_font
+from printouts import fonts
 
 PORTRAIT = A4
 LANDSCAPE = landscape(A4)
@@ -17,7 +17,7 @@ LIGHT = colors.HexColor("#EEEEEE")
 
 
 def font() -> str:
-    return cjk_font().name
+    return fonts.current().name
 
 
 def style(size: float = 10.5, leading: float | None = None, align: int = 0, bold: bool = False) -> ParagraphStyle:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from station.errors import PrintFailed
 
-NO_PRINTER = "找不到打印命令(lp/lpr):请安装打印机驱动并设为默认打印机,或先用 --out 保存为 PDF 再打印"
+NO_PRINTER = "找不到打印命令(lp/lpr):请安装打印机驱动并设为默认打印机,或先保存为PDF再打印"
 
 
 def send(pdf: bytes, title: str, printer: str | None = None) -> str:
     """Print; return a message for the clerk, or raise ``PrintFailed`` with what to do."""
     if os.name == "nt":
-        return _windows(pdf)
+        return _windows(pdf, printer)
     command = shutil.which("lp")
     if command:
         args = [command, "-t", title] + (["-d", printer] if printer else [])
@@ -36,19 +36,22 @@ def send(pdf: bytes, title: str, printer: str | None = None) -> str:
         raise PrintFailed("打印机长时间没有响应:请检查打印机电源和连接后重试") from None
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip() or f"退出码 {done.returncode}"
-        raise PrintFailed(f"打印失败:{reason}。请检查打印机是否开机、有纸,或先用 --out 保存为 PDF")
+        raise PrintFailed(f"打印失败:{reason}。请检查打印机是否开机、有纸,或先保存为PDF再打印")
     return "已发送到打印机"
 
 
-def _windows(pdf: bytes) -> str:  # pragma: no cover - exercised on Windows stations only
+def _windows(pdf: bytes, printer: str | None = None) -> str:  # pragma: no cover - exercised on Windows stations only
     folder = Path(tempfile.gettempdir())
     path = folder / f"station-print-{os.getpid()}-{int(time.time())}.pdf"
     path.write_bytes(pdf)
     try:
-        os.startfile(str(path), "print")  # type: ignore[attr-defined]
+        if printer:  # the PDF reader's "printto" verb takes the printer's name
+            os.startfile(str(path), "printto", f'"{printer}"')  # type: ignore[attr-defined,call-arg]
+        else:
+            os.startfile(str(path), "print")  # type: ignore[attr-defined]
     except OSError as exc:
         path.unlink(missing_ok=True)
-        raise PrintFailed(f"打印失败:{exc}。请确认已设置默认打印机,或先用 --out 保存为 PDF") from None
+        raise PrintFailed(f"打印失败:{exc}。请确认已设置默认打印机,或先保存为PDF再打印") from None
     time.sleep(8)  # the spooler reads the file asynchronously
     path.unlink(missing_ok=True)
-    return "已发送到默认打印机"
+    return f"已发送到打印机 {printer}" if printer else "已发送到默认打印机"

@@ -53,6 +53,10 @@ def _facts(d: CaseSheet, stub: bool) -> Table:
     rows.append(("首问代办员", d.owner_name))
     if not stub:
         rows.append(("服务站电话", d.station_phone or "(未设置)"))
+        if d.station_address:
+            rows.append(("服务站地址", d.station_address))
+        if d.station_hours:
+            rows.append(("办公时间", d.station_hours))
     table = Table([[Paragraph(k, body), Paragraph(esc(v), body)] for k, v in rows],
                   colWidths=[24 * mm, (PORTRAIT[0] - 2 * MARGIN - QR_SIZE - 30 * mm) if not stub else 150 * mm])
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, GRID), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),

@@ -45,6 +45,9 @@ class CaseSheet:
     home_visit: bool
     token: str
     printed_on: date
+    # Where and when the resident can come back (服务站信息); empty until the supervisor sets them.
+    station_address: str = ""
+    station_hours: str = ""
 
 
 @dataclass(frozen=True)

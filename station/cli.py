@@ -7,6 +7,7 @@ from ``STATION_USER``) when a script runs it. Errors print their Chinese title a
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -373,10 +374,76 @@ def _read_json(source: str) -> object:
     return parse_document(data, "标准输入" if source == "-" else Path(source).name)
 
 
-@case_group.command("new", help="收件登记:从文件或标准输入(-)读取 JSON。\n\n" + CASE_JSON_HELP)
+def _json_lines(source: str):
+    """``(line number, document or the StationError refusing it)`` for each non-blank line of a
+    JSON Lines file or standard input, read one line at a time (a script's thousand records
+    never sit in memory at once), each line bounded and parsed like a single document."""
+    cap = limits.MAX_JSON_DOCUMENT_BYTES
+    try:
+        f = sys.stdin.buffer if source == "-" else open(source, "rb")
+    except OSError as exc:
+        raise StationError(f"无法读取文件 {source}:{exc.strerror}") from None
+    with contextlib.ExitStack() as stack:
+        if source != "-":
+            stack.enter_context(f)
+        number = 0
+        while line := f.readline(cap + 1):
+            number += 1
+            if len(line) > cap and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):  # skip the rest of the overlong line
+                    line = f.readline(cap)
+                yield number, ValidationFailed(f"第 {number} 行过长", [FieldError(
+                    "document", "too_large", f"一行超过 {cap // 1024} KB 的上限")])
+                continue
+            if not line.strip():
+                continue
+            try:
+                yield number, parse_document(line, f"第 {number} 行")
+            except StationError as exc:
+                yield number, exc
+
+
+def _run_lines(source: str, out: Out, home: StationHome, apply, done_text) -> None:
+    """Apply ``apply(session, doc)`` to every line under one unlock, each line in its own
+    transaction (one bad line loses nothing else), reporting each line as it is done so a
+    script sees what landed even if the run is cut short. Exit code: that of the first failure."""
+    first_error: StationError | None = None
+    done = failed = 0
+    with unlock(home) as session:
+        for number, doc in _json_lines(source):
+            if not isinstance(doc, StationError):
+                try:
+                    result = apply(session, doc)
+                except StationError as exc:
+                    doc = exc
+            if isinstance(doc, StationError):
+                failed += 1
+                first_error = first_error or doc
+                if out.json:
+                    click.echo(json.dumps({"line": number, "ok": False, **doc.as_dict()}, ensure_ascii=False))
+                else:
+                    click.echo(f"第 {number} 行:未办理 — {doc.title}" + "".join(f";{d.message}" for d in doc.details))
+                continue
+            done += 1
+            if out.json:
+                click.echo(json.dumps({"line": number, "ok": True, **result}, ensure_ascii=False, default=str))
+            else:
+                click.echo(f"第 {number} 行:{done_text(result)}")
+    click.echo(f"共 {done + failed} 行:成功 {done} 行,失败 {failed} 行", err=True)
+    if first_error is not None:
+        sys.exit(first_error.exit_code)
+
+
+@case_group.command("new", help="收件登记:从文件或标准输入(-)读取 JSON。\n\n" + CASE_JSON_HELP
+                    + "\n\n批量:--lines 时每行一个上述 JSON(JSON Lines),只解锁一次,每行单独提交、逐行报告结果。")
 @click.argument("source", default="-")
+@click.option("--lines", "many", is_flag=True, help="每行一个收件 JSON,一次解锁批量收件(某行出错不影响其他行)")
 @common
-def case_new(source, out: Out, home: StationHome):
+def case_new(source, many, out: Out, home: StationHome):
+    if many:
+        _run_lines(source, out, home, cases.intake,
+                   lambda r: f"已收件 {r['number']}  {r['status_label']}" + (f"  尚缺 {len(r['missing'])} 项材料" if r["missing"] else ""))
+        return
     doc = _read_json(source)
     with unlock(home) as session:
         result = cases.intake(session, doc)
@@ -452,7 +519,15 @@ def case_show(ref, reveal_reason, out: Out, home: StationHome):
         if c.get("gap_promise"):
             lines.append(f"容缺受理:承诺 {c['gap_promise']} 前补交")
         if c.get("follow_up") == "open":
-            lines.append("差评待整改回访")
+            lines.append(f"差评待整改回访:回访期限 {c.get('revisit_due') or '—'}"
+                         + (f"(已回访 {c['revisited_on']})" if c.get("revisited_on") else "")
+                         + f",整改期限 {c.get('rectify_due') or '—'}")
+        if c.get("bad_reason"):
+            lines.append(f"差评原因:{c['bad_reason'].get('category')} {c['bad_reason'].get('text') or ''}".rstrip())
+        if c.get("appeal"):
+            lines.append({"pending": "申诉待乡镇复核", "upheld": "申诉复核:维持原评价", "overturned": "申诉复核:已撤销该评价"}[c["appeal"]])
+        if d.get("catalog", {}).get("text"):
+            lines.append(d["catalog"]["text"])
         lines.append("时间线:")
         for e in d["timeline"]:
             extra = {k: v for k, v in e["payload"].items() if k in ("reason", "summary", "method", "text")}
@@ -470,12 +545,16 @@ def case_show(ref, reveal_reason, out: Out, home: StationHome):
 
 
 EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventType
-                                      if e not in (EventType.RECEIVED, EventType.DUE_CORRECTED)))
+                                      if e not in (EventType.RECEIVED, EventType.DUE_CORRECTED, EventType.APPEAL_DECIDED,
+                                                   EventType.RATING_CLOSED)))
 
 
-@case_group.command("event", help="为一件记录一个事件。\n\n" + EVENT_HELP)
-@click.argument("ref")
-@click.argument("event_type")
+@case_group.command("event", help="为一件记录一个事件。\n\n" + EVENT_HELP
+                    + "\n\n批量:station case event --lines 文件(或 - 表示标准输入),每行一个 JSON:"
+                    "{\"ref\": \"件号\", \"type\": \"事件类型\", 其余为事件内容},只解锁一次,每行单独提交。")
+@click.argument("ref", required=False)
+@click.argument("event_type", required=False)
+@click.option("--lines", "source", metavar="文件", help="每行一个事件 JSON(含 ref 与 type),一次解锁批量记录;- 为标准输入")
 @click.option("--data", "data_json", help="事件内容 JSON,例如 '{\"outcome\": \"approved\", \"summary\": \"准予\"}'")
 @click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="发生日期(默认今天)")
 @click.option("--reason", help="退回或撤回原因")
@@ -488,8 +567,20 @@ EVENT_HELP = ("事件类型:" + ", ".join(f"{e.value}={e.label}" for e in EventT
 @click.option("--verification", help="差评核实情况")
 @click.option("--rectification", help="差评整改情况")
 @click.option("--revisit", help="回访结果")
+@click.option("--reason-category", help="差评原因类别:服务态度差、办理时间长、材料多或反复跑、政策不落实、结果不满意、其他")
+@click.option("--channel", help="评价渠道:现场评价、二维码评价、电话回访评价、短信评价")
+@click.option("--result", help="差评回访情况")
+@click.option("--grounds", help="申诉理由")
+@click.option("--confirm-gap", "gap_confirmed", is_flag=True, default=None, help="容缺材料仍未补交时,确认仍要送达或撤回")
 @common
-def case_event(ref, event_type, data_json, on, out: Out, home: StationHome, **fields):
+def case_event(ref, event_type, source, data_json, on, out: Out, home: StationHome, **fields):
+    if source:
+        if ref or event_type or data_json or on or any(v not in (None, ()) for v in fields.values()):
+            raise StationError("批量记录时事件内容写在文件的每一行里,不能再给件号、事件类型或其他选项")
+        _run_lines(source, out, home, _line_event, lambda d: f"{d['number']} {d['event_label']}已记录,当前状态:{d['status_label']}")
+        return
+    if not (ref and event_type):
+        raise StationError("请给出件号和事件类型,例如:station case event 件号 submitted")
     payload = {}
     if data_json:
         payload = parse_document(data_json, "--data")
@@ -506,6 +597,18 @@ def case_event(ref, event_type, data_json, on, out: Out, home: StationHome, **fi
               "due_on": state.due_on, "follow_up": state.follow_up},
              lambda d: f"{d['number']}:{EventType(event_type).label}已记录,当前状态:{d['status_label']}"
                        + ("(差评,须整改回访)" if d["follow_up"] == "open" else ""))
+
+
+def _line_event(session: Session, doc: object) -> dict:
+    """One line of ``case event --lines``: ``{"ref", "type", ...payload}``."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("ref"), str) or not isinstance(doc.get("type"), str):
+        raise ValidationFailed("这一行不是有效的事件", [FieldError("document", "not_event",
+                               "每行应为一个 JSON 对象,含件号 ref 和事件类型 type")])
+    payload = {k: v for k, v in doc.items() if k not in ("ref", "type")}
+    state = cases.add_event(session, doc["ref"], doc["type"], payload)
+    return {"number": state.number, "event": doc["type"], "event_label": EventType(doc["type"]).label,
+            "status": state.status.value, "status_label": state.status.label, "due_on": state.due_on,
+            "follow_up": state.follow_up}
 
 
 # --- search, audit, calendar ------------------------------------------------------------
@@ -575,7 +678,8 @@ def calendar_import(source, out: Out, home: StationHome):
 
 # Commands that exchange data with the outside (printer, township, USB stick) live in their own
 # module; importing it registers them on ``main``.
-from station import cli_backup, cli_bulletin, cli_exchange, cli_ledger  # noqa: E402,F401
+from station import cli_backup, cli_bulletin, cli_exchange, cli_ledger, cli_rules  # noqa: E402,F401
+from station import cli_doctor as _cli_doctor  # noqa: E402,F401  (registers station doctor)
 
 if __name__ == "__main__":
     # Run as ``python -m station.cli``: use the importable module's group, on which

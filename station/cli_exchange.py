@@ -121,7 +121,7 @@ def import_ack(path, out: Out, home: StationHome):
 
 # --- printing ---------------------------------------------------------------------------
 @main.command("print")
-@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register", "ledger", "posting", "poster", "board"]))
+@click.argument("kind", type=click.Choice(["receipt", "notice", "proxy", "register", "ledger", "posting", "poster", "board", "correction"]))
 @click.argument("ref", required=False)
 @click.option("--out", "out_file", type=click.Path(path_type=Path), help="保存为 PDF 文件(不送打印机)")
 @click.option("--from", "period_from", type=click.DateTime(["%Y-%m-%d"]),
@@ -131,7 +131,7 @@ def import_ack(path, out: Out, home: StationHome):
 @click.option("--ledger", type=click.Choice(["subsidy", "relief"]), default="subsidy", help="ledger/posting:台账类型")
 @click.option("--program", help="ledger/posting:项目")
 @click.option("--period", help="ledger/posting:期间")
-@click.option("--printer", help="打印机名称(默认:系统默认打印机)")
+@click.option("--printer", help="打印机名称(默认:app 设置中选的打印机,否则系统默认打印机)")
 @common
 def print_command(kind, ref, out_file, period_from, period_to, ledger, program, period, printer, out: Out, home: StationHome):
     """打印:receipt=受理回执,notice=一次性告知书,proxy=代办委托书(REF 为件号);register=代办登记台账;
@@ -141,6 +141,9 @@ def print_command(kind, ref, out_file, period_from, period_to, ledger, program, 
     with unlock(home) as session:
         doc = render(session, kind, ref, period_from and period_from.date(), period_to and period_to.date(),
                      ledger=ledger, program=program, period=period)
+        if printer is None:
+            from station.services import print_settings
+            printer = print_settings.printer(session)  # the one chosen under 设置 in the app
     if doc.warning:
         click.echo(f"注意:{doc.warning}", err=True)
     if out_file:

@@ -46,20 +46,22 @@ def _with_map_hint(exc: ValidationFailed) -> ValidationFailed:
 @click.option("--map", "maps", multiple=True, help="纠正列对应:项目=表头名(可多次),如 户主姓名=户主、金额=发放金额")
 @click.option("--dry-run", is_flag=True, help="只检查并显示校验报告,不写入")
 @click.option("--valid-only", is_flag=True, help="有错误时只导入正确的行(默认:有错误则全部不导入)")
+@click.option("--sheet", help="工作簿中要读的工作表名称(默认:找含名单的那一个)")
 @common
-def ledger_import(file, ledger, program, period, maps, dry_run, valid_only, out: Out, home: StationHome):
+def ledger_import(file, ledger, program, period, maps, dry_run, valid_only, sheet, out: Out, home: StationHome):
     """导入乡镇发来的 .xlsx、.xls 或 .csv(UTF-8/GBK)名单;先显示校验报告。"""
     from ledgers import rules, service
     with unlock(home) as session:
         try:
-            report = service.import_file(session, file, ledger, program, period, _mapping(maps), dry_run, valid_only)
+            report = service.import_file(session, file, ledger, program, period, _mapping(maps), dry_run, valid_only, sheet)
         except ValidationFailed as exc:
             raise _with_map_hint(exc) from None
 
     def human(d):
         if d["already_imported"]:
             return f"{file.name} 已导入过本期台账,未重复导入。"
-        lines = [f"表头在第 {d['header_row']} 行;列对应:" + ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in d["mapping"].items()),
+        lines = [(f"工作表“{d['sheet']}”(共 {len(d['sheets'])} 个:{'、'.join(d['sheets'])})," if len(d["sheets"]) > 1 else "")
+                 + f"表头在第 {d['header_row']} 行;列对应:" + ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in d["mapping"].items()),
                  f"共 {d['rows']} 行,正确 {d['valid']} 行,合计 {d['total']} 元;错误 {d['error_count']} 处"]
         lines += [f"  注意:{note}" for note in d["notes"]]
         lines += [f"  {service.where(e)}:{e['message']}" for e in d["errors"]]

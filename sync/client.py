@@ -141,7 +141,7 @@ _FETCH = {
     "infra_event": "SELECT id, project_id, type, payload, author, created_at FROM infra_events WHERE id IN ({})",
     "notice": "SELECT id, kind, title, body, status, posting_from, posting_to, source, posting, created_by, created_at, published_at, "
               "archived_at FROM notices WHERE id IN ({})",
-    "objection": "SELECT id, notice_id, who, what, on_day, answer, answered_by, answered_on, recorded_by, recorded_at FROM objections "
+    "objection": "SELECT id, notice_id, who, what, on_day, answer, answered_by, answered_on, recorded_by, recorded_at, answer_due FROM objections "
                  "WHERE id IN ({})",
 }
 
@@ -227,12 +227,12 @@ def apply_reply(session: Session, data: bytes) -> Applied:
     """Open the hub's bundle and apply it in one transaction (idempotent: replays change nothing)."""
     peer = hub(session)
     if peer is None:
-        raise SyncFailed("本站尚未在乡镇登记:请先用 station enroll 登记")
+        raise SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记码或登记文件完成登记")
     opened = open_bundle(data, me=session.station_code, my_enc=encryption_key(session),
                          sender_key=lambda s: bytes(peer["sign_pub"]) if s == peer["hub_id"] else None)
     h, payload = opened.header, opened.payload
     result = Applied(clock_problem=clock_problem(h["created_at"]))
-    touched_catalog = touched_calendar = False
+    touched_catalog = touched_calendar = touched_rules = False
     with session.store.transaction() as db:
         row = db.execute("SELECT value FROM settings WHERE key = 'sync_inbound_hwm'").fetchone()
         hwm = int(row[0]) if row else 0
@@ -252,6 +252,7 @@ def apply_reply(session: Session, data: bytes) -> Applied:
                 db.execute("RELEASE SAVEPOINT hub_item")
                 touched_catalog |= kind == "catalog"
                 touched_calendar |= kind == "calendar"
+                touched_rules |= kind == "rules"
                 result.applied += 1
             except (ValidationError, KeyError, TypeError, ValueError, StationError, sqlcipher3.IntegrityError) as exc:
                 db.execute("ROLLBACK TO SAVEPOINT hub_item")
@@ -277,6 +278,8 @@ def apply_reply(session: Session, data: bytes) -> Applied:
         session.forget_catalog()
     if touched_calendar:
         session.forget_calendar()
+    if touched_rules:
+        session.forget_rules()
     return result
 
 
@@ -310,6 +313,11 @@ def _apply_hub_item(db, session: Session, peer: dict, item: dict) -> str:
             raise ValidationFailed("事项清单有误")
         catalog.install(db, parsed, session.user.username, f"乡镇 {peer['hub_id']}")
         return "catalog"
+    if item["kind"] == "rules":
+        from station.services import rules
+        rules.install(db, rules.checked(data), session.user.username, f"乡镇 {peer['hub_id']}")
+        session.forget_rules()
+        return "rules"
     if item["kind"] == "notice":
         from station.services import bulletin
         bulletin.receive_township_notice(db, session, data, peer["hub_id"])
@@ -334,7 +342,7 @@ def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) ->
     """Push everything unacknowledged and take what the hub has, until both are done."""
     peer = hub(session)
     if peer is None:
-        raise SyncFailed("本站尚未在乡镇登记:请先用 station enroll 登记")
+        raise SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记码或登记文件完成登记")
     total = Round()
     for _ in range(max_rounds):
         data, first, last = build_bundle(session, peer)

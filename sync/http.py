@@ -64,7 +64,7 @@ class HttpTransport:
         try:
             return self.http.request(method, self.url + path, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), **kw)
         except requests.exceptions.SSLError:
-            raise SyncFailed(f"无法验证乡镇服务器 {self.url} 的证书:请用乡镇提供的证书文件(station enroll --ca)") from None
+            raise SyncFailed(f"无法验证乡镇服务器 {self.url} 的证书:请使用乡镇提供的证书文件登记") from None
         except requests.ConnectionError:
             raise SyncFailed(f"连不上乡镇服务器 {self.url}:请检查网络(政务外网)是否接通;断网时可用U盘导出") from None
         except requests.Timeout:

@@ -35,6 +35,7 @@ KIND_AUTHORS: dict[str, frozenset[str]] = {
     "objection": frozenset({STATION}),
     "catalog": frozenset({HUB}),
     "calendar": frozenset({HUB}),
+    "rules": frozenset({HUB}),
     "ledger_list": frozenset({HUB}),
     "restore": frozenset({HUB}),
 }
@@ -42,8 +43,10 @@ KIND_AUTHORS: dict[str, frozenset[str]] = {
 RESTORE_KINDS = frozenset(k for k, who in KIND_AUTHORS.items() if STATION in who)
 
 # Case event type → who may write it. The township decides; the station does everything else.
+# An appeal of a rating (申诉) is decided by the township alone: no station, not even from paper.
 EVENT_AUTHORS: dict[EventType, frozenset[str]] = {
     t: (frozenset({HUB, STATION_PAPER}) if t in TOWNSHIP_EVENTS
+        else frozenset({HUB}) if t == EventType.APPEAL_DECIDED
         else frozenset({STATION, HUB}) if t == EventType.NOTE
         else frozenset({STATION}))
     for t in EventType

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sync.bundle import MAX_ITEMS_PER_BUNDLE, MAX_SEQ, BundleRejected
 
 ITEM_KINDS_FROM_STATION = {"resident", "event", "attachment", "ledger_entry", "infra_event", "notice", "objection"}
-ITEM_KINDS_FROM_HUB = {"event", "catalog", "calendar", "ledger_list", "notice", "restore"}
+ITEM_KINDS_FROM_HUB = {"event", "catalog", "calendar", "rules", "ledger_list", "notice", "restore"}
 __all__ = ["MAX_ITEMS_PER_BUNDLE", "Plan", "plan", "check_items", "ack_of"]  # the limit lives with the format (sync.bundle)
 
 

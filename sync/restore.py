@@ -66,5 +66,5 @@ def apply(db, session: Session, data: dict) -> str:
                                         "created_at", "published_at", "archived_at"), "created_by": r.get("created_by") or RESTORED_BY})
     else:
         _insert(db, "objections", {**_pick(r, "id", "notice_id", "who", "what", "on_day", "answer", "answered_by", "answered_on",
-                                           "recorded_at"), "recorded_by": r.get("recorded_by") or RESTORED_BY})
+                                           "recorded_at", "answer_due"), "recorded_by": r.get("recorded_by") or RESTORED_BY})
     return kind

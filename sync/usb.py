@@ -68,7 +68,7 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
     """Write every unacknowledged record as bundles into ``root/<station>/``; each file atomically."""
     peer = client.hub(session)
     if peer is None:
-        raise client.SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记文件登记(station enroll 文件)")
+        raise client.SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记码或登记文件完成登记")
     folder = Path(root) / session.station_code
     result = ExportResult(folder)
     first = session.store.scalar("SELECT min(seq) FROM outbox WHERE acked = 0")
@@ -104,6 +104,17 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
             if progress:
                 progress(result.records, total)
             first = seq_to + 1
+        if not result.files:
+            # Nothing new to send: still leave a request for the township's answers (an empty
+            # bundle, as a network sync pulls), or its decisions would wait for the next record.
+            data, seq_from, seq_to = client.build_bundle(session, peer, first=last + 1)
+            path = folder / f"{session.station_code}-{seq_from:08d}-{seq_to:08d}.vsb"
+            if _same_range(path, data):
+                result.skipped += 1
+            else:
+                atomic_write(path, data)
+                _verify_written(path, data, public)
+            result.files.append(path.name)
         _write_note(session, folder, result)
     except OSError as exc:
         raise _stick_error(exc, folder) from None

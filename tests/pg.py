@@ -72,6 +72,14 @@ class Cluster:
             conn.execute(f"CREATE DATABASE {name}")
         return self.dsn(name)
 
+    def copy_database(self, template: str) -> str:
+        """A fresh database that starts as a copy of ``template``'s (no one may be connected to it)."""
+        import psycopg
+        name = "t_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.rsplit('/', 1)[1]}")
+        return self.dsn(name)
+
     def tool(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """A PostgreSQL client program of this cluster's version (pg_dump, psql …)."""
         return subprocess.run([str(self.bin / name), *args], capture_output=True, check=check)

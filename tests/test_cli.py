@@ -60,10 +60,19 @@ def test_case_lifecycle_from_the_command_line(station, tmp_path):
     ok(run(station, "case", "event", number, "submitted"))
     ok(run(station, "case", "event", number, "decided", "--outcome", "approved", "--summary", "准予临时救助800元"))
     ok(run(station, "case", "event", number, "result_delivered", "--method", "当面领取"))
-    rated = ok(run(station, "case", "event", number, "rated", "--level", "1", "--json"))
+    refused = run(station, "case", "event", number, "rated", "--level", "1")
+    assert refused.returncode != 0 and "差评须选择原因" in refused.stdout + refused.stderr
+    rated = ok(run(station, "case", "event", number, "rated", "--level", "1", "--reason-category", "其他", "--reason", "窗口没人",
+                   "--channel", "二维码评价", "--json"))
     assert rated["follow_up"] == "open"
+    export = tmp_path / "ratings.json"
+    ok(run(station, "ratings", "export", "--out", str(export)))
+    row = json.loads(export.read_text("utf-8"))["rows"][0]
+    assert (row["办件编号"], row["评价等级"], row["评价渠道"], row["差评原因"]) == (number, "非常不满意", "二维码评价", "其他:窗口没人")
+    assert "差评整改时限:15 个工作日" in ok(run(station, "rules", "show"))
     shown = ok(run(station, "case", "show", number))
     assert "非常不满意" in shown and "差评待整改回访" in shown and "138****5678" in shown and make_id() not in shown
+    assert "差评原因:其他 窗口没人" in shown and "整改期限 20" in shown
     listed = ok(run(station, "case", "list", "--follow-up", "--json"))
     assert [r["number"] for r in listed] == [number]
     found = ok(run(station, "search", "秀英", "--json"))

@@ -8,7 +8,11 @@ The state machine:
        │                 returned ◀───────────────┘               delivered ──rate──▶ rated
        └── withdraw (from received / submitted / returned / accepted) ──▶ withdrawn
 
-A bad rating (不满意 / 非常不满意) opens a follow-up (核实、整改、回访) that must be closed.
+A bad rating (不满意 / 非常不满意) opens a follow-up (核实、整改、回访) that must be closed: its
+reason, and the 回访 and 整改 due dates computed from the rules in force, are in the rating's
+payload (so later rules never move them). After 整改 the resident may rate again (追评), kept
+beside the first rating; the station may appeal a rating (申诉) and only the township decides
+the appeal (维持 / 撤销): an overturned rating is marked, never deleted.
 ``check`` says whether a new event is allowed now (used before writing); ``fold`` replays
 events from any source and sets aside, as a recorded conflict, any event the state does not
 allow at its place in the order — so station and township converge on the same state.
@@ -63,6 +67,12 @@ class EventType(str, Enum):
     NOTE = "note_added"
     DUE_CORRECTED = "due_corrected"
     ATTACHMENT_ADDED = "attachment_added"
+    REVISITED = "revisited"
+    FOLLOW_UP_RATED = "follow_up_rated"
+    APPEALED = "rating_appealed"
+    APPEAL_DECIDED = "appeal_decided"
+    RATING_CLOSED = "rating_window_closed"
+    FORWARDED = "forwarded_to_county"
 
     @property
     def label(self) -> str:
@@ -76,14 +86,22 @@ EVENT_LABELS = {
     EventType.DELIVERED: "结果送达", EventType.RATED: "群众评价",
     EventType.FOLLOW_UP_CLOSED: "差评整改回访完成", EventType.WITHDRAWN: "撤回", EventType.NOTE: "备注",
     EventType.DUE_CORRECTED: "办结期限更正", EventType.ATTACHMENT_ADDED: "附加扫描件",
+    EventType.REVISITED: "差评回访", EventType.FOLLOW_UP_RATED: "追评", EventType.APPEALED: "申诉",
+    EventType.APPEAL_DECIDED: "申诉复核决定", EventType.RATING_CLOSED: "评价期满未评价",
+    EventType.FORWARDED: "转报县级",
 }
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-BAD_RATING_MAX = 2
+BAD_RATING_MAX = 2  # the default; the rules in force at rating time decide, see ``bad_of``
+# 评价渠道, as the provincial 好差评 systems name them.
+RATING_CHANNELS = ("现场评价", "二维码评价", "电话回访评价", "短信评价")
+APPEAL_OUTCOMES = {"upheld": "维持原评价", "overturned": "撤销该评价"}
 # The township decides these. A station writes one only to transcribe a paper decision (payload
 # ``transcribed: true``, when it is not enrolled); the township's own record of the same step
 # later supersedes the transcription instead of being refused as an illegal transition.
-TOWNSHIP_EVENTS = frozenset({EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED})
+# Forwarding: an item the county decides goes on from the township once accepted; the county's
+# result comes back as the township's ``decided`` event marked ``county: true``.
+TOWNSHIP_EVENTS = frozenset({EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED, EventType.FORWARDED})
 
 # event type -> statuses it may follow, and the status it leads to (None: unchanged)
 _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
@@ -94,12 +112,20 @@ _MOVES: dict[EventType, tuple[tuple[Status, ...], Status | None]] = {
     EventType.DELIVERED: ((Status.DECIDED,), Status.DELIVERED),
     EventType.RATED: ((Status.DELIVERED,), Status.RATED),
     EventType.WITHDRAWN: (OPEN_STATUSES, Status.WITHDRAWN),
-    EventType.MATERIALS_ADDED: ((Status.RECEIVED, Status.RETURNED), None),
+    # after submission only 容缺 materials, brought as promised (see _check_payload)
+    EventType.MATERIALS_ADDED: ((Status.RECEIVED, Status.RETURNED, Status.SUBMITTED, Status.ACCEPTED, Status.DECIDED), None),
     EventType.NOTICE_ISSUED: ((Status.RECEIVED, Status.RETURNED), None),
     EventType.FOLLOW_UP_CLOSED: ((Status.RATED,), None),
     EventType.NOTE: (tuple(Status), None),
     EventType.DUE_CORRECTED: (OPEN_STATUSES, None),
     EventType.ATTACHMENT_ADDED: (tuple(s for s in Status if s != Status.WITHDRAWN), None),
+    EventType.REVISITED: ((Status.RATED,), None),
+    EventType.FOLLOW_UP_RATED: ((Status.RATED,), None),
+    EventType.APPEALED: ((Status.RATED,), None),
+    EventType.APPEAL_DECIDED: ((Status.RATED,), None),
+    # the rules may close the rating window of a delivered case nobody rated (一次一评, within a set time)
+    EventType.RATING_CLOSED: ((Status.DELIVERED,), None),
+    EventType.FORWARDED: ((Status.ACCEPTED,), None),
 }
 
 
@@ -142,8 +168,23 @@ class CaseState(BaseModel):
     # township steps that stand only on a clerk's transcription of a paper decision (event type values)
     paper: list[str] = Field(default_factory=list)
     decision_summary: str | None = None
+    forwarded_on: date | None = None  # sent on to the county (its result is then recorded as decided)
     rating: int | None = None
     follow_up: str | None = None  # None | "open" | "closed"
+    rating_on: date | None = None
+    rating_channel: str | None = None
+    bad_reason: dict | None = None  # {"category": ..., "text": ...}
+    revisit_due: date | None = None
+    rectify_due: date | None = None
+    revisited_on: date | None = None
+    rectified_on: date | None = None
+    rectification: str | None = None
+    follow_up_rating: int | None = None  # 追评, beside the first rating
+    follow_up_rating_on: date | None = None
+    appeal: str | None = None  # None | "pending" | "upheld" | "overturned"
+    appeal_grounds: str | None = None
+    appeal_reason: str | None = None  # the township's reasons for its decision
+    rating_closed_on: date | None = None  # the rating window closed unrated (rules: unrated_close_days)
     returned_reason: str | None = None
     withdrawn_reason: str | None = None
     updated_stamp: str | None = None
@@ -161,6 +202,30 @@ class CaseState(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def gap_outstanding(self) -> list[str]:
+        """Materials accepted with gaps (容缺) and still not brought."""
+        return self.missing if self.gap_promise is not None else []
+
+    def gap_overdue(self, today: date) -> bool:
+        """The promised date passed without the materials (the case is chased on 今日)."""
+        return bool(self.gap_outstanding) and self.gap_promise < today and self.status in OPEN_STATUSES + (Status.DECIDED,)
+
+    @property
+    def rating_overturned(self) -> bool:
+        return self.appeal == "overturned"
+
+    def follow_up_overdue(self, today: date) -> list[str]:
+        """Which steps of an open bad-rating follow-up are past their due date (回访, 整改)."""
+        if self.follow_up != "open" or self.rating_overturned:
+            return []
+        late = []
+        if self.revisited_on is None and self.revisit_due is not None and self.revisit_due < today:
+            late.append("回访")
+        if self.rectify_due is not None and self.rectify_due < today:
+            late.append("整改")
+        return late
 
 
 def check(state: CaseState | None, etype: EventType, payload: dict) -> list[FieldError]:
@@ -204,8 +269,17 @@ def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldErr
             return [FieldError("materials", "required", "请选择补交的材料")]
         if unknown:
             return [FieldError("materials", "unknown_material", "该事项不需要这些材料:" + "、".join(unknown))]
+        if state.status not in (Status.RECEIVED, Status.RETURNED):
+            late = [n for n in names if n not in state.gap_outstanding]
+            if late:
+                return [FieldError("type", "illegal_transition",
+                                   f"当前状态“{state.status.label}”下只能补交容缺受理时承诺的材料(" + "、".join(late) + " 不在其中)")]
+    if etype == EventType.FORWARDED and state.forwarded_on is not None:
+        return [FieldError("type", "already_forwarded", f"该件已于 {state.forwarded_on} 转报县级")]
     if etype == EventType.DECIDED:
         errors = []
+        if p.get("county") is True and state.forwarded_on is None:
+            errors.append(FieldError("county", "not_forwarded", "该件未转报县级,不能登记县级办理结果"))
         if p.get("outcome") not in ("approved", "rejected"):
             errors.append(FieldError("outcome", "bad_outcome", "办理结果应为“准予”或“不予”"))
         return errors + _require_text(p, "summary", "请填写办理结果说明")
@@ -216,9 +290,40 @@ def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldErr
     if etype == EventType.DELIVERED:
         if p.get("method") not in DELIVERY_METHODS:
             return [FieldError("method", "bad_method", "送达方式应为:" + "、".join(DELIVERY_METHODS))]
-    if etype == EventType.RATED:
-        if p.get("level") not in RATING_LABELS:
+    if etype == EventType.RATING_CLOSED and state.rating_closed_on is not None:
+        return [FieldError("type", "already_closed", "该件评价期已结束")]
+    if etype == EventType.RATED and state.rating_closed_on is not None:
+        return [FieldError("type", "rating_closed", f"评价期已于 {state.rating_closed_on} 结束,未评价")]
+    if etype in (EventType.RATED, EventType.FOLLOW_UP_RATED):
+        if type(p.get("level")) is not int or p.get("level") not in RATING_LABELS:
             return [FieldError("level", "bad_rating", "评价应为1至5级(5=非常满意,1=非常不满意)")]
+        if p.get("channel") is not None and p.get("channel") not in RATING_CHANNELS:
+            return [FieldError("channel", "bad_channel", "评价渠道应为:" + "、".join(RATING_CHANNELS))]
+        if etype == EventType.RATED and p.get("bad") is True:
+            return _check_reason(p.get("reason"))
+        if etype == EventType.FOLLOW_UP_RATED:
+            if state.rectified_on is None:
+                return [FieldError("type", "not_rectified", "差评整改完成后才能追评")]
+            if state.follow_up_rating is not None:
+                return [FieldError("type", "already_rated", "该件已有追评(一次一评)")]
+    if etype == EventType.REVISITED:
+        if state.follow_up != "open":
+            return [FieldError("follow_up", "no_follow_up", "该件没有待处理的差评回访")]
+        if state.revisited_on is not None:
+            return [FieldError("type", "already_revisited", "该差评已回访")]
+        return _require_text(p, "result", "请填写回访情况")
+    if etype == EventType.APPEALED:
+        if state.rating is None or state.follow_up is None:
+            return [FieldError("type", "not_rated", "只有差评可以申诉")]
+        if state.appeal is not None:
+            return [FieldError("type", "already_appealed", "该评价已申诉过")]
+        return _require_text(p, "grounds", "请填写申诉理由")
+    if etype == EventType.APPEAL_DECIDED:
+        if state.appeal != "pending":
+            return [FieldError("type", "no_appeal", "该件没有待复核的申诉")]
+        if p.get("outcome") not in APPEAL_OUTCOMES:
+            return [FieldError("outcome", "bad_outcome", "复核结果应为“维持”或“撤销”")]
+        return _require_text(p, "reason", "请填写复核理由")
     if etype == EventType.FOLLOW_UP_CLOSED:
         if state.follow_up != "open":
             return [FieldError("follow_up", "no_follow_up", "该件没有待处理的差评回访")]
@@ -240,6 +345,30 @@ def _check_payload(state: CaseState, etype: EventType, p: dict) -> list[FieldErr
 DELIVERY_METHODS = ("当面领取", "电话告知", "上门送达", "邮寄")
 
 
+def _check_reason(reason: object) -> list[FieldError]:
+    """A 差评 needs its reason: one of the categories, and words of its own for 其他."""
+    from station.core.rules import BAD_REASON_CATEGORIES
+    if not isinstance(reason, dict) or reason.get("category") not in BAD_REASON_CATEGORIES:
+        return [FieldError("reason", "reason_required", "差评须选择原因:" + "、".join(BAD_REASON_CATEGORIES))]
+    text = reason.get("text")
+    if text is not None and not isinstance(text, str):
+        return [FieldError("reason.text", "bad_text", "差评原因说明应为文字")]
+    if reason["category"] == "其他" and not (text or "").strip():
+        return [FieldError("reason.text", "required", "原因选“其他”时请写明具体原因")]
+    return []
+
+
+def bad_of(payload: dict) -> bool:
+    """Whether a rating is a 差评: as the rules said when it was recorded (older ratings: the default)."""
+    if isinstance(payload.get("bad"), bool):
+        return payload["bad"]
+    return payload["level"] <= BAD_RATING_MAX
+
+
+def _day(value) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
 def apply(state: CaseState, event: CaseEvent) -> CaseState:
     """The state after one event; an event the state does not allow is set aside as a conflict."""
     # A shallow copy with fresh lists: states are never mutated after they are returned.
@@ -249,6 +378,9 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
     s.updated_stamp = event.stamp
     p = event.payload
     problems = check(state if state.status else None, event.type, p)
+    if event.type == EventType.APPEAL_DECIDED and state.number and event.node == state.number.split("-")[0]:
+        # the case's own station wrote it (sync.policy refuses it too): both sides set it aside alike
+        problems = [FieldError("node", "township_only", "申诉复核决定只能由乡镇作出")]
     if problems:
         s.conflicts.append({"event_id": event.id, "type": event.type.value,
                             "reason": "; ".join(e.message for e in problems)})
@@ -293,11 +425,30 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
         s.returned_reason = p["reason"]
     elif event.type == EventType.DECIDED:
         s.decision, s.decision_summary = p["outcome"], p["summary"]
+    elif event.type == EventType.FORWARDED:
+        s.forwarded_on = date.fromisoformat(p["on"]) if p.get("on") else None
     elif event.type == EventType.RATED:
         s.rating = p["level"]
-        s.follow_up = "open" if p["level"] <= BAD_RATING_MAX else None
+        s.rating_on, s.rating_channel = _day(p.get("on")), p.get("channel")
+        s.follow_up = "open" if bad_of(p) else None
+        if s.follow_up:
+            s.bad_reason = p.get("reason")
+            s.revisit_due, s.rectify_due = _day(p.get("revisit_due")), _day(p.get("rectify_due"))
     elif event.type == EventType.FOLLOW_UP_CLOSED:
         s.follow_up = "closed"
+        s.rectified_on = _day(p.get("on")) or s.rating_on
+        s.revisited_on = s.revisited_on or s.rectified_on
+        s.rectification = p.get("rectification")
+    elif event.type == EventType.REVISITED:
+        s.revisited_on = _day(p.get("on")) or s.rating_on
+    elif event.type == EventType.FOLLOW_UP_RATED:
+        s.follow_up_rating, s.follow_up_rating_on = p["level"], _day(p.get("on"))
+    elif event.type == EventType.APPEALED:
+        s.appeal, s.appeal_grounds = "pending", p["grounds"]
+    elif event.type == EventType.RATING_CLOSED:
+        s.rating_closed_on = _day(p.get("on"))
+    elif event.type == EventType.APPEAL_DECIDED:
+        s.appeal, s.appeal_reason = p["outcome"], p["reason"]
     elif event.type == EventType.WITHDRAWN:
         s.withdrawn_reason = p["reason"]
     return s

@@ -31,6 +31,22 @@ def _subsequence_gaps(needle: str, hay: str) -> int | None:
     return gaps
 
 
+def text_score(query: str, text: str) -> int | None:
+    """How well ``query`` (Chinese or pinyin initials) names ``text``, ranked as for catalog items; None: not at all."""
+    q, name = query.strip().lower(), text.lower()
+    if not q:
+        return 0
+    if q in name:
+        return 1000 - name.index(q)
+    if not q.isascii():
+        return None
+    ini = initials(text)
+    if q in ini:
+        return 800 - ini.index(q)
+    gaps = _subsequence_gaps(q, ini)
+    return None if gaps is None else 500 - 10 * gaps
+
+
 @dataclass(frozen=True)
 class Match:
     item: CatalogItem

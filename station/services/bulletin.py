@@ -1,8 +1,10 @@
 """The bulletin (九个一): the station's public profile with its checklist, and the notice board.
 
-Notices (公示 and 公告) are drafts until published with a posting period; a published notice does
-not change. During the posting period objections (异议) are recorded — who, what, when — and every
-one must be answered before the notice can be archived. Notices and objections go up to the
+Notices (公示 and 公告) are drafts until published with a posting period (a 公示 at least as long as
+the county's rules say); a published notice does not change. During the posting period objections
+(异议) are recorded — who, what, when — each with the date it must be answered by (working days per
+the rules in force when it was recorded), and every one must be answered before the notice can be
+archived. Notices and objections go up to the
 township with the next bundle; the township's own notices come down onto the board.
 """
 from __future__ import annotations
@@ -121,6 +123,10 @@ def publish(session: Session, notice_id: str, posting_from=None, posting_to=None
     start, end = _period(posting_from, posting_to)
     if end < session.today().isoformat():
         raise ValidationFailed("公示期已过", [FieldError("posting_period", "past", "公示截止日期不能早于今天")])
+    rules = session.rules()
+    if n["kind"] == "公示" and not rules.posting_long_enough(date.fromisoformat(start), date.fromisoformat(end)):
+        raise ValidationFailed("公示期太短", [FieldError("posting_period", "too_short",
+                                                      f"公示期不得少于 {rules.posting_min_days} 天(考核规则 {rules.version})")])
     with session.store.transaction() as db:
         db.execute("UPDATE notices SET status = 'published', posting_from = ?, posting_to = ?, published_at = ? WHERE id = ?",
                    (start, end, audit.now_iso(), n["id"]))
@@ -140,9 +146,11 @@ def add_objection(session: Session, notice_id: str, who: str, what: str, on: str
         raise IllegalTransition("不在公示期内", [FieldError("on", "outside_period",
                                                          f"异议应在公示期 {n['posting_from']} 至 {n['posting_to']} 内提出")])
     oid = str(uuid.uuid4())
+    # fixed now, from the rules in force: a later change of the rules never moves it
+    due = session.rules().objection_due(date.fromisoformat(day), session.calendar()).due.isoformat()
     with session.store.transaction() as db:
-        db.execute("INSERT INTO objections (id, notice_id, who, what, on_day, recorded_by, recorded_at) VALUES (?,?,?,?,?,?,?)",
-                   (oid, n["id"], who.strip(), what.strip(), day, session.user.username, audit.now_iso()))
+        db.execute("INSERT INTO objections (id, notice_id, who, what, on_day, recorded_by, recorded_at, answer_due) VALUES (?,?,?,?,?,?,?,?)",
+                   (oid, n["id"], who.strip(), what.strip(), day, session.user.username, audit.now_iso(), due))
         outbox.add(db, "objection", oid)
         audit.record(db, session.user.username, "objection.add", n["id"], {"objection": oid})
     return oid
@@ -177,6 +185,13 @@ def archive(session: Session, notice_id: str) -> None:
         db.execute("UPDATE notices SET status = 'archived', archived_at = ? WHERE id = ?", (audit.now_iso(), n["id"]))
         outbox.add(db, "notice", n["id"])
         audit.record(db, session.user.username, "notice.archive", n["id"], {})
+
+
+def overdue_objections(session: Session) -> list[dict]:
+    """Objections not answered by their answer date, oldest first (for the board and 今日)."""
+    return session.store.query(
+        "SELECT o.id, o.notice_id, o.who, o.what, o.on_day, o.answer_due, n.title FROM objections o JOIN notices n ON n.id = o.notice_id "
+        "WHERE o.answer IS NULL AND o.answer_due < ? ORDER BY o.answer_due, o.recorded_at", (session.today().isoformat(),))
 
 
 def board(session: Session) -> dict:

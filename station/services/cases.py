@@ -29,12 +29,15 @@ from station.errors import FieldError, IllegalTransition, NotFound, ValidationFa
 from station.services import audit, outbox, residents
 from station.services.session import Session
 
-# "Due soon" on the Today screen: due within this many working days.
+# "Due soon" on the Today screen: due within this many working days (the default; the rules in force decide).
 DUE_SOON_WORKDAYS = 2
+# Closing a case (delivering its result, withdrawing it) with 容缺 materials still missing asks for confirmation.
+GAP_CONFIRMED_EVENTS = (EventType.DELIVERED, EventType.WITHDRAWN)
 # Events written only by their own service, never typed in as such.
-SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记(station case new)",
+SYSTEM_EVENTS = {EventType.RECEIVED: "新收件请用收件登记",
                  EventType.ATTACHMENT_ADDED: "扫描件请用附加功能", EventType.DUE_CORRECTED: "期限在导入节假日安排时自动更正",
-                 EventType.NOTICE_ISSUED: "一次性告知书在收件时自动出具"}
+                 EventType.NOTICE_ISSUED: "一次性告知书在收件时自动出具",
+                 EventType.RATING_CLOSED: "评价期按考核规则自动结束"}
 LIST_COLUMNS = ("c.id, c.number, c.resident_id, r.name AS resident_name, c.item_code, c.item_name, c.status, c.owner, "
                 "c.received_on, c.due_on, c.due_estimated, c.follow_up, c.rating")
 LIST_FROM = "cases c JOIN residents r ON r.id = c.resident_id"
@@ -177,6 +180,9 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
                                + "、".join(e.value for e in EventType if e != EventType.RECEIVED))]) from None
     if etype in SYSTEM_EVENTS:
         raise ValidationFailed(f"“{etype.label}”不能直接记录", [FieldError("type", "system_event", SYSTEM_EVENTS[etype])])
+    if etype == EventType.APPEAL_DECIDED:  # sync.policy refuses it from any station too
+        raise ValidationFailed("申诉由乡镇复核决定", [FieldError(
+            "type", "township_event", "服务站只能提出申诉,复核决定(维持或撤销)由乡镇作出并同步下来")])
     payload = dict(payload or {})
     payload.pop("transcribed", None)  # set here from the station's enrolment, never taken from the caller
     if etype in TOWNSHIP_EVENTS:
@@ -186,28 +192,40 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
         # A township that decides on paper: the clerk transcribes the paper decision, marked as such; the
         # township's own record of it, if one ever arrives, supersedes the transcription.
         payload["transcribed"] = True
+    for key in ("bad", "rules_version", "revisit_due", "rectify_due", "due_estimated"):
+        payload.pop(key, None)  # computed here from the rules in force, never taken from the caller
     today = session.today()
     state, events = load(session, ref)
-    problems = check(state, etype, payload)
     on = payload.get("on", today.isoformat())
     try:
         on_date = date.fromisoformat(str(on))
     except ValueError:
         on_date = None
+    if on_date and etype in (EventType.RATED, EventType.FOLLOW_UP_RATED):
+        _stamp_rating(session, state, etype, payload, on_date)
+    problems = check(state, etype, payload)
+    if on_date is None:
         problems.append(FieldError("on", "bad_date", "日期格式应为 年-月-日"))
     if on_date and (on_date > today or on_date < state.received_on):
         problems.append(FieldError("on", "bad_date", f"日期应在收件日 {state.received_on} 与今天之间"))
     if problems:
         _raise(problems, f"{state.number}:不能{etype.label}")
     payload["on"] = on_date.isoformat()
+    if etype in GAP_CONFIRMED_EVENTS and state.gap_outstanding:
+        # 容缺 materials never came: the clerk confirms going on without them, and the event keeps what was missing
+        if payload.get("gap_confirmed") is not True:
+            raise ValidationFailed(f"{state.number}:容缺材料尚未补交", [FieldError(
+                "gap_confirmed", "gap_unconfirmed", f"承诺 {state.gap_promise} 前补交的材料仍缺:" + "、".join(state.gap_outstanding)
+                + f"。确认仍要{etype.label}吗?")])
+        payload["gap_missing"] = state.gap_outstanding
+    else:
+        payload.pop("gap_confirmed", None)
     if etype == EventType.MATERIALS_ADDED:
         after = state.model_copy(update={"materials_received": state.materials_received + list(payload["materials"])})
         if state.due_on is None and not after.missing_essential:
             item = received_item(session, state)
             due = session.calendar().add_workdays(on_date, item.promised_days)
             payload.update(due_on=due.due.isoformat(), due_estimated=due.estimated)
-    if etype == EventType.RATED:
-        payload["level"] = int(payload["level"])
     with session.store.transaction() as db:
         event = write_event(db, session, state.id, etype, payload)
         new_state = fold(state.id, events + [event])
@@ -215,6 +233,30 @@ def add_event(session: Session, ref: str, etype: EventType | str, payload: dict 
         audit.record(db, session.user.username, f"case.{etype.value}", state.number,
                      {k: v for k, v in payload.items() if k in ("outcome", "level", "method", "on", "transcribed")})
     return new_state
+
+
+def _stamp_rating(session: Session, state: CaseState, etype: EventType, payload: dict, on: date) -> None:
+    """What the rules in force say about a rating, written into its payload: whether it is a 差评 and
+    when its 回访 and 整改 fall due (in working days). A later change of the rules never moves them."""
+    try:
+        payload["level"] = int(payload["level"])
+    except (KeyError, TypeError, ValueError):
+        return  # ``check`` names the missing level
+    payload.setdefault("channel", "现场评价")
+    if etype == EventType.FOLLOW_UP_RATED:
+        return
+    rules, cal = session.rules(), session.calendar()
+    payload["bad"] = rules.is_bad(payload["level"])
+    payload["rules_version"] = rules.version
+    category = payload.pop("reason_category", None)
+    if isinstance(payload.get("reason"), str) or category is not None:
+        payload["reason"] = {"category": category, "text": (payload.get("reason") or "").strip()}
+    if not payload["bad"]:
+        payload.pop("reason", None)
+        return
+    revisit, rectify = rules.revisit_due(on, cal), rules.rectify_due(on, cal)
+    payload.update(revisit_due=revisit.due.isoformat(), rectify_due=rectify.due.isoformat(),
+                   due_estimated=revisit.estimated or rectify.estimated)
 
 
 def correct_estimated_deadlines(db: sqlite_utils.Database, session: Session, reason: str) -> int:
@@ -272,7 +314,7 @@ def _where(session: Session, *, status: str | None = None, item: str | None = No
         where.append("c.due_on < ?")
         params.append(today.isoformat())
     if due_soon:
-        soon = session.calendar().add_workdays(today, DUE_SOON_WORKDAYS).due
+        soon = session.calendar().add_workdays(today, session.rules().due_soon_workdays).due
         where.append("c.due_on BETWEEN ? AND ?")
         params += [today.isoformat(), soon.isoformat()]
     if follow_up_open:
@@ -286,11 +328,16 @@ def _where(session: Session, *, status: str | None = None, item: str | None = No
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
-def list_cases(session: Session, *, limit: int = 50, offset: int = 0, **filters) -> list[dict]:
-    """One page of cases, newest first. Filters: see ``_where``."""
+LIST_ORDERS = {"newest": "c.received_on DESC, c.number DESC",
+               # What must be done first: the oldest due date on top; cases without one (待补齐) last.
+               "due": "c.due_on IS NULL, c.due_on, c.number"}
+
+
+def list_cases(session: Session, *, limit: int = 50, offset: int = 0, order: str = "newest", **filters) -> list[dict]:
+    """One page of cases, newest first (or ``order="due"``: oldest due date first). Filters: see ``_where``."""
     where, params = _where(session, **filters)
     rows = session.store.query(f"SELECT {LIST_COLUMNS} FROM {LIST_FROM}{where} "
-                               "ORDER BY c.received_on DESC, c.number DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+                               f"ORDER BY {LIST_ORDERS[order]} LIMIT ? OFFSET ?", (*params, limit, offset))
     today = session.today().isoformat()
     open_values = {s.value for s in OPEN_STATUSES}
     for r in rows:
@@ -308,7 +355,7 @@ def counts_for_today(session: Session) -> dict:
     """The numbers on the Today screen."""
     today = session.today()
     open_in = ",".join(f"'{s.value}'" for s in OPEN_STATUSES)
-    soon = session.calendar().add_workdays(today, DUE_SOON_WORKDAYS).due
+    soon = session.calendar().add_workdays(today, session.rules().due_soon_workdays).due
     s = session.store
     return {
         "received_today": s.scalar("SELECT count(*) FROM cases WHERE received_on = ?", (today.isoformat(),)),
@@ -317,8 +364,63 @@ def counts_for_today(session: Session) -> dict:
                              (today.isoformat(), soon.isoformat())),
         "results_to_deliver": s.scalar("SELECT count(*) FROM cases WHERE status = 'decided'"),
         "follow_ups_open": s.scalar("SELECT count(*) FROM cases WHERE follow_up = 'open'"),
+        "follow_ups_overdue": len(overdue_follow_ups(session)),
         "calendar_warning": session.calendar().coverage_warning(today),
     }
+
+
+def close_unrated(session: Session) -> list[str]:
+    """Close the rating window of delivered cases nobody rated, when the rules say so (after N working
+    or calendar days from delivery). Returns the case numbers closed; nothing when the rules keep it open."""
+    rules, cal, today = session.rules(), session.calendar(), session.today()
+    if rules.unrated_close_days is None:
+        return []
+    closed = []
+    with session.store.transaction() as db:
+        for row in db.execute("SELECT id FROM cases WHERE status = 'delivered' ORDER BY number").fetchall():
+            events = events_of(session, row[0])
+            state = fold(row[0], events)
+            delivered = next((e for e in reversed(events) if e.type == EventType.DELIVERED), None)
+            if state.rating_closed_on or delivered is None:
+                continue
+            ends = rules.unrated_close_on(date.fromisoformat(delivered.payload["on"]), cal)
+            if ends is None or ends >= today:
+                continue
+            event = write_event(db, session, row[0], EventType.RATING_CLOSED, {
+                "on": today.isoformat(), "delivered_on": delivered.payload["on"], "rules_version": rules.version,
+                "days": rules.unrated_close_days, "counting": rules.unrated_close_counting})
+            project(db, fold(row[0], events + [event]))
+            closed.append(state.number)
+        if closed:
+            audit.record(db, session.user.username, "case.rating_closed", None, {"cases": len(closed), "rules": rules.version})
+    return closed
+
+
+def overdue_gaps(session: Session) -> list[dict]:
+    """Cases accepted with gaps (容缺) whose promised date passed with materials still missing."""
+    today, out = session.today(), []
+    rows = session.store.query(
+        f"SELECT c.id, c.number, c.item_name, c.due_on, r.name AS resident_name FROM {LIST_FROM} JOIN events e ON e.case_id = c.id "
+        "WHERE e.type = 'received' AND json_extract(e.payload, '$.gap_promise') < ? AND c.status NOT IN ('withdrawn', 'delivered', 'rated') "
+        "ORDER BY c.number", (today.isoformat(),))
+    for row in rows:
+        state = fold(row["id"], events_of(session, row["id"]))
+        if state.gap_overdue(today):
+            out.append({**row, "gap_promise": state.gap_promise, "missing": state.gap_outstanding})
+    return out
+
+
+def overdue_follow_ups(session: Session) -> list[dict]:
+    """Bad ratings whose 回访 or 整改 is past its due date (an overturned rating owes nothing)."""
+    today, out = session.today(), []
+    for row in session.store.query(f"SELECT c.id, r.name AS resident_name FROM {LIST_FROM} WHERE c.follow_up = 'open' ORDER BY c.number"):
+        case_id = row["id"]
+        state = fold(case_id, events_of(session, case_id))
+        late = state.follow_up_overdue(today)
+        if late:
+            out.append({"id": case_id, "number": state.number, "item_name": state.item_name, "resident_name": row["resident_name"],
+                        "late": late, "revisit_due": state.revisit_due, "rectify_due": state.rectify_due})
+    return out
 
 
 def timeline(events: list[CaseEvent], masked: bool = True) -> list[dict]:
@@ -329,6 +431,18 @@ def timeline(events: list[CaseEvent], masked: bool = True) -> list[dict]:
              "payload": mask_document(e.payload) if masked else e.payload} for e in events]
 
 
+def catalog_note(session: Session, state: CaseState) -> dict:
+    """Which catalog version the case lives by, and whether its item is still in the current one."""
+    current = session.catalog
+    withdrawn = current.item(state.item_code or "") is None
+    text = None
+    if withdrawn:
+        text = f"该事项已不在现行事项清单({current.version})中;本件按收件时的清单({state.catalog_version})继续办理"
+    elif state.catalog_version != current.version:
+        text = f"本件按收件时的事项清单({state.catalog_version})办理,现行清单为 {current.version}"
+    return {"version": state.catalog_version, "current": current.version, "withdrawn": withdrawn, "text": text}
+
+
 def view(session: Session, ref: str, reveal_reason: str | None = None) -> dict:
     """One case with its resident and timeline, the way it leaves the store for a screen or a
     file: every identity number and phone masked. With ``reveal_reason`` a supervisor sees them
@@ -336,7 +450,8 @@ def view(session: Session, ref: str, reveal_reason: str | None = None) -> dict:
     state, events = load(session, ref)
     person = residents.get(session, state.resident_id)
     data = {"case": json.loads(state.model_dump_json()), "status_label": state.status.label,
-            "missing": state.missing, "resident": person, "timeline": timeline(events, masked=False)}
+            "missing": state.missing, "resident": person, "timeline": timeline(events, masked=False),
+            "catalog": catalog_note(session, state)}
     if reveal_reason is None:
         return mask_document(data)
     session.require_supervisor("查看完整身份证号码")

@@ -59,9 +59,11 @@ def _payload(etype: str, rng: random.Random) -> dict:
         "returned_for_correction": {"reason": "户口簿复印件不清晰,请重新提供"},
         "decided": rng.choice([{"outcome": "approved", "summary": "经审核符合条件,准予办理"},
                                {"outcome": "rejected", "summary": "家庭人均收入高于当地标准,不予办理"}]),
-        "result_delivered": {"method": rng.choice(DELIVERY_METHODS)},
-        "rated": {"level": rng.choice([5, 5, 5, 4, 4, 3, 2, 1])},
-        "withdrawn": {"reason": "群众本人申请撤回"},
+        # a 容缺 case whose materials never came is closed only with the clerk's confirmation
+        "result_delivered": {"method": rng.choice(DELIVERY_METHODS), "gap_confirmed": True},
+        # a reason goes with every 差评; the service drops it from a good rating
+        "rated": {"level": rng.choice([5, 5, 5, 4, 4, 3, 2, 1]), "reason_category": "办理时间长", "reason": "等待时间较长"},
+        "withdrawn": {"reason": "群众本人申请撤回", "gap_confirmed": True},
     }.get(etype, {})
 
 

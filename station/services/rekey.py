@@ -45,7 +45,7 @@ def rekey(session: Session, new_recovery_code: bool = False) -> str | None:
     if not_ready:
         raise ValidationFailed("暂时无法更换数据库密钥", [FieldError(
             "users", "not_upgraded", f"以下用户的密钥还是旧格式:{'、'.join(not_ready)}。请他们各登录一次,"
-                                     "或由站长用 station user passwd 为其重设密码,然后再更换密钥。")])
+                                     "或由站长为其重设密码,然后再更换密钥。")])
     code = keyring.new_recovery_code() if new_recovery_code or not ring.recovery_upgraded() else None
     old, new = session.db_key, secrets.token_bytes(32)
 

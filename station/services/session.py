@@ -22,6 +22,7 @@ from typing import Callable
 from station.catalog import shipped_catalog
 from station.core.clock import HybridClock
 from station.core.models import Catalog, Role
+from station.core.rules import Rules
 from station.core.workdays import WorkCalendar
 from station.errors import (
     AlreadyExists,
@@ -73,6 +74,7 @@ class Session:
     clock: HybridClock = None  # type: ignore[assignment]
     _catalog: Catalog | None = field(default=None, repr=False)
     _calendar: WorkCalendar | None = field(default=None, repr=False)
+    _rules: Rules | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.clock is None:
@@ -98,6 +100,16 @@ class Session:
 
     def forget_calendar(self) -> None:
         self._calendar = None
+
+    def rules(self) -> Rules:
+        """The county's rules in force (cached): the township's newest version, or the national defaults."""
+        if self._rules is None:
+            from station.services import rules as rules_service
+            self._rules = rules_service.active(self.store)
+        return self._rules
+
+    def forget_rules(self) -> None:
+        self._rules = None
 
     def _load_calendar(self) -> WorkCalendar:
         days = {date.fromisoformat(r["day"]): bool(r["workday"]) for r in self.store.query("SELECT day, workday FROM calendar_days")}

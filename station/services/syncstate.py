@@ -29,5 +29,5 @@ def describe(state: dict) -> str:
     if state["last_error"]:
         line += f"。最近一次失败:{state['last_error']}"
     if state.get("chain_alerts"):  # the township found this station's audit or ledger chain cut or rewritten
-        line += f"。{state['chain_alert']}(共 {state['chain_alerts']} 条,请站长核查:station audit verify)"
+        line += f"。{state['chain_alert']}(共 {state['chain_alerts']} 条,请站长联系乡镇核查)"
     return line

@@ -35,6 +35,12 @@ def _context(session: Session, username: str, display_name: str | None = None) -
     return {"登录名": username, "服务站编码": session.station_code, "姓名": display_name or ""}
 
 
+def passphrase_problems(session: Session, username: str, display_name: str | None, passphrase: str) -> list[FieldError]:
+    """What the services would say about this passphrase for this user (empty: strong enough).
+    For screens that tell the strength as it is typed; the services check again on save."""
+    return keyring.check_passphrase(passphrase, _context(session, username, display_name))
+
+
 def _row(session: Session, username: str) -> dict:
     row = session.store.one("SELECT username, display_name, role, active FROM users WHERE username = ?", (username,))
     if row is None:
@@ -60,7 +66,7 @@ def add(session: Session, username: str, display_name: str, role: Role, passphra
     if errors:
         raise ValidationFailed("无法添加用户", errors)
     if session.store.scalar("SELECT 1 FROM users WHERE username = ?", (username,)):
-        raise AlreadyExists(f"登录名“{username}”已被使用(已停用的用户可用 station user activate 恢复)")
+        raise AlreadyExists(f"登录名“{username}”已被使用(已停用的用户可由站长重新启用)")
     row = {"id": str(uuid.uuid4()), "username": username, "display_name": display_name.strip(),
            "role": role.value, "active": 1, "created_at": audit.now_iso()}
     with session.store.transaction() as db:
@@ -199,7 +205,7 @@ def recovery_code(session: Session) -> str:
     code = _my_recovery_code(session)
     if code is None:
         raise StationError("本账号没有保存恢复码(升级前由代办员先登录时,恢复码无法转存)。原恢复码仍然有效;"
-                           "如需重新打印,请运行 station rekey --new-recovery-code 生成新的恢复码。")
+                           "如需新的恢复码,请在“设置”中更换数据库密钥,会同时生成新的恢复码。")
     with session.store.transaction() as db:
         audit.record(db, session.user.username, "recovery.reveal", None, {})
     return code

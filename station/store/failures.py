@@ -118,8 +118,8 @@ def locked() -> StoreLocked:
 def damaged(path: Path | None, what: str = "") -> StoreDamaged:
     name = Path(path).name if path else "数据库"
     detail = f"({what})" if what else ""
-    return StoreDamaged(f"数据库文件 {name} 已损坏{detail}。请不要再在这份文件上继续工作:用最近的备份还原"
-                        "(station restore,或在另一台电脑上用备份U盘),并把这台电脑的硬盘交乡镇技术人员检查。")
+    return StoreDamaged(f"数据库文件 {name} 已损坏{detail}。请不要再在这份文件上继续工作:请乡镇技术人员用最近的"
+                        "备份U盘还原,并把这台电脑的硬盘交乡镇技术人员检查。")
 
 
 def io_error(path: Path | None) -> StorageIOError:
@@ -131,7 +131,7 @@ def io_error(path: Path | None) -> StorageIOError:
 def wrong_key(path: Path | None) -> WrongKey:
     name = Path(path).name if path else "数据库"
     return WrongKey(f"无法打开 {name}:密钥不符。这份密钥文件(keys.json)里的密钥与数据库对不上,数据库密钥可能已经更换"
-                    "(旧的密钥文件随之作废)。请使用站里现用的 keys.json,或用恢复码恢复(station recover)。")
+                    "(旧的密钥文件随之作废)。请使用站里现用的 keys.json,或请乡镇技术人员用恢复码恢复。")
 
 
 def translate(exc: BaseException, path: Path | None = None) -> StoreError | None:
@@ -165,7 +165,7 @@ def translate(exc: BaseException, path: Path | None = None) -> StoreError | None
         # another window changed the key meanwhile (station rekey): logging in again tells which.
         name = Path(path).name if path else "数据库"
         return StoreDamaged(f"数据库 {name} 有页面读不出来。若刚才在另一个窗口更换过数据库密钥或停用过用户,请关闭本窗口"
-                            "重新登录;重新登录后仍出现,说明文件已损坏:用最近的备份还原(station restore),"
+                            "重新登录;重新登录后仍出现,说明文件已损坏:请乡镇技术人员用最近的备份U盘还原,"
                             "并把这台电脑的硬盘交乡镇技术人员检查。")
     if code in (SQLITE_IOERR, SQLITE_CANTOPEN):
         return _medium(path) or (io_error(path) if code == SQLITE_IOERR else None)
@@ -231,7 +231,7 @@ def diagnose_open(path: Path, key: bytes, exc: BaseException) -> StoreError:
         # One page in the main file: a wrong key and a damaged page look alike there. Taken for
         # a key problem (so the next key is tried mid key change), and said with both.
         return WrongKey(f"无法打开 {path.name}:密钥不符,或文件已损坏。请先确认用的是站里现用的 keys.json;"
-                            "确认无误仍打不开时,用最近的备份还原(station restore)。")
+                            "确认无误仍打不开时,请乡镇技术人员用最近的备份U盘还原。")
     shown = "、".join(str(p) for p in sorted(failed)[:5])
     return damaged(path, f"第 {shown} 页校验不符")
 

@@ -296,7 +296,7 @@ class KeyRing:
         """The database key(s) and the user's private key, or ``AuthFailed`` that says what to do."""
         now = time.time() if now is None else now
         if username in self.data["removed"] and username not in self.data["users"]:
-            raise AuthFailed(f"用户“{username}”已停用,不能登录。如需恢复,请站长运行 station user activate。")
+            raise AuthFailed(f"用户“{username}”已停用,不能登录。如需恢复,请站长重新启用该用户。")
         entry = self.data["users"].get(username)
         fails = self.data["failures"].get(username, {"count": 0, "last": 0.0})
         wait = fails["last"] + failure_delay(fails["count"]) - now

@@ -176,9 +176,22 @@ def _v12_recovery_code_sealed(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM settings WHERE key = 'recovery_code'")
 
 
+def _v13_rules_versions(db: sqlite_utils.Database) -> None:
+    """The county's rules (deadline days of the 好差评 loop and the notice board), one row per version
+    the township published; the newest installed is active (none: the national defaults). An objection
+    to a 公示 keeps the answer date the rules gave it when it was recorded."""
+    db.executescript("""
+    CREATE TABLE rules_versions (
+        version TEXT PRIMARY KEY, data TEXT NOT NULL, source TEXT NOT NULL, installed_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0);
+    ALTER TABLE objections ADD COLUMN answer_due TEXT;
+    """)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
                                                              _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers, _v9_infrastructure,
-                                                             _v10_bulletin, _v11_ledger_head, _v12_recovery_code_sealed]
+                                                             _v10_bulletin, _v11_ledger_head, _v12_recovery_code_sealed,
+                                                             _v13_rules_versions]
 LATEST = len(MIGRATIONS)
 
 

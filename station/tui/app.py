@@ -23,6 +23,8 @@ from station.errors import AuthFailed, StationError
 from station.services import settings as settings_service
 from station.services.session import Session, StationHome
 from station.store import failures as storage_failures
+from station.tui.keys import promote
+from station.tui.palette import StationCommands
 
 STICK_POLL_S = 5.0
 
@@ -47,8 +49,10 @@ class StationApp(App):
     CSS_PATH = "station.tcss"
     TITLE = "村便民服务站"
     ENABLE_COMMAND_PALETTE = False  # the built-in binding is labelled in English; ours is below
+    COMMANDS = {StationCommands}  # our actions only, found by Chinese or pinyin initials
+    # Only F1 is priority: F2–F10 must not pull a half-filled dialog away (app keys are off in dialogs).
     BINDINGS = [
-        Binding("f1", "help", "帮助", id="help"),
+        Binding("f1", "help", "帮助", id="help", priority=True),  # in dialogs and fields too
         Binding("ctrl+p", "palette", "命令", id="palette"),
         Binding("f2", "go('today')", "今日", id="go-today"),
         Binding("f3", "go('intake')", "收件", id="go-intake"),
@@ -166,10 +170,28 @@ class StationApp(App):
 
     def action_sync_now(self) -> None:
         if self.background_sync is None:
-            self.notify("本站未联网登记到乡镇服务器;可用U盘导出交乡镇。", title="同步")
+            if self.session is not None and not self.enrolled():
+                self.action_enrol()  # the way out of "not enrolled" is offered, not described
+                return
+            self.notify("本站用U盘与乡镇交换数据(未登记联网地址);请在U盘页导出。", title="同步")
             return
         self.background_sync.now()
         self.notify("正在与乡镇同步…", title="同步", timeout=3)
+
+    def enrolled(self) -> bool:
+        from station.tui.screens.enrol import enrolled
+        return self.session is not None and enrolled(self.session) is not None
+
+    def action_enrol(self) -> None:
+        """登记到乡镇: the code from the township, then its address or the file on a stick."""
+        from station.tui.screens.enrol import EnrolScreen
+        if self.session is None or isinstance(self.screen, EnrolScreen):
+            return
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._sync_changed()
+        self.push_screen(EnrolScreen(), done)
 
     def _stop_background_sync(self) -> None:
         if self.background_sync is not None:
@@ -228,9 +250,19 @@ class StationApp(App):
             self.session = None
 
     # --- navigation -----------------------------------------------------------------------
+    def push_screen(self, screen, *args, **kwargs):
+        if isinstance(screen, Screen):
+            promote(screen)  # a screen's Ctrl/F keys work even while a field has the focus
+        return super().push_screen(screen, *args, **kwargs)
+
+    def switch_screen(self, screen):
+        if isinstance(screen, Screen):
+            promote(screen)
+        return super().switch_screen(screen)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Nothing but help (and quit) before unlocking or while locked.
-        if action in ("go", "lock", "palette", "sync_now") and (self.session is None or self.locked):
+        if action in ("go", "lock", "palette", "sync_now", "enrol") and (self.session is None or self.locked):
             return False
         return True
 
@@ -264,30 +296,35 @@ class StationApp(App):
 
     # --- help and the command palette -----------------------------------------------------
     def action_help(self) -> None:
-        from station.tui.screens.help import HelpScreen, screen_keys
+        from station.tui.screens.help import HelpScreen, screen_keys, screen_title
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(screen_keys(self.screen), self.screen.__class__.__doc__.splitlines()[0].strip()
-                                    if self.screen.__class__.__doc__ else ""))
+        self.push_screen(HelpScreen(screen_keys(self.screen), screen_title(self.screen)))
 
     def action_palette(self) -> None:
+        from station.tui.palette import StationPalette
         if not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(id="--command-palette", placeholder="输入操作名称查找,回车执行…"))
+            self.push_screen(StationPalette(id="--command-palette", placeholder="输入操作名称或拼音首字母查找,回车执行…"))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every action reachable from this screen, in Chinese (no English built-ins)."""
-        from station.tui.screens.help import key_label
-        seen = set()
-        for key, active in screen.active_bindings.items():
-            b = active.binding
-            if not active.enabled or not b.description or b.description in seen or b.action == "palette":
+        """Every action reachable from this screen, in Chinese (only the app's own, no English built-ins)."""
+        from station.tui.keys import key_label, own_bindings
+        for key, b, node in own_bindings(screen):
+            if b.action == "palette":
                 continue
-            seen.add(b.description)
-            node = active.node
 
             async def run(action=b.action, node=node) -> None:
                 await self.run_action(action, node)
             yield SystemCommand(b.description, f"快捷键 {key_label(key)}", run)
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys in the footer as on the keyboard: F1, Ctrl+P, Esc (not f1, ^p, esc)."""
+        from station.tui.keys import key_label
+        return binding.key_display or key_label(binding.key)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: Textual says how to quit in English; we say it in Chinese."""
+        self.notify("退出请按 Ctrl+Q(退出前请先保存)", title="退出")
 
     # --- errors from workers --------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -13,7 +13,7 @@ import platformdirs
 
 from station.cli import Out, command_options, pad, secret
 from station.core.cases import Status
-from station.errors import FieldError, ValidationFailed
+from station.errors import FieldError, StationError, ValidationFailed
 from sync.hub.limits import ServeLimits
 from sync.hub.service import Hub, HubHome
 
@@ -32,8 +32,9 @@ def _secret(prompt: str, confirm: bool = False) -> str:
 
 
 def unlock(home: HubHome) -> Hub:
+    """The hub signed in (with the user's staff role) as ``TOWNSHIP_USER`` or the one user, or as asked."""
     user, key = unlock_key(home)
-    return Hub(home.open_store(key), user)
+    return home.open_hub(user, key)
 
 
 def unlock_key(home: HubHome) -> tuple[str, bytes]:
@@ -48,9 +49,30 @@ def unlock_key(home: HubHome) -> tuple[str, bytes]:
 common = command_options(lambda data_dir: HubHome(data_dir or default_dir()), "乡镇服务器数据目录(默认 TOWNSHIP_HOME)")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """乡镇便民服务中心:接收各村服务站的数据并下发办理结果。"""
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """乡镇便民服务中心:接收各村服务站的数据并下发办理结果。不带子命令时打开工作台。"""
+    if ctx.invoked_subcommand is None:
+        try:
+            _run_console(default_dir())
+        except StationError as exc:
+            click.echo(f"错误:{exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+def _run_console(data_dir: Path) -> None:
+    from sync.hub.console import ConsoleConfig, make_app
+    HubHome(data_dir)._ring()  # no hub here: say so (township init) before the screen opens
+    make_app(ConsoleConfig(data_dir=data_dir, user=os.environ.get("TOWNSHIP_USER"),
+                           passphrase=os.environ.get("TOWNSHIP_PASSPHRASE"))).run()
+
+
+@main.command()
+@common
+def console(out: Out, home: HubHome):
+    """打开乡镇工作台(全屏界面):总览、待办、办件。"""
+    _run_console(home.dir)
 
 
 @main.command()
@@ -102,7 +124,8 @@ def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buff
     from sync.hub import workers as multi
     multi.check_workers(workers, home.dsn())
     user, key = unlock_key(home)
-    hub = Hub(home.open_store(key), user)
+    hub = home.open_hub(user, key)
+    hub.require("serve")
     scheme = "https" if tls_cert else "http"
     click.echo(f"乡镇同步服务 {hub.name}({hub.hub_id})正在 {scheme}://{host}:{port} 监听", err=True)
     if not tls_cert and host not in ("127.0.0.1", "localhost", "::1"):
@@ -110,7 +133,7 @@ def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buff
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
     if workers > 1:
         hub.store.close()  # each worker opens its own connection after the fork
-        multi.serve(lambda: create_app(Hub(home.open_store(key), user), limits), workers, host, port,
+        multi.serve(lambda: create_app(home.open_hub(user, key), limits), workers, host, port,
                     {**tls, **uvicorn_options(limits)})
         return
     try:
@@ -173,6 +196,7 @@ def station_confirm(reply, out: Out, home: HubHome):
     except (stickfiles.Refused, ValueError, RecursionError):
         raise ValidationFailed("登记回执无效", [FieldError("file", "bad_file", f"{reply} 不是登记回执文件")]) from None
     with unlock(home) as hub:
+        hub.require("station.manage")
         code, now = hub.confirm_reply(doc)
     out.emit({"station_code": code, "active": True, "already": not now},
              f"服务站 {code} 登记完成" if now else f"服务站 {code} 早已用这份回执登记完成,无需再次确认")
@@ -256,24 +280,70 @@ def _case_action(etype: str, payload_of):
 case_group.command("accept", help="受理(乡镇已受理)。")(_case_action("accepted_by_township", lambda kw: {}))
 case_group.command("return", help="退回补正。")(click.option("--reason", required=True, help="退回原因")(
     _case_action("returned_for_correction", lambda kw: {"reason": kw["reason"]})))
+case_group.command("forward", help="转报县级(事项由县级部门办理时)。")(_case_action("forwarded_to_county", lambda kw: {}))
 case_group.command("decide", help="记录办理结果。")(
     click.option("--outcome", type=click.Choice(["approved", "rejected"]), required=True, help="准予/不予")(
         click.option("--summary", required=True, help="结果说明")(
-            _case_action("decided", lambda kw: {"outcome": kw["outcome"], "summary": kw["summary"]}))))
+            click.option("--county", is_flag=True, help="登记县级办理结果(已转报县级的件)")(
+                _case_action("decided", lambda kw: {"outcome": kw["outcome"], "summary": kw["summary"],
+                                                    **({"county": True} if kw["county"] else {})})))))
+case_group.command("appeal", help="复核服务站对差评的申诉:维持(upheld)或撤销(overturned)该评价;原评价不删除。")(
+    click.option("--outcome", type=click.Choice(["upheld", "overturned"]), required=True, help="维持/撤销")(
+        click.option("--reason", required=True, help="复核理由")(
+            _case_action("appeal_decided", lambda kw: {"outcome": kw["outcome"], "reason": kw["reason"]}))))
+
+
+@main.command("rules")
+@common
+def rules_command(out: Out, home: HubHome):
+    """显示乡镇正在执行的考核规则(最近一次下发的版本;未下发时为国家默认)。"""
+    with unlock(home) as hub:
+        rules = hub.rules()
+    out.emit(json.loads(rules.model_dump_json()), "\n".join(f"{label}:{value}" for label, value in rules.lines()))
+
+
+@case_group.command("export-queue")
+@click.argument("out_file", metavar="OUT", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--station", help="只导出该服务站的待办")
+@common
+def case_export_queue(out_file, station, out: Out, home: HubHome):
+    """导出待办(已上报、已受理)为 .xlsx 模板:在“处理”列填 受理/退回补正/准予/不予,“理由”列填理由,
+    再用 township case import-decisions 导入。"""
+    from sync.hub.decisions import export_queue
+    with unlock(home) as hub:
+        n = export_queue(hub, out_file, station)
+    out.emit({"file": str(out_file), "cases": n}, f"已导出 {n} 件待办到 {out_file}")
+
+
+@case_group.command("import-decisions")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--valid-only", is_flag=True, help="有错误的行跳过,只记录正确的行(默认:有错则全部不记录)")
+@common
+def case_import_decisions(file, valid_only, out: Out, home: HubHome):
+    """导入填好的待办处理表(一次解锁,逐行校验后一并记录)。有错误时默认全部不记录,并列出错误所在的行和列。"""
+    from sync.hub.decisions import DecisionsRefused, import_decisions
+    with unlock(home) as hub:
+        try:
+            report = import_decisions(hub, file, "valid" if valid_only else "all")
+        except DecisionsRefused as exc:
+            out.emit({"error": exc.code, "title": exc.title, **exc.report.as_dict()}, exc.report.text() + "\n" + exc.title)
+            sys.exit(exc.exit_code)
+    out.emit(report.as_dict(), report.text())
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["catalog", "calendar"]))
+@click.argument("kind", type=click.Choice(["catalog", "calendar", "rules"]))
 @click.argument("source", type=click.Path(path_type=Path))
+@click.option("--station", "stations", multiple=True, help="只发给这些服务站(可重复;默认全部)")
 @common
-def publish(kind, source, out: Out, home: HubHome):
-    """下发事项清单(catalog)或某年节假日安排(calendar)给全部服务站。"""
+def publish(kind, source, stations, out: Out, home: HubHome):
+    """下发事项清单(catalog)、某年节假日安排(calendar)或考核规则(rules)给全部(或选定的)服务站。"""
     try:
         doc = json.loads(source.read_text("utf-8"))
     except (OSError, ValueError):
         raise ValidationFailed("文件无效", [FieldError("file", "bad_json", f"{source} 不是有效的 JSON 文件")]) from None
     with unlock(home) as hub:
-        n = hub.publish(kind, doc)
+        n = hub.publish(kind, doc, stations=list(stations) or None)
     out.emit({"kind": kind, "stations": n}, f"已排队下发给 {n} 个服务站")
 
 
@@ -317,11 +387,12 @@ def watch(folders, out: Out, home: HubHome):
 @click.option("--body", required=True)
 @click.option("--from", "posting_from", required=True, help="公示/公告开始日期")
 @click.option("--to", "posting_to", required=True, help="截止日期")
+@click.option("--station", "stations", multiple=True, help="只发给这些服务站(可重复;默认全部)")
 @common
-def publish_notice(kind, title, body, posting_from, posting_to, out: Out, home: HubHome):
+def publish_notice(kind, title, body, posting_from, posting_to, stations, out: Out, home: HubHome):
     """发布乡镇公告或公示到各服务站的公示栏(下次同步或U盘交换时送达)。"""
     with unlock(home) as hub:
-        n = hub.publish_notice(kind, title, body, posting_from, posting_to)
+        n = hub.publish_notice(kind, title, body, posting_from, posting_to, stations=list(stations) or None)
     out.emit({"stations": n}, f"已排队发往 {n} 个服务站的公示栏")
 
 
@@ -343,14 +414,180 @@ def send_list(file, station, ledger, program, period, out: Out, home: HubHome):
     out.emit({"station": station.upper(), "rows": n}, f"已排队下发 {n} 行给 {station.upper()}(下次同步或U盘交换时送达)")
 
 
-@main.command("quarantine")
+def _may_discard(hub: Hub):
+    """Who may discard: a 负责人 (``staff_policy``), acting as themself."""
+    from sync.hub import staff_policy
+    return lambda user: user == hub.user and staff_policy.allowed(hub.role, "quarantine.discard")
+
+
+@main.group("quarantine", invoke_without_command=True)
 @click.option("--station")
 @common
-def quarantine(station, out: Out, home: HubHome):
-    """列出未能接收、已搁置的记录及原因。"""
+@click.pass_context
+def quarantine(ctx, station, out: Out, home: HubHome):
+    """未能接收、已搁置的记录和暂存的数据包:查看(不带子命令时同 list)、重新接收、丢弃。"""
+    if ctx.invoked_subcommand is None:
+        _quarantine_list(station, out, home)
+
+
+def _quarantine_list(station, out: Out, home: HubHome) -> None:
+    from sync.hub import quarantine as q
     with unlock(home) as hub:
-        rows = hub.store.quarantined(station and station.upper())
-    out.emit(rows, lambda rs: "\n".join(f"{r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}" for r in rs) or "没有搁置的记录")
+        items, held = q.list_quarantined(hub, station), q.list_held(hub, station)
+
+    def text(d: dict) -> str:
+        lines = [f"[{r['id']}] {r['at'][:16]}  {r['station']} 第{r['seq']}号 {r['kind']}:{r['reason']}"
+                 + ("" if r["retryable"] else f"(不能重新接收:{r['not_retryable']})") for r in d["quarantined"]]
+        lines += [f"[暂存 {r['id']}] {r['at'][:16]}  {r['station']} 第{r['seq_from']}-{r['seq_to']}号:{r['reason']}"
+                  f"(等待第 {r['waiting_for']} 号)" for r in d["held"]]
+        return "\n".join(lines) or "没有搁置的记录或暂存的数据包"
+    out.emit({"quarantined": items, "held": held}, text)
+
+
+@quarantine.command("list")
+@click.option("--station")
+@common
+def quarantine_list(station, out: Out, home: HubHome):
+    """列出搁置的记录(及原因、能否重新接收)和暂存的数据包。"""
+    _quarantine_list(station, out, home)
+
+
+@quarantine.command("retry")
+@click.argument("item_id", metavar="编号", type=int)
+@click.option("--held", is_flag=True, help="编号是暂存的数据包(默认:搁置的记录)")
+@common
+def quarantine_retry(item_id, held, out: Out, home: HubHome):
+    """问题解决后(如缺少的前序记录已到),重新接收一条搁置的记录或一个暂存的数据包。"""
+    from sync.hub import quarantine as q
+    with unlock(home) as hub:
+        result = (q.retry_held if held else q.retry_quarantined)(hub, item_id)
+    out.emit(result.as_dict(), "已重新接收" if result.applied else f"仍不能接收:{result.reason}")
+    if not result.applied:
+        sys.exit(EXIT_REFUSED)
+
+
+@quarantine.command("discard")
+@click.argument("item_id", metavar="编号", type=int)
+@click.option("--reason", required=True, help="丢弃原因(记入审计日志)")
+@click.option("--held", is_flag=True, help="编号是暂存的数据包(默认:搁置的记录)")
+@common
+def quarantine_discard(item_id, reason, held, out: Out, home: HubHome):
+    """丢弃一条搁置的记录或一个暂存的数据包(仅负责人,须填写原因)。"""
+    from sync.hub import quarantine as q
+    with unlock(home) as hub:
+        row = (q.discard_held if held else q.discard_quarantined)(hub, item_id, reason, hub.user, _may_discard(hub))
+    out.emit(row, f"已丢弃 {row['station']} 的{'暂存数据包' if held else '搁置记录'} {item_id}")
+
+
+@main.command()
+@click.option("--month", help="月份,如 2026-11(默认本月)")
+@click.option("--station", help="只统计该服务站")
+@click.option("--xlsx", "xlsx_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为 .xlsx 统计表")
+@click.option("--pdf", "pdf_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为打印用的月度统计报表(PDF)")
+@common
+def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
+    """各服务站月度统计:收件、办结、按时办结率、逾期、平均办结工作日、评价、差评率、差评回访。"""
+    from datetime import date
+
+    from sync.hub import stats as hub_stats
+    month = month or f"{date.today():%Y-%m}"
+    with unlock(home) as hub:
+        hub.require("stats.own" if station else "stats.all")
+        rows = hub_stats.monthly(hub, month, station)
+        township, user = hub.name, hub.user
+    if xlsx_file:
+        hub_stats.to_xlsx(rows, xlsx_file)
+    if pdf_file:
+        hub_stats.to_pdf(rows, pdf_file, township, user)
+
+    def line(r: dict) -> str:
+        shown = {k: "—" if r[k] is None else r[k] for k in ("closed_in_time_pct", "avg_workdays", "bad_pct")}
+        return (f"{pad(r['station_label'], 22)} 收件 {r['received']:<4} 办结 {r['decided']:<4} "
+                f"按时率 {shown['closed_in_time_pct']}%  逾期 {r['overdue']:<3} 平均 {shown['avg_workdays']} 个工作日  "
+                f"差评率 {shown['bad_pct']}%  回访 {r['follow_ups_in_time']}/{r['follow_ups']}")
+    saved = [str(f) for f in (xlsx_file, pdf_file) if f]
+    out.emit({"month": month, "stations": rows, "total": hub_stats.total(rows), "files": saved},
+             lambda d: "\n".join([f"{month} 月度统计"] + [line(r) for r in [*rows, d["total"]]] +
+                                 ([f"已保存:{'、'.join(saved)}"] if saved else [])))
+
+
+@main.group("user")
+def user_group():
+    """乡镇工作人员账号:经办人办件,负责人还可管理服务站、发布和账号。"""
+
+
+def _new_passphrase(label: str) -> str:
+    new = os.environ.get("TOWNSHIP_NEW_PASSPHRASE")
+    if new:
+        return new
+    if not sys.stdin.isatty():
+        raise StationError("需要新密码:请在终端中运行,或设置环境变量 TOWNSHIP_NEW_PASSPHRASE")
+    return click.prompt(label, hide_input=True, confirmation_prompt="请再输入一次")
+
+
+_ROLE_CHOICE = click.Choice(["经办人", "负责人", "handler", "lead"])
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="姓名")
+@click.option("--role", type=_ROLE_CHOICE, default="经办人", show_default=True)
+@common
+def user_add(username, display_name, role, out: Out, home: HubHome):
+    """添加工作人员(负责人操作)。新密码从 TOWNSHIP_NEW_PASSPHRASE 或提示输入。"""
+    from sync.hub import staff, staff_policy
+    with unlock(home) as hub:
+        hub.require("user.manage")  # before asking for a passphrase that would be thrown away
+        row = staff.add(hub, username, display_name, role, _new_passphrase(f"{username} 的密码(至少8位)"))
+    label = staff_policy.ROLES[row["role"]]
+    out.emit({"username": username, "role": row["role"]}, f"已添加{label} {row['display_name']}({username})")
+
+
+@user_group.command("list")
+@common
+def user_list(out: Out, home: HubHome):
+    """列出工作人员及其角色。"""
+    from sync.hub import staff
+    with unlock(home) as hub:
+        rows = staff.members(hub)
+    out.emit(rows, lambda rs: "\n".join(f"{r['username']:<16}{pad(r['display_name'], 10)}{r['role_label']}"
+                                        f"{'' if r['active'] else '(已停用)'}" for r in rs))
+
+
+@user_group.command("role")
+@click.argument("username")
+@click.option("--role", type=_ROLE_CHOICE, required=True)
+@common
+def user_role(username, role, out: Out, home: HubHome):
+    """更改工作人员角色(负责人操作,记入审计)。"""
+    from sync.hub import staff, staff_policy
+    with unlock(home) as hub:
+        staff.set_role(hub, username, role)
+    code = staff_policy.role_of(role)
+    out.emit({"username": username, "role": code}, f"{username} 现在是{staff_policy.ROLES[code]}")
+
+
+@user_group.command("deactivate")
+@click.argument("username")
+@common
+def user_deactivate(username, out: Out, home: HubHome):
+    """停用工作人员账号(负责人操作):其密码从此打不开乡镇服务器。"""
+    from sync.hub import staff
+    with unlock(home) as hub:
+        staff.deactivate(hub, username)
+    out.emit({"username": username, "active": False}, f"已停用 {username}")
+
+
+@user_group.command("activate")
+@click.argument("username")
+@common
+def user_activate(username, out: Out, home: HubHome):
+    """恢复已停用的账号(负责人操作),并设置新密码(TOWNSHIP_NEW_PASSPHRASE 或提示输入)。"""
+    from sync.hub import staff
+    with unlock(home) as hub:
+        hub.require("user.manage")
+        staff.activate(hub, username, _new_passphrase(f"{username} 的新密码(至少8位)"))
+    out.emit({"username": username, "active": True}, f"已恢复 {username},可用新密码登录")
 
 
 @main.group("audit")

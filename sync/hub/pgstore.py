@@ -62,6 +62,7 @@ SEALED: dict[str, set[str]] = {
     "hub_keys": {"private"},
     "enrol_sessions": {"key"},
     "stations": {"enrol_key"},
+    "staff": {"display_name"},  # a staff member's real name (their passphrase is in keys.json, never here)
 }
 _MARK_S = "\x01VS1:"   # a sealed text value: marker + base64(nonce ‖ ciphertext)
 _MARK_B = b"\x01VS1B"  # a sealed binary value: marker + nonce ‖ ciphertext

@@ -26,7 +26,7 @@ def rebuild_outbox(store: HubStore, station: str) -> int:
     st = store.station(station)
     old = store.outbox_rows(station)
     rows: list[tuple[str, str, dict]] = []
-    for kind in ("catalog", "calendar"):  # what the township has published so far
+    for kind in ("catalog", "calendar", "rules"):  # what the township has published so far
         for doc in json.loads(store.setting(f"published_{kind}") or "[]"):
             rows.append((kind, str(doc.get("version") or doc.get("year")), doc))
     for r in old:

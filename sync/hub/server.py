@@ -116,7 +116,7 @@ def create_app(hub: Hub, limits: ServeLimits | None = None) -> FastAPI:
         try:
             from starlette.concurrency import run_in_threadpool
             async with applying:  # crypto and apply in threads, a few at a time: the rest wait here, holding no thread
-                reply = await run_in_threadpool(hub.receive, body)
+                reply = await run_in_threadpool(hub.receive, body, "http")
         except BundleRejected as exc:
             return problem(STATUS.get(exc.code, 400), exc.code, exc.reason)
         return Response(reply, media_type="application/octet-stream")

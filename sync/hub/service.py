@@ -18,16 +18,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
-from station.core.cases import CaseEvent, EventType, check, fold
+from station.core.cases import CaseEvent, EventType, Status, check, fold
 from station.core.clock import HybridClock, StampRejected, check_received
 from station.core.models import parse_catalog
+from station.core.rules import DEFAULT_RULES, Rules, parse_rules
 from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
 from station.fileio import OWNER_ONLY, atomic_write
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
 from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal, x25519_key_ok
-from sync.hub import enrolment, restore
+from sync.hub import enrolment, restore, staff, staff_policy
 from sync.hub.store import HubStore, SQLiteHubStore
 
 # What township staff may record on a case: what the write policy lets the hub author.
@@ -56,6 +57,21 @@ class Hub:
         if last:
             self.clock.observe(last)
         self.lock = threading.Lock()  # one bundle applied at a time
+        # Set by ``HubHome.unlock``: the staff role of ``user`` (None: a hub opened without a login,
+        # which may do nothing ``staff_policy`` restricts), and what user management needs.
+        self.role: str | None = None
+        self.home: HubHome | None = None
+        self.db_key: bytes | None = None
+
+    def require(self, action: str) -> None:
+        """Refuse (``PermissionDenied``) what this user's role may not do (``staff_policy``)."""
+        staff_policy.require(self.role, action)
+
+    def keyring(self) -> keyring.KeyRing:
+        if self.home is None or self.db_key is None:
+            raise StationError("未登录,不能管理工作人员账号")
+        ring = self.home._ring()
+        return ring
 
     @classmethod
     def create(cls, store: HubStore, hub_id: str, name: str, user: str) -> "Hub":
@@ -84,6 +100,7 @@ class Hub:
     # --- enrolment (sync/hub/enrolment.py) -------------------------------------------------
     def add_station(self, code: str, name: str, url: str | None = None) -> tuple[str, dict]:
         """A fresh one-time code for township staff to hand over, and the enrolment file."""
+        self.require("station.manage")
         return enrolment.issue(self, code, name, url)
 
     def enrol_start(self, request: dict) -> dict:
@@ -121,6 +138,7 @@ class Hub:
     def reset(self, code: str, url: str | None = None) -> tuple[str, dict]:
         """A station's PC died or is replaced: stop the old keys and issue a new one-time code. The new
         PC's enrolment brings the station's records back down and its numbering carries on."""
+        self.require("station.manage")
         st = self.store.station(code.strip().upper())
         if st is None:
             raise NotFound(f"没有服务站 {code}")
@@ -129,6 +147,7 @@ class Hub:
         return self.add_station(st["code"], st["name"], url)
 
     def revoke(self, code: str) -> None:
+        self.require("station.manage")
         with self.store.transaction():
             if self.store.station(code.upper()) is None:
                 raise NotFound(f"没有服务站 {code}")
@@ -142,8 +161,9 @@ class Hub:
             return None
         return bytes(st["sign_pub"])
 
-    def receive(self, data: bytes) -> bytes:
-        """Apply a station's bundle (or an empty one: a pull) and return the reply bundle."""
+    def receive(self, data: bytes, via: str | None = None) -> bytes:
+        """Apply a station's bundle (or an empty one: a pull) and return the reply bundle. ``via``
+        ("http" or "stick") is remembered as how the station was last in contact (总览)."""
         opened = open_bundle(data, me=self.hub_id, my_enc=self.enc, sender_key=self._station_key)
         h, payload = opened.header, opened.payload
         if h["kind"] != "outbox":
@@ -151,7 +171,7 @@ class Hub:
         station = h["sender"]
         if not x25519_key_ok(bytes(self.store.station(station)["enc_pub"])):  # enrolled before keys were checked
             raise BundleRejected("bad_key", "该服务站登记的加密公钥无效:请乡镇重新生成登记码,服务站重新登记")
-        step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload)
+        step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload, via)
         chains = anchor.at_hub(self, st, h, payload)  # heads anchored; a cut or rewritten chain reported
         # ``ack``: what this bundle's sender may mark delivered — never beyond what it sent, so a station
         # behind the hub (restored from an older backup) does not mark records it never sent. ``hwm``:
@@ -164,7 +184,7 @@ class Hub:
                              "top_number": self.store.top_number(station), "quarantined": quarantined, **chains},
                     sign_key=self.sign, recipient_enc=bytes(st["enc_pub"]))
 
-    def apply(self, station: str, seq_from: int, seq_to: int, payload: dict):
+    def apply(self, station: str, seq_from: int, seq_to: int, payload: dict, via: str | None = None):
         """Apply one station bundle's payload in one transaction; what ``receive`` does after the
         crypto (also the baseline the sync benchmark compares the wire against)."""
         with self.lock, self.store.transaction():
@@ -193,7 +213,7 @@ class Hub:
             for case_id in touched:
                 self._refold(station, case_id)
             acked = max(st["acked"], protocol.ack_of(payload))
-            self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso())
+            self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso(), **({"last_via": via} if via else {}))
             if step.status == "apply" and items:
                 self.store.audit(self.user, "sync.apply", station, {"from": seq_from, "to": seq_to, "quarantined": len(quarantined)})
             out = restore.materialize(self.store, self.store.outbox_after(station, acked, protocol.MAX_ITEMS_PER_BUNDLE))
@@ -274,6 +294,7 @@ class Hub:
 
     def case_event(self, ref: str, etype: str, payload: dict, today: date | None = None):
         """Accept, return or decide a case; the event goes down to its station."""
+        self.require("case.work")
         try:
             et = EventType(etype)
         except ValueError:
@@ -281,26 +302,37 @@ class Hub:
         if et not in HUB_EVENTS:
             raise ValidationFailed("乡镇不能记录该事件", [FieldError("type", "not_hub_event", f"“{et.label}”由服务站记录")])
         with self.lock, self.store.transaction():
-            row, state, events = self.case_state(ref)
-            self.store.lock_station(row["station"])
-            row, state, events = self.case_state(ref)  # as it is now that no other worker writes to it
-            for e in events:  # another worker may have applied them: our stamp must still sort after each
-                self.clock.observe(e.stamp)
-            payload = {**payload, "on": (today or date.today()).isoformat()}
-            problems = check(state, et, payload)
-            if problems:
-                cls = IllegalTransition if any(p.code == "illegal_transition" for p in problems) else ValidationFailed
-                raise cls(f"{row['number']}:不能{et.label}", problems)
-            event = CaseEvent(id=str(uuid.uuid4()), case_id=row["id"], type=et, stamp=self.clock.now(), node=self.hub_id,
-                              user=self.user, payload=payload)
-            self.store.insert_event(row["station"], event.model_dump(mode="json"))
-            self._refold(row["station"], row["id"])
-            self.store.append_outbox(row["station"], "event", event.id, event.model_dump(mode="json"))
-            self.store.audit(self.user, f"case.{et.value}", row["number"], {k: v for k, v in payload.items() if k in ("outcome", "on")})
+            return self.record_case_event(ref, et, payload, today)
+
+    def record_case_event(self, ref: str, et: EventType, payload: dict, today: date | None = None):
+        """``case_event``'s work inside the caller's lock and transaction (several decisions at once,
+        all or nothing: sync/hub/decisions.py)."""
+        row, state, events = self.case_state(ref)
+        self.store.lock_station(row["station"])
+        row, state, events = self.case_state(ref)  # as it is now that no other worker writes to it
+        for e in events:  # another worker may have applied them: our stamp must still sort after each
+            self.clock.observe(e.stamp)
+        payload = {**payload, "on": (today or date.today()).isoformat()}
+        problems = check(state, et, payload)
+        if et == EventType.FORWARDED and not problems:
+            from sync.hub.views import item_of
+            item = item_of(self, state)
+            if item is None or item.deciding_level != "县":
+                problems = [FieldError("type", "not_county", f"“{state.item_name}”不由县级办理,不能转报县级")]
+        if problems:
+            cls = IllegalTransition if any(p.code == "illegal_transition" for p in problems) else ValidationFailed
+            raise cls(f"{row['number']}:不能{et.label}", problems)
+        event = CaseEvent(id=str(uuid.uuid4()), case_id=row["id"], type=et, stamp=self.clock.now(), node=self.hub_id,
+                          user=self.user, payload=payload)
+        self.store.insert_event(row["station"], event.model_dump(mode="json"))
+        self._refold(row["station"], row["id"])
+        self.store.append_outbox(row["station"], "event", event.id, event.model_dump(mode="json"))
+        self.store.audit(self.user, f"case.{et.value}", row["number"], {k: v for k, v in payload.items() if k in ("outcome", "on")})
         return fold(row["id"], events + [event])
 
     def send_list(self, station: str, ledger: str, program: str, period: str, rows: list[dict], source: str) -> int:
         """A subsidy or relief list for one station's ledger (and its public posting)."""
+        self.require("publish")
         st = self.store.station(station.upper())
         if st is None or st["status"] != "active":
             raise NotFound(f"服务站 {station} 未登记或已停用")
@@ -313,8 +345,23 @@ class Hub:
             self.store.audit(self.user, "publish.ledger_list", st["code"], {"program": program, "period": period, "rows": len(rows)})
         return len(rows)
 
-    def publish_notice(self, kind: str, title: str, body: str, posting_from: str, posting_to: str) -> int:
-        """A township notice (公告 or 公示) for every station's board."""
+    def _targets(self, stations: list[str] | None) -> list[str]:
+        """The active stations to publish to: all, or the chosen ones (each must be active)."""
+        active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+        if stations is None:
+            return active
+        chosen = [c.strip().upper() for c in stations]
+        unknown = [c for c in chosen if c not in active]
+        if unknown:
+            raise NotFound("服务站未登记或已停用:" + "、".join(unknown))
+        if not chosen:
+            raise ValidationFailed("没有选择服务站", [FieldError("stations", "empty", "请至少选择一个服务站")])
+        return sorted(set(chosen))  # in code order: publishers lock stations in the same order (PostgreSQL)
+
+    def publish_notice(self, kind: str, title: str, body: str, posting_from: str, posting_to: str,
+                       stations: list[str] | None = None) -> int:
+        """A township notice (公告 or 公示) for every station's board (or the chosen stations')."""
+        self.require("publish")
         problems = [FieldError(f, "required", m) for f, v, m in (("title", title, "标题不能为空"), ("body", body, "内容不能为空"))
                     if not (v or "").strip()]
         if kind not in ("公示", "公告"):
@@ -322,6 +369,8 @@ class Hub:
         try:
             if date.fromisoformat(posting_to) < date.fromisoformat(posting_from):
                 problems.append(FieldError("posting_to", "reversed", "截止日期不能早于开始日期"))
+            elif kind == "公示" and not self.rules().posting_long_enough(date.fromisoformat(posting_from), date.fromisoformat(posting_to)):
+                problems.append(FieldError("posting_period", "too_short", f"公示期不得少于 {self.rules().posting_min_days} 天"))
         except (TypeError, ValueError):
             problems.append(FieldError("posting_period", "bad_date", "公示期须填写,格式 年-月-日"))
         if problems:
@@ -329,20 +378,28 @@ class Hub:
         doc = {"id": str(uuid.uuid4()), "kind": kind, "title": title.strip(), "body": body.strip(),
                "posting_from": posting_from, "posting_to": posting_to}
         with self.store.transaction():
-            active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+            active = self._targets(stations)
             for code in active:  # in code order: two publishers lock stations in the same order
                 self.store.lock_station(code)
                 self.store.append_outbox(code, "notice", doc["id"], doc)
             self.store.audit(self.user, "publish.notice", doc["id"], {"title": doc["title"], "stations": len(active)})
         return len(active)
 
-    def publish(self, kind: str, doc: dict) -> int:
-        """Send a catalog version or a year's calendar to every active station (and later enrolees)."""
+    def publish(self, kind: str, doc: dict, stations: list[str] | None = None) -> int:
+        """Send a catalog version, a year's calendar or a version of the rules to every active station
+        (and later enrolees), or to the chosen stations only. Every version stays in ``published_<kind>``,
+        the newest last."""
+        self.require("publish")
         if kind == "catalog":
             parsed = parse_catalog(doc)
             if isinstance(parsed, list):
                 raise ValidationFailed("事项清单有误", parsed)
             ref = parsed.version
+        elif kind == "rules":
+            parsed_rules = parse_rules(doc)
+            if isinstance(parsed_rules, list):
+                raise ValidationFailed("考核规则有误", parsed_rules)
+            ref = parsed_rules.version
         elif kind == "calendar":
             if not isinstance(doc.get("year"), int) or not doc.get("holidays"):
                 raise ValidationFailed("节假日安排有误", [FieldError("year", "bad_year", "须包含 year 和 holidays")])
@@ -350,15 +407,48 @@ class Hub:
         else:
             raise ValueError(kind)
         with self.store.transaction():
+            if kind == "rules":  # a station keeps the first copy of a version: a changed copy would never reach it
+                same = [d for d in json.loads(self.store.setting("published_rules") or "[]") if d.get("version") == ref]
+                if same and parse_rules(same[0]) != parsed_rules:
+                    raise ValidationFailed("规则版本号已用过", [FieldError("version", "version_used",
+                                                                    f"版本 {ref} 已下发过,内容不同:修改规则请用新的版本号")])
             published = [d for d in json.loads(self.store.setting(f"published_{kind}") or "[]")
                          if str(d.get("version") or d.get("year")) != ref]
             self.store.set_setting(f"published_{kind}", json.dumps(published + [doc], ensure_ascii=False))
-            active = [s["code"] for s in self.store.stations() if s["status"] == "active"]
+            active = self._targets(stations)
             for code in active:
                 self.store.lock_station(code)
                 self.store.append_outbox(code, kind, ref, doc)
             self.store.audit(self.user, f"publish.{kind}", ref, {"stations": len(active)})
         return len(active)
+
+    def rules(self) -> Rules:
+        """The rules the township published last (the national defaults before any): what its own
+        deadlines and statistics count with."""
+        published = json.loads(self.store.setting("published_rules") or "[]")
+        return Rules.model_validate(published[-1]) if published else DEFAULT_RULES
+
+    def overdue_follow_ups(self, today: date, station: str | None = None, limit: int = 100_000) -> list[dict]:
+        """Bad ratings whose 回访 or 整改 is past the due date stored in the rating (the township's view,
+        for its statistics): the same rule the station's 今日 uses (``CaseState.follow_up_overdue``)."""
+        out = []
+        for row in self.store.cases(station, Status.RATED.value, limit):
+            state = fold(row["id"], [CaseEvent.model_validate(e) for e in self.store.case_events(row["id"])])
+            late = state.follow_up_overdue(today)
+            if late:
+                out.append({"station": row["station"], "number": state.number, "late": late,
+                            "revisit_due": state.revisit_due, "rectify_due": state.rectify_due})
+        return out
+
+    def catalog_item(self, version: str | None, code: str | None):
+        """An item as a published catalog version had it (cases keep the version they were received under)."""
+        for doc in json.loads(self.store.setting("published_catalog") or "[]"):
+            if doc.get("version") == version:
+                parsed = parse_catalog(doc)
+                return None if isinstance(parsed, list) else parsed.item(code or "")
+        from station.catalog import shipped_catalog  # the version every station starts with, before any publishing
+        shipped = shipped_catalog()
+        return shipped.item(code or "") if shipped.version == version else None
 
 
 class HubHome:
@@ -406,6 +496,8 @@ class HubHome:
             self.db_conf.unlink(missing_ok=True)  # nothing half set up is left to block a retry
             raise
         ring.save()
+        staff.seed(store, [username], audited=False)
+        self._logged_in(hub, username, key)
         return hub, recovery
 
     def _ring(self) -> keyring.KeyRing:
@@ -414,10 +506,26 @@ class HubHome:
         return keyring.KeyRing.load(self.keys_path)
 
     def unlock(self, username: str, passphrase: str) -> Hub:
-        return Hub(self.open_store(self.unlock_key(username, passphrase)), username)
+        return self.open_hub(username, self.unlock_key(username, passphrase))
 
     def unlock_key(self, username: str, passphrase: str) -> bytes:
         return self._ring().unlock(username, passphrase)
+
+    def open_hub(self, username: str, key: bytes) -> Hub:
+        """The hub signed in as ``username`` with the store key their passphrase unwrapped (each
+        ``serve`` worker opens its own this way after the fork)."""
+        hub = Hub(self.open_store(key), username)
+        try:
+            staff.seed(hub.store, self._ring().users())  # a hub from before staff accounts
+            self._logged_in(hub, username, key)
+        except BaseException:
+            hub.store.close()
+            raise
+        return hub
+
+    def _logged_in(self, hub: Hub, username: str, key: bytes) -> None:
+        hub.role = staff.role_for_login(hub.store, username)
+        hub.home, hub.db_key = self, key
 
     def users(self) -> list[str]:
         return self._ring().users()

@@ -71,6 +71,30 @@ class HubStore(Protocol):
     def put_enrol_session(self, row: dict) -> None: ...
     def take_enrol_session(self, session_id: str) -> dict | None: ...
     def prune_enrolment(self, now: str, stale_before: str) -> None: ...
+    # township staff accounts (role, active); their passphrases live in the hub's keyring
+    def staff_member(self, username: str) -> dict | None: ...
+    def staff_members(self) -> list[dict]: ...
+    def put_staff(self, row: dict) -> None: ...
+    def update_staff(self, username: str, **fields) -> None: ...
+    # what the township console reads (sync/hub/views.py)
+    def station_summary(self, today: str, open_statuses: list[str]) -> list[dict]: ...
+    def events_of_types(self, types: list[str]) -> list[dict]: ...
+    def queue(self, statuses: list[str], station: str | None, item: str | None, due_before: str | None,
+              limit: int, offset: int) -> list[dict]: ...
+    def queue_count(self, statuses: list[str], station: str | None, item: str | None, due_before: str | None) -> int: ...
+    def item_names(self) -> list[str]: ...
+    def resident(self, resident_id: str) -> dict | None: ...
+    def case_attachments(self, case_id: str) -> list[dict]: ...
+    def attachment_data(self, attachment_id: str) -> bytes | None: ...
+    def deliveries(self, kinds: list[str]) -> list[dict]: ...
+    def outbox_data(self, station: str, seq: int) -> dict | None: ...
+    # township console work (sync/hub/decisions.py, stats.py, quarantine.py)
+    def decision_queue(self, station: str | None) -> list[dict]: ...
+    def stats_events(self, station: str | None, received_until: str, changed_since: str = "") -> list[dict]: ...
+    def quarantine_item(self, item_id: int) -> dict | None: ...
+    def drop_quarantine(self, item_id: int) -> None: ...
+    def held_rows(self, station: str | None) -> list[dict]: ...
+    def founder(self) -> str | None: ...
     def close(self) -> None: ...
     def lock_station(self, code: str) -> None: ...
 
@@ -170,7 +194,24 @@ def _v8_paper_until(db: sqlite_utils.Database) -> None:
                "PRIMARY KEY (station, seq, digest)) WITHOUT ROWID")
 
 
-def _v9_townships(db: sqlite_utils.Database) -> None:
+def _v9_staff(db: sqlite_utils.Database) -> None:
+    """Township staff: role (handler 经办人 / lead 负责人) and whether the account is in use. Existing
+    keyring users are entered as 负责人 at their hub's first unlock after this (they could do everything)."""
+    db.execute("CREATE TABLE staff (username TEXT PRIMARY KEY, display_name TEXT NOT NULL, role TEXT NOT NULL, "
+               "active INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL)")
+
+
+def _v10_console_indexes(db: sqlite_utils.Database) -> None:
+    """The township console's queue (open cases by deadline, across stations) and its ratings count.
+    The queue index covers every column the queue filters and sorts on, so a page and its count are
+    read from the index alone (100,000 cases: tens of milliseconds)."""
+    db.execute("CREATE INDEX cases_queue ON cases(status, due_on, received_on, number, station, item_name, id)")
+    db.execute("CREATE INDEX events_type ON events(type)")
+    # How a station was last in contact: "http" or "stick" (总览 says which).
+    db.execute("ALTER TABLE stations ADD COLUMN last_via TEXT")
+
+
+def _v11_townships(db: sqlite_utils.Database) -> None:
     """A county's hub holds several townships (乡镇); each station belongs to one (sync/hub/county.py).
     A township's own hub has none: its stations' township is NULL (the hub itself)."""
     db.executescript("""
@@ -180,7 +221,8 @@ def _v9_townships(db: sqlite_utils.Database) -> None:
     """)
 
 
-HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_townships]
+HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_staff, _v10_console_indexes,
+                  _v11_townships]
 
 
 class SQLiteHubStore:
@@ -453,6 +495,130 @@ class SQLiteHubStore:
         # Known and unknown codes alike (a difference would tell which exist): 14 days after the last
         # attempt any code issued before it has expired, and a re-issue clears the row anyway.
         self._x("DELETE FROM enrol_attempts WHERE last_at < ?", (stale_before,))
+
+    def staff_member(self, username):
+        return self.s.one("SELECT username, display_name, role, active, created_at FROM staff WHERE username = ?", (username,))
+
+    def staff_members(self):
+        return self.s.query("SELECT username, display_name, role, active, created_at FROM staff ORDER BY created_at, username")
+
+    def put_staff(self, row):
+        self._x("INSERT INTO staff (username, display_name, role, active, created_at) VALUES (?,?,?,?,?)",
+                (row["username"], row["display_name"], row["role"], row["active"], row["created_at"]))
+
+    def update_staff(self, username, **fields):
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self._x(f"UPDATE staff SET {sets} WHERE username = ?", (*fields.values(), username))
+
+    def station_summary(self, today, open_statuses):
+        marks = ",".join("?" * len(open_statuses))
+        # One row per station; each count a correlated subquery on an indexed column (plain SQL).
+        sql = (f"SELECT s.code, s.name, s.status, s.last_seen, s.last_via, s.acked, "
+               f"(SELECT coalesce(max(o.seq), 0) FROM outbox o WHERE o.station = s.code) AS outbox_top, "
+               f"(SELECT count(*) FROM held h WHERE h.station = s.code) AS held, "
+               f"(SELECT count(*) FROM quarantine q WHERE q.station = s.code) AS quarantined, "
+               f"(SELECT count(*) FROM cases c WHERE c.station = s.code AND c.status IN ({marks})) AS open, "
+               f"(SELECT count(*) FROM cases c WHERE c.station = s.code AND c.status IN ({marks}) AND c.due_on < ?) AS overdue "
+               f"FROM stations s ORDER BY s.code")
+        return self.s.query(sql, (*open_statuses, *open_statuses, today))
+
+    def events_of_types(self, types):
+        rows = self.s.query(f"SELECT case_id, station, type, payload FROM events WHERE type IN ({','.join('?' * len(types))})",
+                            tuple(types))
+        for r in rows:
+            r["payload"] = json.loads(r["payload"])
+        return rows
+
+    def decision_queue(self, station):
+        """Cases waiting for the township (submitted or accepted), oldest due first (no due date last)."""
+        sql = ("SELECT * FROM cases WHERE status IN ('submitted', 'accepted')" + (" AND station = ?" if station else "")
+               + " ORDER BY due_on IS NULL, due_on, received_on, number")
+        return self.s.query(sql, (station,) if station else ())
+
+    def stats_events(self, station, received_until, changed_since=""):
+        """Every event of the cases received up to a day (ISO date) that are still open or had an
+        event stamped at or after ``changed_since`` (a stamp prefix), by case in fold order."""
+        sql = ("SELECT e.id, e.case_id, c.station, e.type, e.stamp, e.node, e.user, e.payload FROM events e "
+               "JOIN cases c ON c.id = e.case_id WHERE c.received_on <= ? "
+               "AND (c.status IN ('received', 'submitted', 'accepted', 'returned') OR c.updated_stamp >= ?)"
+               + (" AND c.station = ?" if station else "") + " ORDER BY e.case_id, e.stamp, e.id")
+        rows = self.s.query(sql, (received_until, changed_since, station) if station else (received_until, changed_since))
+        for r in rows:
+            r["payload"] = json.loads(r["payload"])
+        return rows
+
+    def _queue_where(self, statuses, station, item, due_before):
+        where, params = [f"c.status IN ({','.join('?' * len(statuses))})"], list(statuses)
+        for clause, value in (("c.station = ?", station), ("c.item_name = ?", item), ("c.due_on < ?", due_before)):
+            if value:
+                where.append(clause)
+                params.append(value)
+        return " WHERE " + " AND ".join(where), params
+
+    def queue(self, statuses, station, item, due_before, limit, offset):
+        where, params = self._queue_where(statuses, station, item, due_before)
+        # Oldest due first; a case without a deadline yet (materials pending) after those with one. The
+        # page is chosen from the index first; only its rows are then read with their residents.
+        page = ("SELECT c.id FROM cases c" + where + " ORDER BY CASE WHEN c.due_on IS NULL THEN 1 ELSE 0 END, "
+                "c.due_on, c.received_on, c.number LIMIT ? OFFSET ?")
+        ids = [r[0] for r in self.s.conn.execute(page, (*params, limit, offset))]
+        if not ids:
+            return []
+        sql = ("SELECT c.id, c.station, c.number, c.status, c.item_name, c.resident_id, c.received_on, c.due_on, "
+               f"r.data AS resident FROM cases c LEFT JOIN residents r ON r.id = c.resident_id WHERE c.id IN ({','.join('?' * len(ids))})")
+        order = {case_id: n for n, case_id in enumerate(ids)}
+        rows = sorted(self.s.query(sql, tuple(ids)), key=lambda r: order[r["id"]])
+        for r in rows:
+            r["resident"] = json.loads(r["resident"]) if r["resident"] else None
+        return rows
+
+    def queue_count(self, statuses, station, item, due_before):
+        where, params = self._queue_where(statuses, station, item, due_before)
+        return self.s.scalar("SELECT count(*) FROM cases c" + where, tuple(params))
+
+    def item_names(self):
+        return [r[0] for r in self.s.conn.execute("SELECT DISTINCT item_name FROM cases ORDER BY item_name")]
+
+    def resident(self, resident_id):
+        data = self.s.scalar("SELECT data FROM residents WHERE id = ?", (resident_id,))
+        return json.loads(data) if data else None
+
+    def case_attachments(self, case_id):
+        return self.s.query("SELECT id, name, size, sha256 FROM attachments WHERE case_id = ? ORDER BY name, id", (case_id,))
+
+    def attachment_data(self, attachment_id):
+        data = self.s.scalar("SELECT data FROM attachments WHERE id = ?", (attachment_id,))
+        return None if data is None else bytes(data)
+
+    def deliveries(self, kinds):
+        # Per station and published item: its (latest) place in the station's outbox, and how far
+        # the station has acknowledged; received when acked >= seq.
+        return self.s.query(f"SELECT o.station, o.kind, o.ref, max(o.seq) AS seq, min(o.created_at) AS created_at, s.acked "
+                            f"FROM outbox o JOIN stations s ON s.code = o.station WHERE o.kind IN ({','.join('?' * len(kinds))}) "
+                            f"GROUP BY o.station, o.kind, o.ref, s.acked ORDER BY min(o.created_at) DESC, o.kind, o.ref, o.station",
+                            tuple(kinds))
+
+    def outbox_data(self, station, seq):
+        data = self.s.scalar("SELECT data FROM outbox WHERE station = ? AND seq = ?", (station, seq))
+        return json.loads(data) if data is not None else None
+
+    def quarantine_item(self, item_id):
+        row = self.s.one("SELECT id, station, seq, kind, reason, data, at FROM quarantine WHERE id = ?", (item_id,))
+        if row is not None and row["data"] is not None:
+            row["data"] = json.loads(row["data"])
+        return row
+
+    def drop_quarantine(self, item_id):
+        self._x("DELETE FROM quarantine WHERE id = ?", (item_id,))
+
+    def held_rows(self, station):
+        # Without the bundle bytes: a listing never loads a stick's worth of held bundles.
+        sql = "SELECT id, station, seq_from, seq_to, reason, at FROM held" + (" WHERE station = ?" if station else "")
+        return self.s.query(sql + " ORDER BY station, seq_from, id", (station,) if station else ())
+
+    def founder(self):
+        """Who set the hub up (``township init``)."""
+        return self.s.scalar('SELECT "user" FROM audit WHERE action = ? ORDER BY seq LIMIT 1', ("hub.init",))
 
     def lock_station(self, code):
         """Serialise work on one station (or station code) until the transaction ends. Nothing to do

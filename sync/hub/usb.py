@@ -12,6 +12,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from station.errors import StationError, ValidationFailed
 from station.fileio import wait_until_stable
@@ -131,25 +132,35 @@ def _remove(path: Path) -> None:
         pass
 
 
-def import_path(hub: Hub, path: Path) -> ImportReport:
+def import_path(hub: Hub, path: Path, progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import one file or a folder. Bundles are read one at a time: first only their headers, to
-    order them per station; then each whole (within the format's cap), applied and let go."""
+    order them per station; then each whole (within the format's cap), applied and let go.
+    ``progress(done, total)`` is told after each bundle file (the console's progress bar)."""
     path = Path(path)
     report = ImportReport()
     replies, files = _find(path, report)
     _confirm_replies(hub, replies, report)
+    done, total = 0, len(files)
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
     by_station: dict[str, list[tuple[dict, Path]]] = {}
     for file in files:
         try:
             header = _peek_file(file)
         except (stickfiles.Refused, BundleRejected) as exc:
             _refuse(report, file, exc)
+            step()
             continue
         by_station.setdefault(header["sender"], []).append((header, file))
     for station, items in by_station.items():
         r = report.stations.setdefault(station, StationReport())
         last_reply, folder = None, items[0][1].parent
         for header, file in sorted(items, key=lambda x: (x[0]["seq_from"], x[1].name)):
+            step()
             try:
                 data = stickfiles.read_capped(file, stickfiles.MAX_BUNDLE_FILE)
             except stickfiles.Refused as exc:
@@ -157,7 +168,7 @@ def import_path(hub: Hub, path: Path) -> ImportReport:
                 continue
             before = (hub.store.station(station) or {}).get("hwm", 0)
             try:
-                last_reply = hub.receive(data)
+                last_reply = hub.receive(data, "stick")
             except BundleRejected as exc:
                 if exc.code == "gap":
                     hub.store.hold(station, header["seq_from"], header["seq_to"], data, exc.reason)
@@ -197,7 +208,7 @@ def _release_held(hub: Hub, station: str) -> bytes | None:
             if data is None:
                 continue
             try:
-                reply = hub.receive(data)
+                reply = hub.receive(data, "stick")
             except BundleRejected as exc:
                 if exc.code == "gap":
                     continue

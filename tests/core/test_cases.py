@@ -114,3 +114,18 @@ def test_a_paper_decision_is_superseded_by_the_townships_own_record():
     # Without a transcription, a decision on a delivered case is still a conflict.
     plain = fold("c1", HAPPY[:5] + [ev(9, EventType.DECIDED, township, node="HUB")])
     assert plain.decision == "approved" and plain.conflicts
+
+
+def test_forward_to_county_after_acceptance_then_the_countys_result():
+    submitted = HAPPY[:2]
+    assert check(fold("c1", submitted), EventType.FORWARDED, {"on": "2026-11-05"})[0].code == "illegal_transition"
+    accepted = HAPPY[:3]
+    state = fold("c1", accepted)
+    county = {"outcome": "rejected", "summary": "县民政局:家庭收入超过标准", "county": True}
+    assert check(state, EventType.DECIDED, county)[0].code == "not_forwarded"
+    forwarded = accepted + [ev(4, EventType.FORWARDED, {"on": "2026-11-05"}, node="HUB")]
+    state = fold("c1", forwarded)
+    assert state.status == Status.ACCEPTED and str(state.forwarded_on) == "2026-11-05" and not state.conflicts
+    assert check(state, EventType.FORWARDED, {"on": "2026-11-06"})[0].code == "already_forwarded"
+    state = fold("c1", forwarded + [ev(5, EventType.DECIDED, county, node="HUB")])
+    assert state.status == Status.DECIDED and state.decision == "rejected" and not state.conflicts

@@ -256,7 +256,7 @@ async def test_app_shows_the_limit_without_a_traceback(tmp_path):
         await settle(pilot)
         await pilot.press("l")
         await settle(pilot)
-        await pilot.press("ctrl+i")
+        await pilot.press("ctrl+o")
         await settle(pilot)
         wizard = app.screen
         assert isinstance(wizard, ImportWizard)

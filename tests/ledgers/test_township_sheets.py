@@ -86,7 +86,7 @@ async def test_title_rows_in_the_app(tmp_path):
         await settle(pilot)
         await pilot.press("l")
         await settle(pilot)
-        await pilot.press("ctrl+i")
+        await pilot.press("ctrl+o")
         await settle(pilot)
         wizard = app.screen
         assert isinstance(wizard, ImportWizard)
@@ -172,7 +172,7 @@ async def wizard_report(tmp_path, path: Path) -> str:
         await settle(pilot)
         await pilot.press("l")
         await settle(pilot)
-        await pilot.press("ctrl+i")
+        await pilot.press("ctrl+o")
         await settle(pilot)
         wizard = app.screen
         assert isinstance(wizard, ImportWizard)
@@ -449,7 +449,7 @@ async def test_the_app_lets_the_clerk_pick_a_missing_column_from_the_files_heade
         await settle(pilot)
         await pilot.press("l")
         await settle(pilot)
-        await pilot.press("ctrl+i")
+        await pilot.press("ctrl+o")
         await settle(pilot)
         wizard = app.screen
         assert isinstance(wizard, ImportWizard)

@@ -13,7 +13,7 @@ async def test_project_from_the_app(tmp_path):
         await settle(pilot)
         await pilot.press("l")
         await settle(pilot)
-        await pilot.press("ctrl+j")
+        await pilot.press("ctrl+t")
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, InfraScreen)

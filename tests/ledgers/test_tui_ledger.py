@@ -20,7 +20,7 @@ async def test_import_wizard_correct_lock_export(tmp_path):
         screen = app.screen
         assert isinstance(screen, LedgerScreen)
         assert "锁定本期" in {b.binding.description for b in screen.active_bindings.values() if b.enabled}
-        await pilot.press("ctrl+i")
+        await pilot.press("ctrl+o")
         await settle(pilot)
         wizard = app.screen
         assert isinstance(wizard, ImportWizard)

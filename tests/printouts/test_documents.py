@@ -138,15 +138,17 @@ def test_receipt_from_another_station_with_the_same_code_fails(session, tmp_path
     assert not check.valid and "签名不符" in check.reason
 
 
-def test_font_fallback_warns(monkeypatch):
+def test_no_font_at_all_is_a_refusal_not_a_fallback(monkeypatch):
     monkeypatch.setattr(fonts, "CANDIDATES", [])
+    monkeypatch.delenv("STATION_FONT_DIRS", raising=False)
     monkeypatch.setenv("STATION_FONT", "/no/such/font.ttf")
     fonts.cjk_font.cache_clear()
     try:
-        choice = fonts.cjk_font()
-        assert choice.name == "STSong-Light" and not choice.embedded and "STATION_FONT" in choice.warning
+        with pytest.raises(fonts.FontMissing, match="本机未找到可用的中文字体"):
+            fonts.cjk_font()
     finally:
         fonts.cjk_font.cache_clear()
+
 
 
 def test_printing_pipes_the_pdf_to_lp(session, fake_lp):

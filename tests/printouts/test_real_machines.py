@@ -3,13 +3,13 @@ village groups in natural order, and postings that never leave a page holding on
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from printouts import data, fonts
+from printouts import fonts
 from printouts.render import render
+from tests.conftest import make_id
 from tests.printouts.test_documents import case_with, pdf_text
 
 DROID = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
@@ -29,21 +29,63 @@ def font_dir(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not DROID.is_file(), reason="needs fonts-droid-fallback")
-def test_font_without_digits_is_skipped_and_the_receipt_keeps_its_numbers(session, font_dir, tmp_path):
+def test_only_a_font_without_digits_refuses_the_build_and_names_the_font_to_install(session, font_dir, tmp_path):
     shutil.copy(DROID, font_dir)
-    choice = fonts.cjk_font()
-    assert choice.name == fonts.FALLBACK and choice.path is None
-    assert "DroidSansFallbackFull.ttf" in choice.warning and "数字" in choice.warning
     number = case_with(session, missing=False)
-    sheet = data.case_sheet(session, number)
-    doc = render(session, "receipt", number)
-    text = pdf_text(doc.pdf, tmp_path)
-    assert number in text and sheet.received_on.isoformat() in text and "0851-33001234" in text
-    assert sheet.resident_name in text
-    f = tmp_path / "receipt.pdf"
-    f.write_bytes(doc.pdf)
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(f), str(tmp_path / "look")], check=True)
-    assert (tmp_path / "look-1.png").stat().st_size > 5_000
+    printed_before = session.store.scalar("SELECT count(*) FROM audit WHERE action = 'print'")
+    for kind in ("receipt", "register"):
+        with pytest.raises(fonts.FontMissing) as refused:
+            render(session, kind, number)
+        message = refused.value.title
+        assert "不能打印" in message and "文泉驿微米黑" in message and "fonts-wqy-microhei" in message
+        assert "DroidSansFallbackFull.ttf 缺少数字" in message  # what was found, and why it will not do
+    assert session.store.scalar("SELECT count(*) FROM audit WHERE action = 'print'") == printed_before  # nothing left the station
+
+
+@pytest.mark.skipif(not WQY.is_file(), reason="needs fonts-wqy-microhei")
+def test_a_character_the_font_lacks_in_the_document_itself_refuses_the_build(home, today, font_dir, tmp_path):
+    # 㐀 (CJK extension A) is not in WenQuanYi Micro Hei, and no fixed sample holds a resident's name
+    from station.services import cases
+    from tests.conftest import PASS, intake_doc
+    shutil.copy(WQY, font_dir)
+    s, _ = home.init("XX0101", "石板村便民服务站", "zhanzhang", "罗世芬", PASS, today=today)
+    try:
+        plain = cases.intake(s, intake_doc())["number"]
+        rare = cases.intake(s, intake_doc(resident={"id_number": make_id(seq=3), "name": "王㐀明"}))["number"]
+        assert plain in pdf_text(render(s, "receipt", plain).pdf, tmp_path)  # the font itself is fine
+        with pytest.raises(fonts.FontMissing) as refused:
+            render(s, "receipt", rare)
+        assert "㐀" in refused.value.title and "fonts-wqy-microhei" in refused.value.title
+    finally:
+        s.close()
+
+
+@pytest.mark.skipif(not WQY.is_file(), reason="needs fonts-wqy-microhei")
+def test_a_font_lacking_a_character_the_document_draws_is_passed_over_for_one_that_has_it(home, today, font_dir, tmp_path):
+    from fontTools.ttLib import TTFont
+
+    from station.services import cases
+    from tests.conftest import PASS, intake_doc
+    lacking = TTFont(str(WQY), fontNumber=0)
+    for table in lacking["cmap"].tables:  # the font as it is, less one common surname
+        table.cmap.pop(ord("王"), None)
+    for record in lacking["name"].names:  # another font has another name (reportlab tells fonts apart by it)
+        if record.nameID in (1, 4, 6):
+            record.string = "NoWang"
+    lacking.save(str(font_dir / "a-no-wang.ttf"))  # sorts first, and has all of REQUIRED
+    shutil.copy(WQY, font_dir / "b-wqy.ttc")
+    assert fonts.cjk_font().path == str(font_dir / "a-no-wang.ttf")
+    s, _ = home.init("XX0101", "石板村便民服务站", "zhanzhang", "罗世芬", PASS, today=today)
+    try:
+        plain = cases.intake(s, intake_doc())["number"]
+        wang = cases.intake(s, intake_doc(resident={"id_number": make_id(seq=3), "name": "王秀英"}))["number"]
+        assert render(s, "receipt", plain).font == str(font_dir / "a-no-wang.ttf")
+        doc = render(s, "receipt", wang)
+        assert doc.font == str(font_dir / "b-wqy.ttc") and "王秀英" in pdf_text(doc.pdf, tmp_path)
+        assert render(s, "receipt", plain).font == str(font_dir / "a-no-wang.ttf")  # the switch was for that document only
+    finally:
+        s.close()
+        fonts.covering.cache_clear()
 
 
 @pytest.mark.skipif(not (DROID.is_file() and WQY.is_file()), reason="needs fonts-droid-fallback and fonts-wqy-microhei")
@@ -63,9 +105,10 @@ def test_missing_glyphs_are_named():
         assert fonts.missing_glyphs(str(WQY)) == ""
 
 
-@pytest.mark.skipif(not DROID.is_file(), reason="needs fonts-droid-fallback")
-def test_a_configured_font_without_digits_is_refused_with_the_reason(font_dir, monkeypatch):
+@pytest.mark.skipif(not (DROID.is_file() and WQY.is_file()), reason="needs fonts-droid-fallback and fonts-wqy-microhei")
+def test_a_configured_font_without_digits_is_passed_over_with_the_reason(font_dir, monkeypatch):
+    shutil.copy(WQY, font_dir)
     monkeypatch.setenv("STATION_FONT", str(DROID))
     choice = fonts.cjk_font()
-    assert choice.name == fonts.FALLBACK and not choice.embedded
+    assert choice.embedded and choice.path == str(font_dir / WQY.name)
     assert f"指定的字体 {DROID}" in choice.warning and "缺少数字" in choice.warning

@@ -64,7 +64,8 @@ def test_full_life_of_a_case_with_bad_rating_and_follow_up(session):
     n = cases.intake(session, intake_doc(proxy={"name": "张建国", "relation": "儿子"}, home_visit=True))["number"]
     for etype, payload in [("submitted", {}), ("accepted_by_township", {}),
                            ("decided", {"outcome": "approved", "summary": "经审核符合条件,准予"}),
-                           ("result_delivered", {"method": "上门送达"}), ("rated", {"level": 2})]:
+                           ("result_delivered", {"method": "上门送达"}),
+                           ("rated", {"level": 2, "reason_category": "服务态度差"})]:
         state = cases.add_event(session, n, etype, payload)
     assert state.status == Status.RATED and state.follow_up == "open" and state.home_visit and state.proxy["name"] == "张建国"
     assert cases.counts_for_today(session)["follow_ups_open"] == 1

@@ -74,19 +74,6 @@ class HubProcess:
         return HubHome(self.dir).unlock("admin", HUB_PASS)
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
-    """One throw-away PostgreSQL cluster for the session (tests/pg.py)."""
-    from tests.pg import Cluster, pg_bin
-    bin_dir = pg_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql): the PostgreSQL hub store is not tested")
-    cluster = Cluster(bin_dir)
-    cluster.start()
-    yield cluster
-    cluster.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub_db(request):
     """The hub's store, both kinds: None (the SQLCipher file) or a fresh PostgreSQL database's address."""

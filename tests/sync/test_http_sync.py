@@ -47,6 +47,7 @@ def test_two_stations_and_the_hub_converge(hub, tmp_path):
                 assert {e.id for e in hub_events} == {e.id for e in st_events}, n
                 assert hub_state == st_state, n
         assert h.store.counts()["cases"] == 9 and h.store.quarantined(None) == []
+        assert {h.store.station(c)["last_via"] for c in ("XX0101", "XX0102")} == {"http"}  # 总览: last contact over the network
     assert cases.load(a, na[0])[0].status.value == "decided"
     assert cases.load(b, nb[0])[0].status.value == "returned"
     assert client.pending(a) == client.pending(b) == 0

@@ -14,14 +14,16 @@ HUB_ID = "JZ01"
 KINDS = {
     "resident": {STATION}, "event": {STATION, HUB}, "attachment": {STATION}, "ledger_entry": {STATION},
     "infra_event": {STATION}, "notice": {STATION, HUB}, "objection": {STATION}, "catalog": {HUB},
-    "calendar": {HUB}, "ledger_list": {HUB}, "restore": {HUB}, "no_such_kind": set(),
+    "calendar": {HUB}, "rules": {HUB}, "ledger_list": {HUB}, "restore": {HUB}, "no_such_kind": set(),
 }
-TOWNSHIP = {EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED}
+TOWNSHIP = {EventType.ACCEPTED, EventType.RETURNED, EventType.DECIDED, EventType.FORWARDED}
 
 
 def _expected_event_authors(t: EventType) -> set[str]:
     if t in TOWNSHIP:
         return {HUB, STATION_PAPER}
+    if t == EventType.APPEAL_DECIDED:  # only the township decides an appeal of a rating, never from paper
+        return {HUB}
     if t == EventType.NOTE:
         return {STATION, HUB}
     return {STATION}
@@ -86,6 +88,14 @@ STATION_CASES = [
      Facts(case_owner="XX0101"), True),
     ("transcribed note", "event", _event(EventType.NOTE, case_id=CASE, transcribed=True), Facts(case_owner="XX0101"), True),
     ("submission", "event", _event(EventType.SUBMITTED, case_id=CASE), Facts(case_owner="XX0101"), False),
+    ("station's appeal of a rating", "event", _event(EventType.APPEALED, case_id=CASE, grounds="误评"),
+     Facts(case_owner="XX0101"), False),
+    ("station deciding its own appeal", "event", _event(EventType.APPEAL_DECIDED, case_id=CASE, outcome="overturned"),
+     Facts(case_owner="XX0101"), True),
+    ("station 'transcribing' an appeal decision", "event",
+     _event(EventType.APPEAL_DECIDED, case_id=CASE, outcome="overturned", transcribed=True),
+     Facts(case_owner="XX0101", paper_allowed=True), True),
+    ("rules from a station", "rules", {"version": "x"}, Facts(), True),
 ]
 
 
@@ -101,6 +111,8 @@ HUB_CASES = [
     ("township 'paper' decision", "event", _event(EventType.DECIDED, node=HUB_ID, transcribed=True), Facts(), True),
     ("township rating", "event", _event(EventType.RATED, node=HUB_ID, level=5), Facts(), True),
     ("township note", "event", _event(EventType.NOTE, node=HUB_ID, text="x"), Facts(), False),
+    ("township appeal decision", "event", _event(EventType.APPEAL_DECIDED, node=HUB_ID, outcome="upheld"), Facts(), False),
+    ("township rules", "rules", {"version": "x"}, Facts(), False),
     ("township notice", "notice", {"id": "n1"}, Facts(owner=HUB_ID), False),
     ("overwrite the station's own notice", "notice", {"id": "n1"}, Facts(owner="XX0101"), True),
     ("resident pushed by the hub", "resident", {"id": "r1"}, Facts(), True),

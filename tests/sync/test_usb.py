@@ -70,8 +70,33 @@ def test_export_import_ack_round_trip_and_the_same_stick_again(hub, tmp_path):
     assert usb.import_acks(s, stick).files == 0  # applied acks were removed from the stick
     assert s.store.scalar("SELECT count(*) FROM events") == events_before
     assert {e.id for e in hub.case_state(numbers[0])[2]} == {e.id for e in cases.load(s, numbers[0])[1]}
-    # a later export finds nothing left and tidies the stick
-    assert usb.export_to(s, stick).records == 0 and not list((stick / "XX0101").glob("XX0101-*.vsb"))
+    # a later export finds nothing left, tidies the stick and leaves only a request for answers
+    later = usb.export_to(s, stick)
+    assert later.records == 0 and [p.name for p in (stick / "XX0101").glob("XX0101-*.vsb")] == later.files
+    s.close()
+
+
+def test_a_station_with_nothing_new_still_gets_the_townships_answers(hub, tmp_path):
+    """The township decides while the station has sent everything: the next stick carries an
+    empty request, and the answer on it brings the decision home."""
+    s = usb_station(tmp_path, hub, "XX0101")
+    number = intake(s, 1)[0]
+    cases.add_event(s, number, "submitted")
+    stick = tmp_path / "stick"
+    usb.export_to(s, stick)
+    import_path(hub, stick)
+    usb.import_acks(s, stick)
+    assert client.pending(s) == 0
+    hub.case_event(number, "accepted_by_township", {})
+    hub.case_event(number, "decided", {"outcome": "approved", "summary": "准予"})
+    before = hub_snapshot(hub)
+    result = usb.export_to(s, stick)
+    assert result.records == 0 and len(result.files) == 1
+    report = import_path(hub, stick)
+    assert report.rejected == [] and hub_snapshot(hub)["hwm"] == before["hwm"]
+    r = usb.import_acks(s, stick)
+    assert r.applied == 2 and cases.load(s, number)[0].status.value == "decided"
+    assert usb.export_to(s, stick).files == result.files  # asking again is one file, not a pile
     s.close()
 
 

@@ -20,6 +20,7 @@ from station.tui.screens.today import TodayScreen
 from station.tui.screens.unlock import LockScreen, UnlockScreen
 from tests.conftest import make_id
 from tests.tui.conftest import TODAY, app_for, settle
+from tests.tui.test_print_pdf import printer_list
 
 
 def text(widget) -> str:
@@ -100,7 +101,10 @@ async def test_intake_new_resident_bad_id_then_missing_material_notice(station_d
         assert "一次性告知" in text(screen.query_one("#intake-result", Static))
         state, events = cases.load(app.session, screen.saved["number"])
         assert [e.type.value for e in events] == ["received", "notice_issued"] and state.due_on is None
-        await pilot.press("ctrl+o")  # the one-time notice goes straight to the printer
+        printer_list(fake_lp, "HP-LaserJet-1020")  # as CUPS lists it, should this machine have a real lpstat
+        await pilot.press("ctrl+o")  # the one-time notice: 打印 (P) in the print dialog
+        await settle(pilot)
+        await pilot.press("p")
         await settle(pilot)
         assert (fake_lp / "job.pdf").read_bytes().startswith(b"%PDF")
         assert screen.saved["number"] in (fake_lp / "args").read_text()
@@ -183,20 +187,48 @@ async def test_case_life_submit_decide_deliver_bad_rating_follow_up(station_dir)
         await act("g")
         assert detail.state.status == Status.DELIVERED
 
-        async def worst(form):
-            form.query_one("#level").query("RadioButton").last().value = True
-        await act("e", worst)
+        await pilot.press("e")
+        await settle(pilot)
+        app.screen.query_one("#level").query("RadioButton").last().value = True
+        await pilot.press("ctrl+s")  # a 差评 with no reason: the form says so and stays open
+        await settle(pilot)
+        assert isinstance(app.screen, EventForm) and "差评须选择原因" in text(app.screen.query_one("#err-reason", Label))
+        app.screen.query_one("#reason-category").query("RadioButton")[1].value = True  # 办理时间长
+        app.screen.query_one("#reason").value = "跑了两趟"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
         assert detail.state.rating == 1 and detail.state.follow_up == "open"
-        assert "差评待整改回访" in text(detail.query_one("#case-facts", Static))
+        assert detail.state.bad_reason == {"category": "办理时间长", "text": "跑了两趟"}
+        facts = text(detail.query_one("#case-facts", Static))
+        rules, cal = app.session.rules(), app.session.calendar()
+        assert "差评原因:办理时间长 跑了两趟" in facts
+        assert f"整改期限 {rules.rectify_due(TODAY, cal).due}" in facts and f"回访期限 {rules.revisit_due(TODAY, cal).due}" in facts
+        shown = {b.binding.description for b in detail.active_bindings.values() if b.enabled}
+        assert {"差评回访", "申诉"} <= shown and "追评" not in shown
+
+        async def revisit(form):
+            form.query_one("#result").value = "电话联系本人,核实属实"
+        await act("v", revisit)
+        assert detail.state.revisited_on == TODAY
 
         async def close(form):
             for field, value in (("verification", "电话核实"), ("rectification", "加强告知"), ("revisit", "群众表示理解")):
                 form.query_one(f"#{field}").value = value
         await act("f", close)
         assert detail.state.follow_up == "closed"
+
+        async def better(form):
+            form.query_one("#level").query("RadioButton")[1].value = True  # 满意
+        await act("z", better)
+        assert (detail.state.rating, detail.state.follow_up_rating) == (1, 4)
+
+        async def grounds(form):
+            form.query_one("#grounds").value = "群众误操作"
+        await act("u", grounds)
+        assert detail.state.appeal == "pending" and "待乡镇复核" in text(detail.query_one("#case-facts", Static))
         table = detail.query_one("#timeline", DataTable)
         labels = [table.get_row_at(i)[1] for i in range(table.row_count)]
-        assert labels == ["收件登记", "上报乡镇", "办理结果", "结果送达", "群众评价", "差评整改回访完成"]
+        assert labels == ["收件登记", "上报乡镇", "办理结果", "结果送达", "群众评价", "差评回访", "差评整改回访完成", "追评", "申诉"]
 
 
 async def test_scan_dropped_into_watched_folder_is_attached(station_dir, tmp_path):

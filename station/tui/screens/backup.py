@@ -9,13 +9,13 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Label, ProgressBar, Static
+from textual.widgets import Header, Label, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from station.errors import StationError
 from station.services import backup, settings
 from station.tui.base import StationScreen, error_label, say
-from station.tui.compact import Button, Input, OptionList
+from station.tui.compact import Button, Footer, Input, OptionList
 
 STAGES = {"copy": "正在复制数据库…", "verify": "正在读回校验…"}
 
@@ -29,7 +29,7 @@ class BackupScreen(StationScreen):
         yield Header(show_clock=False, icon="")
         yield Static("选择U盘(↑↓ 回车),或在下面输入文件夹:", classes="section")
         yield OptionList(id="backup-drives", classes="picker")
-        yield Input(placeholder="U盘或文件夹路径,如 E:\\ 或 /media/usb", id="backup-target")
+        yield Input(placeholder="U盘或文件夹的路径(插上U盘后会列在上面)", id="backup-target")
         yield error_label("backup-target")
         yield Button("开始备份 (Ctrl+S)", id="backup-start", variant="primary")
         yield Static("", id="backup-stage", classes="status-line")

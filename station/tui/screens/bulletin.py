@@ -5,14 +5,19 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Label, Static, TextArea
+from textual.widgets import DataTable, Header, Label, Static, TextArea
 
 from station.errors import StationError
 from station.tui.base import FormScreen, StationScreen, error_label
-from station.tui.compact import Button, Input, Select
+from station.tui.columns import SCROLLBAR, Column, fit, pick, set_columns
+from station.tui.compact import Button, Footer, Input, Select
 from station.tui.printing import print_document
 
 GROUPS = [("current", "正在公示"), ("upcoming", "即将公示"), ("ended", "待归档"), ("drafts", "草稿"), ("archived", "已归档")]
+
+
+BOARD_COLUMNS = [Column("分组", 8, 4), Column("类型", 4, 5), Column("标题", 34, 1, min_width=14), Column("公示期", 23, 2),
+                 Column("异议", 10, 3)]
 
 
 class BulletinScreen(StationScreen):
@@ -29,10 +34,12 @@ class BulletinScreen(StationScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#board", DataTable)
-        for label, width in (("分组", 8), ("类型", 4), ("标题", 34), ("公示期", 23), ("异议", 10)):
-            table.add_column(label, width=width)
+        self.shown = set_columns(self.query_one("#board", DataTable), BOARD_COLUMNS, self.app.size.width)
         self.reload()
+
+    def on_resize(self, event) -> None:
+        if getattr(self, "shown", None) is not None and [i for i, _ in fit(BOARD_COLUMNS, event.size.width - SCROLLBAR)] != self.shown:
+            self.on_mount()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -44,11 +51,13 @@ class BulletinScreen(StationScreen):
     def _load(self) -> None:
         from station.services import bulletin
         items, board = bulletin.check(self.session), bulletin.board(self.session)
-        self.app.call_from_thread(self._show, items, board)
+        late = bulletin.overdue_objections(self.session)
+        self.app.call_from_thread(self._show, items, board, late)
 
-    def _show(self, items, board) -> None:
+    def _show(self, items, board, late=()) -> None:
         done = sum(i.ok for i in items)
         lines = [f"九个一:{done}/9 已具备"] + [("✓ " if i.ok else "✗ ") + i.label + ("" if i.ok else f"——{i.missing}") for i in items if not i.ok]
+        lines += [f"异议超期未答复:{o['title']} · {o['who']}(应于 {o['answer_due']} 前答复)" for o in late]
         self.query_one("#checklist", Static).update("\n".join(lines))
         table = self.query_one("#board", DataTable)
         table.clear()
@@ -56,7 +65,7 @@ class BulletinScreen(StationScreen):
             for r in board[key]:
                 period = f"{r['posting_from']}~{r['posting_to']}" if r["posting_from"] else "—"
                 objections = f"{r['objections']}(未答{r['open_objections'] or 0})" if r["objections"] else "—"
-                table.add_row(label, r["kind"], r["title"], period, objections, key=r["id"])
+                table.add_row(*pick([label, r["kind"], r["title"], period, objections], self.shown), key=r["id"])
 
     def _selected(self) -> str | None:
         table = self.query_one("#board", DataTable)
@@ -157,9 +166,12 @@ class PublishForm(_Form):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("发布:填写公示期(一般5至7天)", classes="dialog-title")
-            yield Input(placeholder="开始日期 2026-11-20", id="from")
-            yield Input(placeholder="截止日期 2026-11-26", id="to")
+            days = self.app.session.rules().posting_min_days
+            yield Static(f"发布:填写公示期(公示不少于{days}天)", classes="dialog-title")
+            yield Label("开始日期")
+            yield Input(placeholder="例:2026-11-20", id="from")
+            yield Label("截止日期")
+            yield Input(placeholder="例:2026-11-26", id="to")
             yield error_label("posting_period")
             yield Button("发布 (Ctrl+S)", id="save", variant="primary")
 
@@ -200,7 +212,7 @@ class ObjectionsForm(_Form):
         table = self.query_one("#objection-list", DataTable)
         table.clear()
         for o in bulletin.notice(self.app.session, self.notice_id)["objection_list"]:
-            table.add_row(o["on_day"], o["who"], o["what"], o["answer"] or "(未答复)", key=o["id"])
+            table.add_row(o["on_day"], o["who"], o["what"], o["answer"] or f"(未答复,{o['answer_due'] or '—'}前)", key=o["id"])
 
     def action_save(self) -> None:
         from station.services import bulletin

@@ -10,16 +10,28 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Label, RadioButton, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, Label, Static
 from textual.widgets.selection_list import Selection
 
-from station.core.cases import DELIVERY_METHODS, RATING_LABELS, TOWNSHIP_EVENTS, CaseState, EventType, check
+from station.core.cases import (
+    APPEAL_OUTCOMES,
+    DELIVERY_METHODS,
+    RATING_CHANNELS,
+    RATING_LABELS,
+    TOWNSHIP_EVENTS,
+    CaseState,
+    EventType,
+    check,
+)
 from station.core.masking import mask_id, mask_phone
+from station.core.rules import BAD_REASON_CATEGORIES
 from station.errors import StationError
 from station.services import attachments, cases, residents, users
-from station.tui.base import StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Input, RadioSet, SelectionList
+from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
+from station.tui.columns import Column, set_columns
+from station.tui.compact import Button, Footer, Input, RadioButton, RadioSet, SelectionList
+from station.tui.keys import key_label
 from station.tui.printing import print_document
 
 # key, event, description
@@ -29,7 +41,14 @@ ACTIONS = [
     ("g", EventType.DELIVERED, "结果送达"), ("e", EventType.RATED, "群众评价"),
     ("f", EventType.FOLLOW_UP_CLOSED, "差评整改回访"), ("m", EventType.MATERIALS_ADDED, "补交材料"),
     ("w", EventType.WITHDRAWN, "撤回"), ("t", EventType.NOTE, "备注"),
+    ("v", EventType.REVISITED, "差评回访"), ("z", EventType.FOLLOW_UP_RATED, "追评"), ("u", EventType.APPEALED, "申诉"),
 ]
+# Refusals that only say "not now" (the key is hidden rather than offered and refused).
+NOT_NOW = ("illegal_transition", "materials_missing", "no_follow_up", "already_revisited", "not_rectified", "already_rated",
+           "not_rated", "already_appealed")
+
+
+TIMELINE_COLUMNS = [Column("日期", 10, 1), Column("事项", 14, 2), Column("经办", 10, 4), Column("内容", 40, 3, min_width=16)]
 
 
 class CaseDetailScreen(StationScreen):
@@ -37,7 +56,8 @@ class CaseDetailScreen(StationScreen):
 
     BINDINGS = [("escape", "app.pop_screen", "返回"), ("ctrl+a", "attach", "附加扫描件"),
                 ("ctrl+g", "open_resident", "群众页"), ("ctrl+r", "print('receipt')", "打印回执"),
-                ("ctrl+o", "print('notice')", "打印告知书"), ("ctrl+y", "print('proxy')", "打印委托书")]
+                ("ctrl+o", "print('notice')", "打印告知书"), ("ctrl+y", "print('proxy')", "打印委托书"),
+                ("ctrl+k", "print('correction')", "打印补正通知")]
     BINDINGS += [(k, f"event('{e.value}')", d) for k, e, d in ACTIONS]
 
     def __init__(self, number: str):
@@ -45,11 +65,13 @@ class CaseDetailScreen(StationScreen):
         self.number = number
         self.state: CaseState | None = None
         self.enrolled = False  # an enrolled station receives the township's steps; it does not type them in
+        self.catalog_text: str | None = None  # which catalog version the case lives by, when not the current one
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
         with VerticalScroll(id="case-body"):
             yield Static("正在读取…", id="case-facts")
+            yield Static("", id="case-keys", classes="chosen")
             yield Static("", id="case-materials")
             yield Static("办理过程:", classes="section")
             yield DataTable(id="timeline", cursor_type="none", zebra_stripes=True)
@@ -57,11 +79,8 @@ class CaseDetailScreen(StationScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#timeline", DataTable)
-        table.add_column("日期", width=10)
-        table.add_column("事项", width=14)
-        table.add_column("经办", width=10)
-        table.add_column("内容", width=40)
+        # 内容 narrows to fit 80 columns rather than running off the right edge.
+        set_columns(self.query_one("#timeline", DataTable), TIMELINE_COLUMNS, self.app.size.width)
         self.reload()
 
     def reload(self) -> None:
@@ -74,6 +93,7 @@ class CaseDetailScreen(StationScreen):
         files = attachments.list_for_case(self.session, state.id)
         names = users.display_names(self.session)
         self.enrolled = cases.is_enrolled(self.session)
+        self.catalog_text = cases.catalog_note(self.session, state)["text"]
         self.app.call_from_thread(self._show, state, events, person, files, names)
 
     def _show(self, state: CaseState, events, person: dict, files: list[dict], names: dict[str, str]) -> None:
@@ -88,15 +108,18 @@ class CaseDetailScreen(StationScreen):
             lines.append(f"委托代办:{state.proxy.get('name')}({state.proxy.get('relation')})")
         if state.home_visit:
             lines.append("上门服务")
-        if state.follow_up == "open":
-            lines.append("差评待整改回访(按 F 记录核实、整改、回访)")
+        lines += _rating_lines(state)
         if state.decision:
             lines.append(f"办理结果:{'准予' if state.decision == 'approved' else '不予'} · {state.decision_summary}")
         for c in state.conflicts:
             lines.append(f"冲突(未生效):{c['type']} — {c['reason']}")
+        if self.catalog_text:
+            lines.append(self.catalog_text)
         self.query_one("#case-facts", Static).update("\n".join(lines))
         mats = [("✓ " if m in state.materials_received else "✗ ") + m for m in state.materials_required]
         promise = f" · 容缺受理,承诺 {state.gap_promise} 前补交" if state.gap_promise else ""
+        if state.gap_overdue(self.session.today()):
+            promise += "(已逾期未补交,Ctrl+K 打印补正通知)"
         self.query_one("#case-materials", Static).update("材料:" + ";".join(mats) + promise)
         table = self.query_one("#timeline", DataTable)
         table.clear()
@@ -105,6 +128,7 @@ class CaseDetailScreen(StationScreen):
             table.add_row(e["on"] or "", e["label"], who or "", _summary(e))
         self.query_one("#case-attachments", Static).update(
             "扫描件:" + ("、".join(f"{f['name']}({f['size'] // 1024} KB)" for f in files) if files else "无(Ctrl+A 附加)"))
+        self.query_one("#case-keys", Static).update(allowed_keys_line(self))
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -115,10 +139,12 @@ class CaseDetailScreen(StationScreen):
             if etype in TOWNSHIP_EVENTS and self.enrolled:
                 return False
             problems = check(self.state, etype, _probe_payload(etype, self.state))
-            return not any(p.code in ("illegal_transition", "materials_missing", "no_follow_up") for p in problems)
+            return not any(p.code in NOT_NOW for p in problems)
         if action in ("attach", "print"):
             if self.state is None:
                 return False
+            if action == "print" and parameters == ("correction",):
+                return self.state.gap_overdue(self.session.today())
             return not (action == "print" and parameters == ("notice",) and not self.state.missing)
         return True
 
@@ -132,6 +158,13 @@ class CaseDetailScreen(StationScreen):
             if state is not None:
                 self.notify(f"{self.number}:{etype.label}已记录", title="已保存")
                 self.reload()
+        if etype in cases.GAP_CONFIRMED_EVENTS and self.state.gap_outstanding:
+            def answer(yes: bool | None) -> None:
+                if yes:  # the confirmation is recorded with the event (gap_confirmed, gap_missing)
+                    self.app.push_screen(EventForm(self.number, etype, self.state, gap_confirmed=True), done)
+            self.app.push_screen(Confirm(f"容缺材料仍未补交(承诺 {self.state.gap_promise} 前):"
+                                         + "、".join(self.state.gap_outstanding) + f"。\n确认仍要{etype.label}吗?"), answer)
+            return
         self.app.push_screen(EventForm(self.number, etype, self.state), done)
 
     def action_open_resident(self) -> None:
@@ -182,8 +215,15 @@ def _summary(e: dict) -> str:
 
 def _content(e: dict) -> str:
     p = e["payload"]
-    if e["type"] == "rated":
-        return RATING_LABELS.get(p.get("level"), "")
+    if e["type"] in ("rated", "follow_up_rated"):
+        reason = p.get("reason") if isinstance(p.get("reason"), dict) else {}
+        return RATING_LABELS.get(p.get("level"), "") + (f" · {reason.get('category')} {reason.get('text') or ''}" if reason else "")
+    if e["type"] == "revisited":
+        return p.get("result", "")
+    if e["type"] == "rating_appealed":
+        return p.get("grounds", "")
+    if e["type"] == "appeal_decided":
+        return f"{APPEAL_OUTCOMES.get(p.get('outcome'), '')}:{p.get('reason', '')}"
     if e["type"] == "decided":
         return ("准予:" if p.get("outcome") == "approved" else "不予:") + p.get("summary", "")
     if e["type"] == "notice_issued":
@@ -202,12 +242,48 @@ def _content(e: dict) -> str:
 
 
 def _probe_payload(etype: EventType, state: CaseState) -> dict:
-    """A payload that passes the content checks, so only the state decides whether a key shows."""
+    """A payload that passes the content checks, so only the state decides whether a key shows.
+    A township step recorded here is always a transcription of paper (add_event marks it so): it
+    never supersedes an earlier transcription, so a decided or rated case offers no 受理/办理结果."""
+    if etype in TOWNSHIP_EVENTS:
+        return {"transcribed": True}
     return {EventType.MATERIALS_ADDED: {"materials": state.missing[:1]},
-            EventType.FOLLOW_UP_CLOSED: {"verification": "x", "rectification": "x", "revisit": "x"}}.get(etype, {})
+            EventType.FOLLOW_UP_CLOSED: {"verification": "x", "rectification": "x", "revisit": "x"},
+            EventType.REVISITED: {"result": "x"}, EventType.FOLLOW_UP_RATED: {"level": 5},
+            EventType.APPEALED: {"grounds": "x"}}.get(etype, {})
 
 
-class Confirm(ModalScreen[bool]):
+def _rating_lines(state: CaseState) -> list[str]:
+    """The 好差评 record of a case: first rating, reason, deadlines, 追评 and appeal."""
+    if state.rating is None:
+        return []
+    head = f"评价:{RATING_LABELS[state.rating]}({state.rating_channel or '现场评价'} {state.rating_on or ''})"
+    if state.rating_overturned:
+        head += " · 经乡镇复核已撤销"
+    lines = [head]
+    if state.bad_reason:
+        lines.append(f"差评原因:{state.bad_reason.get('category')} {state.bad_reason.get('text') or ''}".rstrip())
+    if state.follow_up == "open":
+        revisit = f"已回访 {state.revisited_on}" if state.revisited_on else f"回访期限 {state.revisit_due or '—'}"
+        lines.append(f"差评待整改:{revisit} · 整改期限 {state.rectify_due or '—'}(按 V 记回访,F 记整改完成)")
+    elif state.follow_up == "closed":
+        lines.append(f"差评已整改({state.rectified_on}):{state.rectification or ''}")
+    if state.follow_up_rating is not None:
+        lines.append(f"追评:{RATING_LABELS[state.follow_up_rating]}({state.follow_up_rating_on})")
+    if state.appeal == "pending":
+        lines.append(f"已申诉,待乡镇复核:{state.appeal_grounds}")
+    elif state.appeal:
+        lines.append(f"申诉复核:{APPEAL_OUTCOMES[state.appeal]}({state.appeal_reason})")
+    return lines
+
+
+def allowed_keys_line(screen: CaseDetailScreen) -> str:
+    """The steps this case allows now, with their keys: the footer at 80 columns cannot show them all."""
+    steps = [f"{key_label(k)} {d}" for k, e, d in ACTIONS if screen.check_action("event", (e.value,))]
+    return ("可办理:" + " · ".join(steps)) if steps else "本件已办结,没有可办理的步骤"
+
+
+class Confirm(Dialog[bool]):
     BINDINGS = [("y", "answer(True)", "是"), ("n", "answer(False)", "否"), ("escape", "answer(False)", "取消")]
 
     def __init__(self, question: str):
@@ -223,16 +299,17 @@ class Confirm(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class EventForm(ModalScreen[CaseState | None]):
+class EventForm(Dialog[CaseState | None]):
     """The few fields an event needs; saved through the service, errors shown beside fields."""
 
     BINDINGS = [("ctrl+s", "save", "保存"), ("escape", "cancel", "取消")]
 
-    def __init__(self, number: str, etype: EventType, state: CaseState):
+    def __init__(self, number: str, etype: EventType, state: CaseState, gap_confirmed: bool = False):
         super().__init__()
         self.number = number
         self.etype = etype
         self.state = state
+        self.gap_confirmed = gap_confirmed
 
     def compose(self) -> ComposeResult:
         e = self.etype
@@ -249,11 +326,36 @@ class EventForm(ModalScreen[CaseState | None]):
                 with RadioSet(id="method"):
                     for i, m in enumerate(DELIVERY_METHODS):
                         yield RadioButton(m, value=i == 0)
-            elif e == EventType.RATED:
+            elif e in (EventType.RATED, EventType.FOLLOW_UP_RATED):
                 with RadioSet(id="level"):
                     for level in (5, 4, 3, 2, 1):
                         yield RadioButton(f"{level} · {RATING_LABELS[level]}", value=level == 5)
-                yield Static("不满意、非常不满意将开启差评整改回访。", classes="hint")
+                yield error_label("level")
+                yield Label("评价渠道")
+                with RadioSet(id="channel"):
+                    for i, c in enumerate(RATING_CHANNELS):
+                        yield RadioButton(c.removesuffix("评价"), value=i == 0)  # one row at 80 columns
+                if e == EventType.RATED:
+                    rules = self.app.session.rules()
+                    bad = "、".join(RATING_LABELS[i] for i in range(rules.bad_rating_max, 0, -1))
+                    yield Static(f"{bad}为差评:须选原因,将开启回访({rules.revisit_workdays}个工作日内)"
+                                 f"和整改({rules.rectify_workdays}个工作日内)。", classes="hint")
+                    yield Label("差评原因")
+                    with RadioSet(id="reason-category"):
+                        for c in BAD_REASON_CATEGORIES:
+                            yield RadioButton(c)
+                    yield Label("原因说明(选“其他”时必填)")
+                    yield Input(id="reason")
+                    yield error_label("reason")
+            elif e == EventType.REVISITED:
+                yield Label("回访情况(联系了谁、核实了什么)")
+                yield Input(id="result")
+                yield error_label("result")
+            elif e == EventType.APPEALED:
+                yield Static("申诉由乡镇复核决定;原评价不会删除。", classes="hint")
+                yield Label("申诉理由")
+                yield Input(id="grounds")
+                yield error_label("grounds")
             elif e == EventType.FOLLOW_UP_CLOSED:
                 for key, label in (("verification", "核实情况"), ("rectification", "整改情况"), ("revisit", "回访结果")):
                     yield Label(label)
@@ -283,8 +385,14 @@ class EventForm(ModalScreen[CaseState | None]):
             return {"outcome": outcome, "summary": self.query_one("#summary", Input).value.strip()}
         if e == EventType.DELIVERED:
             return {"method": DELIVERY_METHODS[max(self.query_one("#method", RadioSet).pressed_index, 0)]}
-        if e == EventType.RATED:
-            return {"level": (5, 4, 3, 2, 1)[max(self.query_one("#level", RadioSet).pressed_index, 0)]}
+        if e in (EventType.RATED, EventType.FOLLOW_UP_RATED):
+            out = {"level": (5, 4, 3, 2, 1)[max(self.query_one("#level", RadioSet).pressed_index, 0)],
+                   "channel": RATING_CHANNELS[max(self.query_one("#channel", RadioSet).pressed_index, 0)]}
+            if e == EventType.RATED:
+                picked = self.query_one("#reason-category", RadioSet).pressed_index
+                out["reason_category"] = BAD_REASON_CATEGORIES[picked] if picked >= 0 else None
+                out["reason"] = self.query_one("#reason", Input).value.strip()
+            return out
         if e == EventType.MATERIALS_ADDED:
             return {"materials": list(self.query_one("#materials", SelectionList).selected)}
         return {i.id: i.value.strip() for i in self.query(Input)}
@@ -292,7 +400,7 @@ class EventForm(ModalScreen[CaseState | None]):
     @on(Button.Pressed, "#event-save")
     def action_save(self) -> None:
         self.query_one("#event-save", Button).disabled = True
-        self._save(self.payload())
+        self._save({**self.payload(), **({"gap_confirmed": True} if self.gap_confirmed else {})})
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _save(self, payload: dict) -> None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.core.cases import Status
 from station.services import cases, users
 from station.tui.base import StationScreen, parse_day
-from station.tui.compact import Checkbox, Input, Select
+from station.tui.compact import Checkbox, Footer, Input, Select
 
 PAGE = 50
 
@@ -22,12 +23,20 @@ class CaseListScreen(StationScreen):
     """代办件列表"""
 
     BINDINGS = [("escape", "app.go('today')", "返回"), ("n", "page(1)", "下一页"), ("p", "page(-1)", "上一页"),
-                ("ctrl+f", "focus_filters", "筛选")]
+                ("ctrl+f", "focus_filters", "筛选"),
+                Binding("ctrl+e", "export_ratings", "导出好差评", show=False)]
 
-    def __init__(self):
+    def action_export_ratings(self) -> None:
+        from station.tui.screens.ratings import RatingsExportForm
+        self.app.push_screen(RatingsExportForm())
+
+    def __init__(self, preset: dict | None = None, preset_label: str | None = None):
         super().__init__()
         self.page = 0
         self.total = 0
+        # Opened from 今日's "更多…": that category only, what is due first on top.
+        self.preset = dict(preset or {})
+        self.preset_label = preset_label
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -37,8 +46,10 @@ class CaseListScreen(StationScreen):
             yield Select([], prompt="全部代办员", id="f-owner")
             yield Checkbox("只看超期", id="f-overdue")
         with Horizontal(id="filters2"):
-            yield Input(placeholder="收件日期起 2026-01-01", id="f-from")
-            yield Input(placeholder="收件日期止 2026-12-31", id="f-to")
+            yield Label("收件日期起")
+            yield Input(placeholder="例:2026-01-01", id="f-from")
+            yield Label("止")
+            yield Input(placeholder="例:2026-12-31", id="f-to")
             yield Static("", id="page-info")
         yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -47,6 +58,10 @@ class CaseListScreen(StationScreen):
         self.query_one("#f-item", Select).set_options([(f"{i.name}", i.code) for i in self.session.catalog.items])
         self.query_one("#f-owner", Select).set_options([(u["display_name"], u["username"]) for u in users.list_users(self.session)])
         self.wide = None
+        if self.preset.get("overdue"):
+            self.query_one("#f-overdue", Checkbox).value = True
+        if self.preset.get("status"):
+            self.query_one("#f-status", Select).value = self.preset["status"]
         self._columns()
         self.query_one("#cases", DataTable).focus()
         self.reload()
@@ -78,7 +93,7 @@ class CaseListScreen(StationScreen):
         def chosen(sel: str):
             value = self.query_one(sel, Select).value
             return value if isinstance(value, str) else None
-        return {"status": chosen("#f-status"), "item": chosen("#f-item"), "owner": chosen("#f-owner"),
+        return {**self.preset, "status": chosen("#f-status"), "item": chosen("#f-item"), "owner": chosen("#f-owner"),
                 "overdue": self.query_one("#f-overdue", Checkbox).value,
                 "received_from": parse_day(self.query_one("#f-from", Input).value),
                 "received_to": parse_day(self.query_one("#f-to", Input).value)}
@@ -96,7 +111,7 @@ class CaseListScreen(StationScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="case-list")
     def _load(self, filters: dict, page: int) -> None:
-        rows = cases.list_cases(self.session, limit=PAGE, offset=page * PAGE, **filters)
+        rows = cases.list_cases(self.session, limit=PAGE, offset=page * PAGE, order="due" if self.preset else "newest", **filters)
         total = cases.count_cases(self.session, **filters)
         owners = users.display_names(self.session)
         self.app.call_from_thread(self._show, rows, total, page, owners)
@@ -114,7 +129,8 @@ class CaseListScreen(StationScreen):
                 cells = [cells[0], *cells[2:6]]
             table.add_row(*cells, key=r["number"])
         pages = max(1, -(-total // PAGE))
-        self.query_one("#page-info", Static).update(f"共{total}件 · 第{page + 1}/{pages}页")
+        label = f"{self.preset_label}·按期限 " if self.preset_label else ""
+        self.query_one("#page-info", Static).update(f"{label}共{total}件 · 第{page + 1}/{pages}页")
 
     def action_page(self, step: int) -> None:
         pages = max(1, -(-self.total // PAGE))

@@ -3,30 +3,31 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-KEY_NAMES = {"escape": "Esc", "enter": "回车", "ctrl+s": "Ctrl+S", "ctrl+l": "Ctrl+L", "ctrl+p": "Ctrl+P",
-             "ctrl+q": "Ctrl+Q", "ctrl+u": "Ctrl+U", "pagedown": "PgDn", "pageup": "PgUp"}
+from station.tui.base import Dialog
+from station.tui.keys import key_label, own_bindings
 
-
-def key_label(key: str) -> str:
-    return KEY_NAMES.get(key, key.upper() if key.startswith("f") and key[1:].isdigit() else key)
+__all__ = ["HelpScreen", "key_label", "screen_keys"]
 
 
 def screen_keys(screen: Screen) -> list[tuple[str, str]]:
-    """(key, description) for every enabled, described binding active on ``screen``."""
-    seen, out = set(), []
-    for key, active in screen.active_bindings.items():
-        b = active.binding
-        if not active.enabled or not b.description or b.description in seen:
-            continue
-        seen.add(b.description)
-        out.append((key_label(key), b.description))
-    return out
+    """(key, description) for every action of ours active on ``screen`` (Textual's English built-ins left out)."""
+    return [(key_label(key), b.description) for key, b, _ in own_bindings(screen)]
 
 
-class HelpScreen(ModalScreen[None]):
+def screen_title(screen: Screen) -> str:
+    """The screen's name for the help box: its docstring's first line when that is Chinese (a main
+    screen's docstring is its title), else the dialog's own title line."""
+    first = (type(screen).__doc__ or "").strip().splitlines()[:1]
+    if first and not any(ch.isascii() and ch.isalpha() for ch in first[0]):
+        return first[0].strip()
+    titles = screen.query(".dialog-title")
+    return str(titles.first().render()).strip() if titles else ""
+
+
+class HelpScreen(Dialog[None]):
     BINDINGS = [("escape", "dismiss", "关闭"), ("f1", "dismiss", "关闭")]
 
     def __init__(self, keys: list[tuple[str, str]], title: str):

@@ -4,10 +4,14 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.tui.base import FormScreen, StationScreen, error_label
-from station.tui.compact import Button, Input
+from station.tui.columns import SCROLLBAR, Column, fit, pick, set_columns
+from station.tui.compact import Button, Footer, Input
+
+PROJECT_COLUMNS = [Column("项目", 24, 1, min_width=12), Column("资金来源", 14, 7), Column("施工单位", 12, 8), Column("预算", 12, 5),
+                   Column("已付", 12, 6), Column("余额", 12, 4), Column("进度", 5, 2), Column("状态", 6, 3)]
 
 
 class InfraScreen(StationScreen):
@@ -23,11 +27,12 @@ class InfraScreen(StationScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#projects", DataTable)
-        for label, width in (("项目", 24), ("资金来源", 14), ("施工单位", 12), ("预算", 12), ("已付", 12), ("余额", 12),
-                             ("进度", 5), ("状态", 6)):
-            table.add_column(label, width=width)
+        self.shown = set_columns(self.query_one("#projects", DataTable), PROJECT_COLUMNS, self.app.size.width)
         self.reload()
+
+    def on_resize(self, event) -> None:
+        if getattr(self, "shown", None) is not None and [i for i, _ in fit(PROJECT_COLUMNS, event.size.width - SCROLLBAR)] != self.shown:
+            self.on_mount()
 
     def reload(self) -> None:
         from ledgers import infra
@@ -36,8 +41,8 @@ class InfraScreen(StationScreen):
         projects = infra.projects(self.session)
         for p in projects:
             d = p.as_dict()
-            table.add_row(d["name"], d["funding_source"], d["contractor"] or "—", d["budget"], d["paid"], d["remaining"],
-                          f"{d['progress']}%", d["status_label"], key=p.id)
+            table.add_row(*pick([d["name"], d["funding_source"], d["contractor"] or "—", d["budget"], d["paid"], d["remaining"],
+                                 f"{d['progress']}%", d["status_label"]], self.shown), key=p.id)
         self.query_one("#infra-summary", Static).update(f"共 {len(projects)} 个项目" if projects else "还没有项目(Ctrl+N 登记)")
 
     def _selected(self) -> str | None:

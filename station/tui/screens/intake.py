@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
@@ -20,7 +20,7 @@ from station.core.models import CatalogItem
 from station.errors import FieldError, StationError, ValidationFailed
 from station.services import cases, search
 from station.tui.base import StationScreen, error_label, say, show_field_errors
-from station.tui.compact import Button, Checkbox, Input, OptionList, SelectionList
+from station.tui.compact import Button, Checkbox, Footer, Input, OptionList, SelectionList
 from station.tui.printing import print_document
 
 
@@ -28,7 +28,7 @@ class IntakeScreen(StationScreen):
     """收件登记"""
 
     BINDINGS = [("ctrl+s", "save", "保存"), ("escape", "app.go('today')", "返回"),
-                ("f6", "focus_resident", "找群众"), ("f7", "focus_item", "选事项"),
+                ("ctrl+f", "focus_resident", "找群众"), ("ctrl+t", "focus_item", "选事项"),
                 ("ctrl+r", "print('receipt')", "打印回执"), ("ctrl+o", "print('notice')", "打印告知书"),
                 ("ctrl+y", "print('proxy')", "打印委托书"),
                 ("ctrl+d", "open_saved", "打开此件"), ("ctrl+n", "new_intake", "再收一件")]
@@ -40,6 +40,8 @@ class IntakeScreen(StationScreen):
         self.item: CatalogItem | None = None
         self.matches: list[CatalogItem] = []
         self.saved: dict | None = None
+        # (identity number, name) the clerk saw possible duplicates for and still registered as new
+        self.duplicates_cleared: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -78,7 +80,8 @@ class IntakeScreen(StationScreen):
             yield error_label("materials_received")
             with Horizontal(classes="row"):
                 yield Checkbox("容缺受理", id="gaps", disabled=True)
-                yield Input(placeholder="承诺补交日期 2026-12-01", id="promised_date", disabled=True)
+                yield Label("承诺补交日期", classes="inline-label")
+                yield Input(placeholder="例:2026-12-01", id="promised_date", disabled=True)
             yield error_label("accept_with_gaps")
             yield error_label("accept_with_gaps.promised_date")
             yield Static("四、其他", classes="section")
@@ -96,6 +99,8 @@ class IntakeScreen(StationScreen):
 
     def on_mount(self) -> None:
         self._load_catalog_initials()
+        # An empty result list takes no room: Tab must skip it, or the ID typed next is lost.
+        self.query_one("#resident-results", OptionList).can_focus = False
         self.query_one("#resident-search", Input).focus()
 
     @work(thread=True, exit_on_error=False)
@@ -109,7 +114,7 @@ class IntakeScreen(StationScreen):
         if len(event.value.strip()) >= 2:
             self._find_residents(event.value)
         else:
-            self.query_one("#resident-results", OptionList).clear_options()
+            self._show_residents([])
         if not event.value.strip() and self.resident is not None:  # cleared: register a new resident instead
             self.resident = None
             self.query_one("#resident-chosen", Static).update("")
@@ -126,17 +131,20 @@ class IntakeScreen(StationScreen):
         options.clear_options()
         options.add_options([Option(f"{r['name']}  {mask_id(r['id_number'])}  {mask_phone(r['phone']) or ''}  "
                                     f"{r['village_group'] or ''}", id=str(i)) for i, r in enumerate(found)])
+        options.can_focus = bool(found)
         if found:
             options.highlighted = 0
 
     @on(OptionList.OptionSelected, "#resident-results")
     def _resident_chosen(self, event: OptionList.OptionSelected) -> None:
-        self.resident = self.found[int(event.option.id)]
-        r = self.resident
+        self._use_resident(self.found[int(event.option.id)])
+        self.query_one("#item-search", Input).focus()
+
+    def _use_resident(self, r: dict) -> None:
+        self.resident = r
         self.query_one("#resident-chosen", Static).update(
             f"已选:{r['name']}  {mask_id(r['id_number'])}  {r['sex']}  {r['village_group'] or ''}  (清空查找框可改为登记新群众)")
         self.query_one("#new-resident").display = False
-        self.query_one("#item-search", Input).focus()
 
     @on(Input.Changed, "#id_number")
     def _id_typed(self, event: Input.Changed) -> None:
@@ -165,6 +173,7 @@ class IntakeScreen(StationScreen):
         options.clear_options()
         options.add_options([Option(f"{i.name}({i.code}· 承诺{i.promised_days}个工作日 · {i.deciding_level}级)", id=str(n))
                              for n, i in enumerate(self.matches)])
+        options.can_focus = bool(self.matches)
         if self.matches:
             options.highlighted = 0
 
@@ -187,8 +196,9 @@ class IntakeScreen(StationScreen):
         # ↓ from a search box goes into its result list.
         if event.key == "down" and self.focused is not None and self.focused.id in ("resident-search", "item-search"):
             target = "#resident-results" if self.focused.id == "resident-search" else "#item-results"
-            self.query_one(target, OptionList).focus()
-            event.stop()
+            if self.query_one(target, OptionList).option_count:
+                self.query_one(target, OptionList).focus()
+                event.stop()
 
     @on(OptionList.OptionSelected, "#item-results")
     def _item_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -246,10 +256,42 @@ class IntakeScreen(StationScreen):
             self.query_one("#item-search", Input).focus()
             return
         self.query_one("#save", Button).disabled = True
-        self._save(doc)
+        if self.resident is None and self.duplicates_cleared != (doc["resident"]["id_number"], doc["resident"]["name"]):
+            self._check_duplicates(doc)  # a new resident: first, is it someone registered already?
+        else:
+            self._save(doc)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
+    def _check_duplicates(self, doc: dict) -> None:
+        from station.services import duplicates
+        found = duplicates.find(self.session, doc["resident"]["id_number"], doc["resident"]["name"])
+        if found:
+            self.app.call_from_thread(self._ask_duplicates, found)
+        else:
+            self._intake(doc)
+
+    def _ask_duplicates(self, found: list) -> None:
+        from station.tui.screens.duplicates import NEW, DuplicateResidentScreen
+
+        def answered(choice) -> None:
+            if choice is None:  # back to the form, nothing saved
+                self.query_one("#save", Button).disabled = False
+                return
+            doc = self.document()
+            if choice == NEW:
+                self.duplicates_cleared = (doc["resident"]["id_number"], doc["resident"]["name"])
+            else:
+                self._use_resident(choice)
+                doc = self.document()
+            self._save(doc)
+        self.app.push_screen(DuplicateResidentScreen(found), answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def _save(self, doc: dict) -> None:
+        self._intake(doc)
+
+    def _intake(self, doc: dict) -> None:
+        """Save through the service (on a worker thread) and hand the outcome to the screen."""
         try:
             result = cases.intake(self.session, doc)
         except ValidationFailed as exc:
@@ -266,7 +308,8 @@ class IntakeScreen(StationScreen):
             self.app.show_error(exc)
             return
         left = show_field_errors(self, exc.details)
-        self.notify("\n".join(d.message for d in left) or "请按红字提示修改后再保存", title=exc.title + "(未保存)", severity="error")
+        title = exc.title if "未保存" in exc.title else exc.title + "(未保存)"
+        self.notify("\n".join(d.message for d in left) or "请按红字提示修改后再保存", title=title, severity="error")
 
     def _saved(self, result: dict) -> None:
         self.saved = result

@@ -7,21 +7,27 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.errors import StationError
-from station.tui.base import FormScreen, StationScreen, error_label, say, show_field_errors
-from station.tui.compact import Button, Input, Select
+from station.tui.base import Dialog, FormScreen, StationScreen, error_label, say, show_field_errors
+from station.tui.columns import SCROLLBAR, Column, fit, pick, set_columns
+from station.tui.compact import Button, Footer, Input, Select
 
 LEDGER_OPTIONS = [("涉农补贴", "subsidy"), ("民政救济", "relief")]
+
+
+# At 80 columns: 户主, 身份证, 金额, 状态, 组, 原因; 面积, 标准, 类型 when there is room.
+ENTRY_COLUMNS = [Column("户主", 8, 1), Column("身份证", 18, 2), Column("组", 5, 5), Column("面积", 7, 7), Column("标准", 8, 8),
+                 Column("金额(元)", 11, 3), Column("状态", 6, 4), Column("类型", 4, 9), Column("原因", 16, 6, min_width=8)]
 
 
 class LedgerScreen(StationScreen):
     """台账"""
 
-    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+i", "import_file", "导入名单"), ("ctrl+k", "correct", "更正"),
-                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期"), ("ctrl+j", "infra", "基础设施台账")]
+    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+o", "import_file", "导入名单"), ("ctrl+k", "correct", "更正"),
+                ("ctrl+e", "export", "导出"), ("ctrl+l", "lock", "锁定本期"), ("ctrl+t", "infra", "基础设施台账"),
+                ("ctrl+r", "print('ledger')", "打印台账"), ("ctrl+g", "print('posting')", "打印公示名单")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -35,11 +41,12 @@ class LedgerScreen(StationScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#ledger-entries", DataTable)
-        for label, width in (("户主", 8), ("身份证", 18), ("组", 5), ("面积", 7), ("标准", 8), ("金额(元)", 11), ("状态", 6),
-                             ("类型", 4), ("原因", 16)):
-            table.add_column(label, width=width)
+        self.shown = set_columns(self.query_one("#ledger-entries", DataTable), ENTRY_COLUMNS, self.app.size.width)
         self.reload()
+
+    def on_resize(self, event) -> None:
+        if getattr(self, "shown", None) is not None and [i for i, _ in fit(ENTRY_COLUMNS, event.size.width - SCROLLBAR)] != self.shown:
+            self.on_mount()
 
     def scope(self) -> dict:
         def text(sel):
@@ -64,10 +71,10 @@ class LedgerScreen(StationScreen):
         table = self.query_one("#ledger-entries", DataTable)
         table.clear()
         for r in rows:
-            table.add_row(r["head_name"], r["id_number"], r["village_group"] or "", r["area"] or "", r["rate"] or "", r["amount"],
-                          r["status"], KIND_LABELS[r["kind"]], r["reason"] or "", key=r["id"])
+            table.add_row(*pick([r["head_name"], r["id_number"], r["village_group"] or "", r["area"] or "", r["rate"] or "", r["amount"],
+                                 r["status"], KIND_LABELS[r["kind"]], r["reason"] or ""], self.shown), key=r["id"])
         lines = [f"{s['program']} {s['period']}:{s['households']} 户次,合计 {s['total']} 元" for s in sums]
-        self.query_one("#ledger-totals", Static).update(";".join(lines) or "没有记录(Ctrl+I 导入乡镇名单)")
+        self.query_one("#ledger-totals", Static).update(";".join(lines) or "没有记录(Ctrl+O 导入乡镇名单)")
 
     def _selected(self) -> str | None:
         table = self.query_one("#ledger-entries", DataTable)
@@ -95,6 +102,16 @@ class LedgerScreen(StationScreen):
     def action_export(self) -> None:
         self.app.push_screen(ExportForm(self.scope()))
 
+    def action_print(self, kind: str) -> None:
+        from station.tui.printing import print_document
+        scope = self.scope()
+        if not scope["program"] or not scope["period"]:
+            self.notify("请先在上方填写项目和期间,再打印", title="打印", severity="warning")
+            return
+        village_group = scope["village_group"] if kind == "ledger" else None
+        print_document(self, kind, "", ledger=scope["ledger"], program=scope["program"], period=scope["period"],
+                       village_group=village_group)
+
     def action_lock(self) -> None:
         from ledgers import service
         scope = self.scope()
@@ -106,7 +123,7 @@ class LedgerScreen(StationScreen):
         self.notify(f"{scope['program']} {scope['period']} 已锁定:此后只能更正", title="已锁定")
 
 
-class ImportWizard(ModalScreen[bool]):
+class ImportWizard(Dialog[bool]):
     """File → check (validation report) → import all, or only the valid rows, or cancel."""
 
     BINDINGS = [("escape", "dismiss(False)", "取消")]
@@ -116,6 +133,8 @@ class ImportWizard(ModalScreen[bool]):
         self.scope = scope
         self.report = None
         self.picked: dict[str, str] = {}
+        self.sheet: str | None = None  # the worksheet the clerk chose (None: the one holding the list)
+        self.sheets_shown: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="import-wizard"):
@@ -127,6 +146,7 @@ class ImportWizard(ModalScreen[bool]):
             yield error_label("period")
             yield Input(placeholder="文件路径,如 E:\\补贴名单.xlsx", id="file")
             yield error_label("file")
+            yield Vertical(id="sheet-choice")  # filled when the workbook has several sheets
             yield error_label("map")
             yield Vertical(id="column-choices")  # filled when a required column is not found
             yield Button("检查", id="check", variant="primary")
@@ -162,7 +182,7 @@ class ImportWizard(ModalScreen[bool]):
         path, ledger, program, period = self._args()
         try:
             report = service.import_file(self.app.session, path, ledger, program, period, overrides,
-                                         dry_run=dry_run, valid_only=valid_only)
+                                         dry_run=dry_run, valid_only=valid_only, sheet=self.sheet)
         except StationError as exc:
             self.app.call_from_thread(self._failed, exc)
             return
@@ -176,8 +196,30 @@ class ImportWizard(ModalScreen[bool]):
         return dict(self.picked)
 
     @on(Input.Changed, "#file")
-    def _new_file(self) -> None:
+    async def _new_file(self) -> None:
         self.picked = {}
+        self.sheet = None
+        await self._offer_sheets([], None)
+
+    async def _offer_sheets(self, sheets: list[str], current: str | None) -> None:
+        """A choice list of the workbook's sheets (the one read selected), when it has several."""
+        if sheets == self.sheets_shown:
+            return
+        self.sheets_shown = list(sheets)
+        box = self.query_one("#sheet-choice", Vertical)
+        await box.remove_children()
+        if len(sheets) > 1:
+            await box.mount(Static("工作簿有多个工作表,读取哪一个?"),
+                            Select([(t, t) for t in sheets], value=current, allow_blank=False, id="w-sheet"))
+
+    @on(Select.Changed, "#w-sheet")
+    def _sheet_chosen(self, event: Select.Changed) -> None:
+        read = self.report.sheet if self.report is not None else None
+        if isinstance(event.value, str) and event.value != (self.sheet or read):
+            self.sheet = event.value
+            self.picked = {}  # another sheet, other headers
+            self.query_one("#column-choices", Vertical).remove_children()
+            self._run(dry_run=True, valid_only=False, overrides={})
 
     async def _offer_columns(self, exc) -> None:
         from ledgers import rules
@@ -191,6 +233,7 @@ class ImportWizard(ModalScreen[bool]):
     async def _failed(self, exc: StationError) -> None:
         from ledgers.service import MissingColumns
         if isinstance(exc, MissingColumns):
+            await self._offer_sheets(getattr(exc, "sheets", []), getattr(exc, "sheet", None))
             await self._offer_columns(exc)
         # Only the short field messages go beside their inputs; the rest (a missing column with the
         # file's headers, a limit) in the report area, which wraps instead of cutting them off.
@@ -209,7 +252,8 @@ class ImportWizard(ModalScreen[bool]):
             self.dismiss(True)
             return
         from ledgers import rules, service
-        lines = [f"表头在第 {report.header_row} 行;列对应:" +
+        self.call_later(self._offer_sheets, report.sheets, report.sheet)
+        lines = [(f"工作表“{report.sheet}”," if report.sheet else "") + f"表头在第 {report.header_row} 行;列对应:" +
                  ",".join(f"{rules.FIELD_LABELS[k]}←{v}" for k, v in report.mapping.items()),
                  f"共 {report.rows} 行:正确 {report.valid} 行(合计 {report.as_dict()['total']} 元),错误 {report.error_count} 处"]
         lines += [f"注意:{note}" for note in report.notes]
@@ -248,7 +292,7 @@ class CorrectionForm(FormScreen):
                                                {"amount": amount, "area": "", "rate": ""} if amount else None))
 
 
-class ExportForm(ModalScreen[None]):
+class ExportForm(Dialog[None]):
     BINDINGS = [("escape", "dismiss", "取消")]
 
     def __init__(self, scope: dict):

@@ -8,14 +8,13 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.core.masking import mask_id, mask_phone
 from station.errors import StationError
 from station.services import residents, search
-from station.tui.base import StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Input
+from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
+from station.tui.compact import Button, Footer, Input
 
 
 class ResidentSearchScreen(StationScreen):
@@ -47,24 +46,47 @@ class ResidentSearchScreen(StationScreen):
     def _typed(self, event: Input.Changed) -> None:
         if len(event.value.strip()) >= 2:
             self._search(event.value)
+        else:
+            self._too_short(event.value.strip())
+
+    def _too_short(self, query: str) -> None:
+        # One character matches half the village or nothing: say what to type instead of an empty list.
+        self.query_one("#found", DataTable).clear()
+        self.query_one("#found-info", Static).update(
+            "请至少输入两个字:姓名中相连的两个字(如“秀英”),或身份证、电话号码的后几位,或件号。" if query else "")
 
     @on(Input.Submitted, "#q")
-    def _submitted(self) -> None:
-        self.query_one("#found", DataTable).focus()
+    def _submitted(self, event: Input.Submitted) -> None:
+        """Enter opens the (first) resident found; ↓ goes into the list to choose another."""
+        if len(event.value.strip()) >= 2:
+            self._search(event.value, open_first=True)  # searched again: Enter may come before the last result
+        else:
+            self._too_short(event.value.strip())
+
+    def on_key(self, event) -> None:
+        if event.key == "down" and self.focused is self.query_one("#q", Input):
+            self.query_one("#found", DataTable).focus()
+            event.stop()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="resident-search")
-    def _search(self, query: str) -> None:
+    def _search(self, query: str, open_first: bool = False) -> None:
         result = search.search(self.session, query, limit=50)
-        self.app.call_from_thread(self._show, result)
+        self.app.call_from_thread(self._show, result, open_first)
 
-    def _show(self, result: dict) -> None:
+    def _show(self, result: dict, open_first: bool = False) -> None:
         table = self.query_one("#found", DataTable)
         table.clear()
         for r in result["residents"]:  # already masked by the service
             table.add_row(r["name"], r["id_number"], r["sex"], r["phone"] or "", r["village_group"] or "", key=r["id"])
         cases_line = "、".join(c["number"] for c in result["cases"][:5])
+        found = len(result["residents"])
         self.query_one("#found-info", Static).update(
-            f"找到群众 {len(result['residents'])} 人" + (f";相关件号:{cases_line}" if cases_line else "") + "。回车打开群众页。")
+            (f"找到群众 {found} 人" + (f";相关件号:{cases_line}" if cases_line else "") + "。回车打开群众页,↓ 选择其他。")
+            if found or cases_line else f"没有找到“{result['query']}”:可换姓名中另外两个字,或输入身份证、电话号码后几位。")
+        if open_first and found:
+            self.app.open_resident(result["residents"][0]["id"])
+        elif open_first and result["kind"] == "case_number" and result["cases"]:
+            self.app.open_case(result["cases"][0]["number"])
 
     @on(DataTable.RowSelected, "#found")
     def _open(self, event: DataTable.RowSelected) -> None:
@@ -132,7 +154,7 @@ class ResidentScreen(StationScreen):
         self.app.open_case(event.row_key.value)
 
 
-class RevealForm(ModalScreen[dict | None]):
+class RevealForm(Dialog[dict | None]):
     BINDINGS = [("escape", "cancel", "取消")]
 
     def __init__(self, resident_id: str):

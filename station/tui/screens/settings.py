@@ -8,30 +8,35 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from station.errors import StationError
 from station.services import settings, users
-from station.tui.base import StationScreen, error_label, show_field_errors
-from station.tui.compact import Button, Input
+from station.tui.base import Dialog, StationScreen, error_label, show_field_errors
+from station.tui.compact import Button, Footer, Input
+from station.tui.screens.accounts import AccountSection, UserAdmin
 from station.tui.screens.case_detail import Confirm
+from station.tui.screens.enrol import EnrolSection
+from station.tui.screens.print_settings import PrintSettings
+from station.tui.screens.settings_profile import ProfileSection
 
 
-class RecoveryCodeScreen(ModalScreen[None]):
+class RecoveryCodeScreen(Dialog[None]):
     """The new recovery code, shown once to be copied for the township's safe."""
 
     BINDINGS = [("escape", "dismiss", "关闭")]
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, new: bool = True):
         super().__init__()
         self.code = code
+        self.new = new  # False: the current code, shown again (设置 → 查看恢复码)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("新的恢复码", classes="dialog-title")
+            yield Static("新的恢复码" if self.new else "恢复码", classes="dialog-title")
             yield Static(self.code, id="new-recovery-code")
-            yield Static("旧恢复码已作废。请抄写后交乡镇保险柜保管(站长以后可在命令行 station recovery show 再看)。", classes="hint")
+            yield Static(("旧恢复码已作废。请抄写后交乡镇保险柜保管" if self.new else "请核对乡镇保险柜里的恢复码")
+                         + "(站长以后可在 设置 → 查看恢复码 再看,查看记入审计)。", classes="hint")
             yield Static("Esc 关闭", classes="hint")
 
 
@@ -59,6 +64,10 @@ class SettingsScreen(StationScreen):
                 with Horizontal(classes="buttons"):
                     yield Button("停用所选用户", id="deactivate-user")
                     yield Button("更换数据库密钥", id="rekey")
+                yield UserAdmin()
+            yield AccountSection()
+            yield ProfileSection()
+            yield EnrolSection()
             yield Static("备份", classes="section")
             yield Label("多少天没有备份就在“今日”提醒(1–90):")
             yield Input(id="backup_remind_days", restrict=r"[0-9]*")
@@ -69,6 +78,9 @@ class SettingsScreen(StationScreen):
             yield error_label("backup_keep")
             yield Button("保存保留份数", id="save-keep")
             yield Button("现在备份到U盘 (Ctrl+B)", id="backup-now", variant="primary")
+            yield PrintSettings()
+            yield Static("考核规则(乡镇下发,只读)", classes="section")
+            yield Static("", id="rules-info")
             yield Static("", id="settings-info", classes="status-line")
         yield Footer()
 
@@ -90,6 +102,7 @@ class SettingsScreen(StationScreen):
         keep.value = str(settings.backup_keep(self.session))
         keep.disabled = not supervisor
         self.query_one("#save-keep", Button).display = supervisor
+        self.query_one("#rules-info", Static).update("\n".join(f"{k}:{v}" for k, v in self.session.rules().lines()))
         self.query_one("#settings-info", Static).update(
             f"服务站 {self.session.station_name}({self.session.station_code})· 数据目录 {self.app.home.dir}")
 

@@ -10,28 +10,30 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Label, ProgressBar, Static
+from textual.widgets import Header, Label, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from station.errors import StationError
 from station.services import settings
 from station.tui.base import StationScreen, error_label, say
-from station.tui.compact import Button, Input, OptionList
+from station.tui.compact import Button, Footer, Input, OptionList
 
 
 class UsbScreen(StationScreen):
     """U盘导出与导入"""
 
-    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+e", "export", "导出"), ("ctrl+i", "import_ack", "导入确认")]
+    BINDINGS = [("escape", "app.go('today')", "返回"), ("ctrl+e", "export", "导出"), ("ctrl+o", "import_ack", "导入确认"),
+                ("ctrl+g", "enrol", "登记到乡镇")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
+        yield Static("", id="usb-enrol", classes="warning")
         yield Static("选择U盘(↑↓),或在下面输入文件夹:", classes="section")
         yield OptionList(id="drives", classes="picker")
-        yield Input(placeholder="U盘或文件夹路径,如 E:\\ 或 /media/usb", id="target")
+        yield Input(placeholder="U盘或文件夹的路径(插上U盘后会列在上面)", id="target")
         yield error_label("target")
         yield Button("导出到U盘 (Ctrl+E)", id="export", variant="primary")
-        yield Button("导入乡镇确认 (Ctrl+I)", id="import")
+        yield Button("导入乡镇确认 (Ctrl+O)", id="import")
         yield ProgressBar(id="progress", show_eta=False)
         yield Static("", id="usb-result", classes="result")
         yield Footer()
@@ -45,6 +47,24 @@ class UsbScreen(StationScreen):
         remembered = settings.get(self.session, "usb_folder")
         self.query_one("#target", Input).value = str(drives[0]) if drives else (remembered or "")
         self.query_one("#progress", ProgressBar).display = False
+        self._enrol_line()
+
+    def on_screen_resume(self) -> None:
+        self._enrol_line()  # back from 登记到乡镇
+        self.refresh_bindings()
+
+    def _enrol_line(self) -> None:
+        line = self.query_one("#usb-enrol", Static)
+        line.update("" if self.app.enrolled() else "本站尚未登记到乡镇,还不能导出。按 Ctrl+G 登记到乡镇(输入登记码,用U盘上的登记文件或联网)。")
+        line.display = not self.app.enrolled()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "enrol":  # offered (and in the footer) only while the station is not enrolled
+            return not self.app.enrolled()
+        return True
+
+    def action_enrol(self) -> None:
+        self.app.action_enrol()
 
     @on(OptionList.OptionSelected, "#drives")
     def _drive(self, event: OptionList.OptionSelected) -> None:
@@ -61,6 +81,9 @@ class UsbScreen(StationScreen):
 
     @on(Button.Pressed, "#export")
     def action_export(self) -> None:
+        if not self.app.enrolled():
+            self.app.action_enrol()  # exporting needs the township's keys: enrol first, right here
+            return
         target = self._target()
         if target is not None:
             bar = self.query_one("#progress", ProgressBar)
