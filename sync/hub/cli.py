@@ -208,7 +208,7 @@ def station_list(out: Out, home: HubHome):
     """列出服务站、同步情况,以及登记码的尝试次数和锁定。"""
     from sync.enrol_protocol import MAX_ATTEMPTS
     with unlock(home) as hub:
-        rows = hub.store.stations()
+        rows = hub.visible_stations()  # a township account: its township's stations
     labels = {"pending": "待登记", "active": "在用", "revoked": "已停用"}
 
     def line(r: dict) -> str:
@@ -242,9 +242,10 @@ def case_group():
 @click.option("--limit", default=50, show_default=True)
 @common
 def case_list(station, status, limit, out: Out, home: HubHome):
-    """代办件列表。"""
+    """代办件列表(乡镇账号只列本乡镇服务站的代办件)。"""
     with unlock(home) as hub:
-        rows = hub.store.cases(station and station.upper(), status, limit)
+        hub.require_station(station)
+        rows = hub.store.cases(station and station.upper(), status, limit, township=hub.listing_township())
     for r in rows:
         r["status_label"] = Status(r["status"]).label
     out.emit(rows, lambda rs: "\n".join(f"{r['number']}  {r['received_on']}  {pad(r['item_name'], 30)} {r['status_label']}"
@@ -416,8 +417,7 @@ def send_list(file, station, ledger, program, period, out: Out, home: HubHome):
 
 def _may_discard(hub: Hub):
     """Who may discard: a 负责人 (``staff_policy``), acting as themself."""
-    from sync.hub import staff_policy
-    return lambda user: user == hub.user and staff_policy.allowed(hub.role, "quarantine.discard")
+    return lambda user: user == hub.user and hub.allowed("quarantine.discard")
 
 
 @main.group("quarantine", invoke_without_command=True)
@@ -495,6 +495,7 @@ def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
         hub.require("stats.own" if station else "stats.all")
         rows = hub_stats.monthly(hub, month, station)
         township, user = hub.name, hub.user
+    subtotals = hub_stats.by_township(rows)  # a county's hub: each township, then the county's total
     if xlsx_file:
         hub_stats.to_xlsx(rows, xlsx_file)
     if pdf_file:
@@ -506,8 +507,9 @@ def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
                 f"按时率 {shown['closed_in_time_pct']}%  逾期 {r['overdue']:<3} 平均 {shown['avg_workdays']} 个工作日  "
                 f"差评率 {shown['bad_pct']}%  回访 {r['follow_ups_in_time']}/{r['follow_ups']}")
     saved = [str(f) for f in (xlsx_file, pdf_file) if f]
-    out.emit({"month": month, "stations": rows, "total": hub_stats.total(rows), "files": saved},
-             lambda d: "\n".join([f"{month} 月度统计"] + [line(r) for r in [*rows, d["total"]]] +
+    out.emit({"month": month, "stations": rows, "townships": subtotals, "total": hub_stats.total(rows, "全县合计" if subtotals else "合计"),
+              "files": saved},
+             lambda d: "\n".join([f"{month} 月度统计"] + [line(r) for r in [*rows, *subtotals, d["total"]]] +
                                  ([f"已保存:{'、'.join(saved)}"] if saved else [])))
 
 
@@ -532,15 +534,17 @@ _ROLE_CHOICE = click.Choice(["经办人", "负责人", "handler", "lead"])
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="姓名")
 @click.option("--role", type=_ROLE_CHOICE, default="经办人", show_default=True)
+@click.option("--township", default=None, help="区县服务器上:只能查看和办理该乡镇服务站的代办件(默认全县)")
 @common
-def user_add(username, display_name, role, out: Out, home: HubHome):
+def user_add(username, display_name, role, township, out: Out, home: HubHome):
     """添加工作人员(负责人操作)。新密码从 TOWNSHIP_NEW_PASSPHRASE 或提示输入。"""
     from sync.hub import staff, staff_policy
     with unlock(home) as hub:
         hub.require("user.manage")  # before asking for a passphrase that would be thrown away
-        row = staff.add(hub, username, display_name, role, _new_passphrase(f"{username} 的密码(至少8位)"))
+        row = staff.add(hub, username, display_name, role, _new_passphrase(f"{username} 的密码(至少8位)"), township=township)
     label = staff_policy.ROLES[row["role"]]
-    out.emit({"username": username, "role": row["role"]}, f"已添加{label} {row['display_name']}({username})")
+    out.emit({"username": username, "role": row["role"], "township": row["township"]},
+             f"已添加{label} {row['display_name']}({username}),范围:{staff_policy.reach(row['township'])}")
 
 
 @user_group.command("list")
@@ -550,8 +554,24 @@ def user_list(out: Out, home: HubHome):
     from sync.hub import staff
     with unlock(home) as hub:
         rows = staff.members(hub)
-    out.emit(rows, lambda rs: "\n".join(f"{r['username']:<16}{pad(r['display_name'], 10)}{r['role_label']}"
+    out.emit(rows, lambda rs: "\n".join(f"{r['username']:<16}{pad(r['display_name'], 10)}{r['role_label']}  {r['reach_label']}"
                                         f"{'' if r['active'] else '(已停用)'}" for r in rs))
+
+
+@user_group.command("township")
+@click.argument("username")
+@click.option("--township", default=None, help="乡镇编码:该账号只能查看和办理这个乡镇服务站的代办件")
+@click.option("--county", is_flag=True, help="改为全县范围")
+@common
+def user_township(username, township, county, out: Out, home: HubHome):
+    """设定工作人员账号的范围:一个乡镇(--township)或全县(--county)(负责人操作,记入审计)。"""
+    from sync.hub import staff, staff_policy
+    if bool(township) == county:
+        raise ValidationFailed("请指定范围", [FieldError("township", "required", "请给出 --township 乡镇编码 或 --county 之一")])
+    with unlock(home) as hub:
+        staff.set_township(hub, username, None if county else township)
+        row = hub.store.staff_member(username)
+    out.emit({"username": username, "township": row["township"]}, f"{username} 的范围:{staff_policy.reach(row['township'])}")
 
 
 @user_group.command("role")

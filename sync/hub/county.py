@@ -4,10 +4,9 @@ one, and cases and statistics are read per township or for the whole county.
 Written against the hub store's SQL surface (``store.s``), so it runs on the SQLCipher file and on
 PostgreSQL alike; every change is audited in the caller's transaction like the hub's other work.
 
-Not here yet (issue 15 brings staff accounts with roles): scoping a *user* to one township. When
-accounts land, a township-scoped account passes its township as ``scope`` to ``cases`` and
-``statistics`` (and the case actions must check ``station_township`` of the case's station before
-acting); a county-wide account passes None.
+Staff accounts reach one township or the whole county (``staff_policy``): adding townships and
+assigning stations is county-wide work, and ``cases``/``statistics`` are limited to a township
+account's own township whatever it asks for (another township's: refused).
 """
 from __future__ import annotations
 
@@ -23,6 +22,7 @@ def _code(code: str) -> str:
 
 
 def add_township(hub, code: str, name: str) -> str:
+    hub.require("county.manage")
     code = _code(code)
     if not (name or "").strip():
         raise ValidationFailed("乡镇名称不能为空", [FieldError("name", "required", "请填写乡镇名称")])
@@ -35,12 +35,15 @@ def add_township(hub, code: str, name: str) -> str:
 
 
 def townships(hub) -> list[dict]:
+    """The county's townships with their stations' count (a township account: its own only)."""
+    scope = hub.listing_township()
     return hub.store.s.query("SELECT t.code, t.name, (SELECT count(*) FROM stations s WHERE s.township = t.code) AS stations "
-                             "FROM townships t ORDER BY t.code")
+                             "FROM townships t" + (" WHERE t.code = ?" if scope else "") + " ORDER BY t.code", (scope,) if scope else ())
 
 
 def assign(hub, station: str, township: str) -> None:
     """Put a station into a township (a station moves with all its cases: they are found through it)."""
+    hub.require("county.manage")
     station, township = station.strip().upper(), _code(township)
     with hub.store.transaction():
         st = hub.store.station(station)
@@ -58,7 +61,9 @@ def station_township(hub, station: str) -> str | None:
 
 
 def cases(hub, scope: str | None, status: str | None = None, limit: int = 100) -> list[dict]:
-    """Cases of one township's stations (``scope``), or of the whole county (None)."""
+    """Cases of one township's stations (``scope``), or of the whole county (None); a township
+    account's own township's only."""
+    scope = hub.listing_township(scope)
     where, params = [], []
     if scope:
         where.append("s.township = ?")
@@ -74,7 +79,8 @@ def cases(hub, scope: str | None, status: str | None = None, limit: int = 100) -
 
 def statistics(hub, scope: str | None = None) -> dict:
     """Cases by status per township (stations with no township under ``""``) and the county's totals;
-    with ``scope``, that township alone."""
+    with ``scope``, that township alone (a township account: its own, whatever it asks)."""
+    scope = hub.listing_township(scope)
     sql = ("SELECT coalesce(s.township, '') AS township, c.status, count(*) AS n FROM cases c JOIN stations s ON s.code = c.station"
            + (" WHERE s.township = ?" if scope else "") + " GROUP BY coalesce(s.township, ''), c.status ORDER BY 1, 2")
     by: dict[str, dict[str, int]] = {}

@@ -62,10 +62,29 @@ class Hub:
         self.role: str | None = None
         self.home: HubHome | None = None
         self.db_key: bytes | None = None
+        # The township (乡镇 code) the account is scoped to on a county's hub; None: the whole county.
+        self.township: str | None = None
 
     def require(self, action: str) -> None:
-        """Refuse (``PermissionDenied``) what this user's role may not do (``staff_policy``)."""
-        staff_policy.require(self.role, action)
+        """Refuse (``PermissionDenied``) what this user's role and reach may not do (``staff_policy``)."""
+        staff_policy.require(self.role, action, self.township)
+
+    def allowed(self, action: str) -> bool:
+        return staff_policy.allowed(self.role, action, self.township)
+
+    def listing_township(self, asked: str | None = None) -> str | None:
+        """The township a listing for this account is limited to (``staff_policy.listing_township``)."""
+        return staff_policy.listing_township(self.township, asked)
+
+    def require_station(self, code: str | None) -> None:
+        """Refuse a station outside this account's township (a station filter, a quarantined item)."""
+        if code and self.township is not None:
+            st = self.store.station(code.strip().upper())
+            staff_policy.require_station(self.township, code.strip().upper(), st.get("township") if st else None)
+
+    def visible_stations(self) -> list[dict]:
+        """The stations this account sees (every one for a county-wide account)."""
+        return [s for s in self.store.stations() if staff_policy.sees(self.township, s.get("township"))]
 
     def keyring(self) -> keyring.KeyRing:
         if self.home is None or self.db_key is None:
@@ -286,11 +305,17 @@ class Hub:
 
     # --- township staff ---------------------------------------------------------------------
     def case_state(self, ref: str):
+        """A case for township staff: its row, folded state and events. A case of a station outside
+        the account's township is refused as if it were not there (``staff_policy``)."""
         row = self.store.case(ref)
-        if row is None:
-            raise NotFound(f"没有找到代办件 {ref}")
+        if row is None or (self.township is not None and not staff_policy.sees(self.township, self._township_of(row["station"]))):
+            raise staff_policy.case_not_found(ref, self.township)
         events = [CaseEvent.model_validate(e) for e in self.store.case_events(row["id"])]
         return row, fold(row["id"], events), events
+
+    def _township_of(self, station: str) -> str | None:
+        st = self.store.station(station)
+        return st.get("township") if st else None
 
     def case_event(self, ref: str, etype: str, payload: dict, today: date | None = None):
         """Accept, return or decide a case; the event goes down to its station."""
@@ -432,7 +457,7 @@ class Hub:
         """Bad ratings whose 回访 or 整改 is past the due date stored in the rating (the township's view,
         for its statistics): the same rule the station's 今日 uses (``CaseState.follow_up_overdue``)."""
         out = []
-        for row in self.store.cases(station, Status.RATED.value, limit):
+        for row in self.store.cases(station, Status.RATED.value, limit, township=self.township):
             state = fold(row["id"], [CaseEvent.model_validate(e) for e in self.store.case_events(row["id"])])
             late = state.follow_up_overdue(today)
             if late:
@@ -524,7 +549,7 @@ class HubHome:
         return hub
 
     def _logged_in(self, hub: Hub, username: str, key: bytes) -> None:
-        hub.role = staff.role_for_login(hub.store, username)
+        hub.role, hub.township = staff.role_for_login(hub.store, username)
         hub.home, hub.db_key = self, key
 
     def users(self) -> list[str]:

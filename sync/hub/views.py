@@ -99,7 +99,7 @@ def overview(hub, today: date) -> list[dict]:
     open and overdue cases, bad ratings without follow-up; ``silent`` past the setting's days."""
     limit = silent_days(hub)
     bad = bad_ratings_open(hub)
-    rows = hub.store.station_summary(today.isoformat(), [s.value for s in OPEN_STATUSES])
+    rows = hub.store.station_summary(today.isoformat(), [s.value for s in OPEN_STATUSES], hub.listing_township())
     for r in rows:
         r["waiting"] = max(0, r.pop("outbox_top") - r.pop("acked"))
         r["bad_ratings"] = bad.get(r["code"], 0)
@@ -138,7 +138,9 @@ def _statuses(f: QueueFilter) -> list[str]:
 def queue(hub, today: date, f: QueueFilter, limit: int = 100, offset: int = 0, cal: WorkCalendar | None = None) -> list[dict]:
     """Cases waiting for the township, oldest due first, with working days left (negative: overdue)."""
     cal = cal or calendar(hub)
-    rows = hub.store.queue(_statuses(f), f.station, f.item, today.isoformat() if f.overdue else None, limit, offset)
+    hub.require_station(f.station)
+    rows = hub.store.queue(_statuses(f), f.station, f.item, today.isoformat() if f.overdue else None, limit, offset,
+                           hub.listing_township())
     left: dict[date, int] = {}
     for r in rows:
         resident = r.pop("resident") or {}
@@ -154,7 +156,8 @@ def queue(hub, today: date, f: QueueFilter, limit: int = 100, offset: int = 0, c
 
 
 def queue_count(hub, today: date, f: QueueFilter) -> int:
-    return hub.store.queue_count(_statuses(f), f.station, f.item, today.isoformat() if f.overdue else None)
+    hub.require_station(f.station)
+    return hub.store.queue_count(_statuses(f), f.station, f.item, today.isoformat() if f.overdue else None, hub.listing_township())
 
 
 # A payload each township event would carry, to ask the case rules whether the state allows it.
