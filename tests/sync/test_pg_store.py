@@ -12,7 +12,7 @@ import pytest
 from station.services import attachments, cases
 from sync import client
 from sync.http import HttpTransport
-from sync.hub import dialect
+from sync.hub import dialect, staff
 from sync.hub.service import HubHome
 from tests.conftest import make_id
 from tests.sync.conftest import HUB_PASS, ROOT, HubProcess, new_station
@@ -46,14 +46,16 @@ def test_no_identity_number_phone_or_name_in_the_data_dir_or_a_dump(pg_cluster, 
             assert h.store.counts()["residents"] == 4 and h.store.counts()["attachments"] == 1
             assert {json.loads(r["data"])["id_number"] for r in h.store.s.query("SELECT data FROM residents")} == {p[0] for p in people}
             assert h.store.case(numbers[0])["station"] == "XX0101"
+            staff.add(h, "yangxz", "杨秀珍", "经办人", "jingban-pass-77")  # a staff member's real name is personal too
+            assert h.store.staff_member("yangxz")["display_name"] == "杨秀珍"
         s.close()
     finally:
         hub.stop()
     _psql(pg_cluster, dsn, "CHECKPOINT")  # table pages on disk, not only in the WAL and shared buffers
     dump = pg_cluster.tool("pg_dump", "--no-owner", "-d", dsn).stdout
     secrets = [p[0].encode() for p in people] + [p[2].encode() for p in people] + \
-              [p[1].encode("utf-8") for p in people] + ["罗世芬户口簿".encode("utf-8"), b"SCANNED-PAGE-OF-LUO-SHIFEN"]
-    clear = [n.encode() for n in numbers] + [b"XX0101"]
+              [p[1].encode("utf-8") for p in people] + ["罗世芬户口簿".encode("utf-8"), b"SCANNED-PAGE-OF-LUO-SHIFEN", "杨秀珍".encode("utf-8")]
+    clear = [n.encode() for n in numbers] + [b"XX0101", b"yangxz"]
     assert all(c in dump for c in clear), "the dump holds the cases' numbers and station codes in the clear"
     assert [x.decode("utf-8") for x in secrets if x in dump] == []
     found, seen = set(), set()
