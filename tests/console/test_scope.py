@@ -214,3 +214,26 @@ def test_http_the_hubs_api_serves_stations_only(county_world):
             assert r.status_code in (404, 405) and number not in r.text
     finally:
         hub.stop()
+
+
+async def test_console_a_county_lead_adds_an_account_for_one_township_which_then_sees_only_it(county_world):
+    w = county_world
+    async with console(w).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f9")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#staff")
+        assert [str(c) for c in table.get_row_at(1)] == ["sbjb", "石经办", "经办人", "在用", "乡镇 SB"]
+        await pilot.press("a")
+        await settle(pilot)
+        form = pilot.app.screen
+        form.query_one("#username").value = "psjb"
+        form.query_one("#display_name").value = "坪经办"
+        form.query_one("#township").value = "PS"
+        form.query_one("#passphrase").value = form.query_one("#again").value = "pingshang-jb-66"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#staff")
+        assert [str(c) for c in table.get_row_at(table.row_count - 1)] == ["psjb", "坪经办", "经办人", "在用", "乡镇 PS"]
+    r = township(w, "case", "list", user="psjb", passphrase="pingshang-jb-66")
+    assert sorted(c["number"] for c in json.loads(r.stdout)) == sorted(w.numbers["XX0102"])
