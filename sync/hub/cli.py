@@ -482,10 +482,11 @@ def quarantine_discard(item_id, reason, held, out: Out, home: HubHome):
 @main.command()
 @click.option("--month", help="月份,如 2026-11(默认本月)")
 @click.option("--station", help="只统计该服务站")
+@click.option("--township", default=None, help="区县服务器上:只统计该乡镇的服务站(乡镇账号只能统计本乡镇)")
 @click.option("--xlsx", "xlsx_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为 .xlsx 统计表")
 @click.option("--pdf", "pdf_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为打印用的月度统计报表(PDF)")
 @common
-def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
+def stats(month, station, township, xlsx_file, pdf_file, out: Out, home: HubHome):
     """各服务站月度统计:收件、办结、按时办结率、逾期、平均办结工作日、评价、差评率、差评回访。"""
     from datetime import date
 
@@ -493,7 +494,7 @@ def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
     month = month or f"{date.today():%Y-%m}"
     with unlock(home) as hub:
         hub.require("stats.own" if station else "stats.all")
-        rows = hub_stats.monthly(hub, month, station)
+        rows = hub_stats.monthly(hub, month, station, township=township)
         township, user = hub.name, hub.user
     subtotals = hub_stats.by_township(rows)  # a county's hub: each township, then the county's total
     if xlsx_file:

@@ -120,13 +120,16 @@ def _finish(row: dict) -> dict:
     return row
 
 
-def monthly(hub_or_store, month: str, station: str | None = None, today: date | None = None, everything: bool = False) -> list[dict]:
+def monthly(hub_or_store, month: str, station: str | None = None, today: date | None = None, everything: bool = False,
+            township: str | None = None) -> list[dict]:
     """One row per station (every enrolled or retired station, or just ``station``) for ``month``
     (``2026-11``): the figures described in this module's docstring. ``everything``: fold every case,
-    none left out as closed before the month (the reference the benchmark checks the shortcut against)."""
+    none left out as closed before the month (the reference the benchmark checks the shortcut against).
+    ``township``: that township's stations only (a township account's own, whatever it asks)."""
     store = getattr(hub_or_store, "store", hub_or_store)
     # A township account (staff_policy): its own township's stations only; a store: every station.
-    township = hub_or_store.listing_township() if hasattr(hub_or_store, "listing_township") else None
+    if hasattr(hub_or_store, "listing_township"):
+        township = hub_or_store.listing_township(township)
     if station and hasattr(hub_or_store, "require_station"):
         hub_or_store.require_station(station)
     first, last = month_bounds(month)

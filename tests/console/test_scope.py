@@ -101,6 +101,10 @@ def test_cli_statistics_by_township_and_for_the_county(county_world):
     assert [t["township"] for t in own["townships"]] == ["SB"]
     r = township(w, "stats", "--month", "2026-11", "--station", "XX0102", user="sbfz", passphrase=FZ_PASS)
     assert r.returncode == 6 and "服务站 XX0102 不属于乡镇 SB" in r.stdout
+    r = township(w, "stats", "--month", "2026-11", "--township", "PS", user="sbfz", passphrase=FZ_PASS)
+    assert r.returncode == 6 and "不能查看乡镇 PS 的" in r.stdout
+    one = json.loads(township(w, "stats", "--month", "2026-11", "--township", "ps", user="admin", passphrase=HUB_PASS).stdout)
+    assert [r["station"] for r in one["stations"]] == ["XX0102"] and one["total"]["received"] == len(theirs)
 
 
 def test_cli_a_township_account_manages_nothing_county_wide_and_scopes_are_checked(county_world):
