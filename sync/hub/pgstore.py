@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from station.errors import StoreError
+from station.errors import FieldError, StoreError, ValidationFailed
 from sync.hub import dialect
 from sync.hub.store import HUB_MIGRATIONS, SQLiteHubStore
 
@@ -251,6 +251,12 @@ def _errors() -> Iterator[None]:
         yield
     except psycopg.OperationalError as exc:
         raise StoreError(f"无法访问 PostgreSQL 数据库:{str(exc).strip().splitlines()[0] if str(exc).strip() else '连接中断'}") from None
+    except psycopg.DataError as exc:
+        # A value PostgreSQL cannot hold though SQLite can: a NUL character in text (from a hostile
+        # request or bundle), a number past 64 bits. Bad input, said so (HTTP 400), never a 500.
+        nul = "NUL" in str(exc)
+        raise ValidationFailed("数据无效", [FieldError("value", "nul_byte" if nul else "bad_value",
+                                                     "文本中含有空字符(0x00),不能保存" if nul else "数值超出范围或格式不对,不能保存")]) from None
 
 
 def connect(dsn: str) -> psycopg.Connection:
