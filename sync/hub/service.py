@@ -39,6 +39,17 @@ class ItemInvalid(Exception):
     pass
 
 
+def _has_nul(value) -> bool:
+    """Whether a NUL character is anywhere in an item's strings (keys included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _digest(data: dict) -> str:
     """What a bundle item carried, as received (to tell a replay from other content under its number)."""
     return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
@@ -213,7 +224,8 @@ class Hub:
             items = protocol.check_items(payload.get("items", []), seq_from, seq_to, protocol.ITEM_KINDS_FROM_STATION)
             quarantined, touched = [], set()
             for item in items:
-                ref, digest = str(item["data"].get("id", "")), _digest(item["data"])
+                nul = _has_nul(item["data"])
+                ref, digest = str(item["data"].get("id", "")).replace("\x00", "\ufffd"), _digest(item["data"])
                 if item["seq"] <= step.skip_through or not self.store.mark_received(station, item["seq"], item["kind"], ref, digest):
                     # A replay carries what the hub already has under that number. Other content under an old
                     # number means the station went back in time (restored from a backup) and numbered new
@@ -225,6 +237,8 @@ class Hub:
                         continue
                 try:
                     with self.store.item():  # a quarantined item leaves nothing half-written behind
+                        if nul:  # no station writes one, and PostgreSQL text cannot hold it: set aside on both stores
+                            raise ItemInvalid("记录中含有空字符(0x00)")
                         touched |= self._apply_item(station, item, paper_until=st["paper_until"])
                 except ItemInvalid as exc:
                     self.store.quarantine(station, item["seq"], item["kind"], str(exc), item["data"])
