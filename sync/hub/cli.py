@@ -125,7 +125,11 @@ def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buff
     multi.check_workers(workers, home.dsn())
     user, key = unlock_key(home)
     hub = home.open_hub(user, key)
-    hub.require("serve")
+    try:
+        hub.require("serve")  # a township's account on a county's hub does not run the county's server
+    except StationError:
+        hub.store.close()
+        raise
     scheme = "https" if tls_cert else "http"
     click.echo(f"乡镇同步服务 {hub.name}({hub.hub_id})正在 {scheme}://{host}:{port} 监听", err=True)
     if not tls_cert and host not in ("127.0.0.1", "localhost", "::1"):

@@ -4,7 +4,8 @@ one case with what may be done to it, the hub's own state line.
 
 Working days are counted with the station's own calendar code (``station.core.workdays``),
 fed with the holiday years the township published, so "3 working days left" means the same
-at both ends. Resident numbers are masked with the station's masking rules.
+at both ends. Resident numbers are masked with the station's masking rules. What an account on a
+county's hub sees is limited to its township's stations through the ``Hub`` (``staff_policy``).
 """
 from __future__ import annotations
 
