@@ -29,6 +29,19 @@ def cheap_scrypt(monkeypatch, request):
         monkeypatch.setattr(keys, "SCRYPT_R", 8)
 
 
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throw-away PostgreSQL cluster for the session (tests/pg.py), shared by the hub and console tests."""
+    from tests.pg import Cluster, pg_bin
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql): the PostgreSQL hub store is not tested")
+    cluster = Cluster(bin_dir)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 def home(tmp_path) -> StationHome:
     return StationHome(tmp_path / "station")

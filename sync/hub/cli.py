@@ -32,11 +32,18 @@ def _secret(prompt: str, confirm: bool = False) -> str:
 
 
 def unlock(home: HubHome) -> Hub:
+    """The hub signed in (with the user's staff role) as ``TOWNSHIP_USER`` or the one user, or as asked."""
+    user, key = unlock_key(home)
+    return home.open_hub(user, key)
+
+
+def unlock_key(home: HubHome) -> tuple[str, bytes]:
+    """Who is signing in, and the hub's store key their passphrase unwraps."""
     user = os.environ.get("TOWNSHIP_USER")
     if not user:
         users = home.users()
         user = users[0] if len(users) == 1 else click.prompt("用户名")
-    return home.unlock(user, _secret(f"{user} 的密码"))
+    return user, home.unlock_key(user, _secret(f"{user} 的密码"))
 
 
 common = command_options(lambda data_dir: HubHome(data_dir or default_dir()), "乡镇服务器数据目录(默认 TOWNSHIP_HOME)")
@@ -72,10 +79,11 @@ def console(out: Out, home: HubHome):
 @click.option("--code", required=True, help="乡镇编码(2-12位大写字母或数字)")
 @click.option("--name", required=True, help="名称,如 旧州镇便民服务中心")
 @click.option("--user", "username", default="admin", show_default=True, help="管理员登录名")
+@click.option("--db", "db", default=None, help="区县使用 PostgreSQL 时的数据库地址 postgresql://…(默认:数据目录中的加密 SQLite 文件)")
 @common
-def init(code, name, username, out: Out, home: HubHome):
+def init(code, name, username, db, out: Out, home: HubHome):
     """建立乡镇服务器的加密数据库和密钥。恢复码只显示这一次。"""
-    hub, recovery = home.init(code, name, username, _secret("管理员密码(至少8位)", confirm=True))
+    hub, recovery = home.init(code, name, username, _secret("管理员密码(至少8位)", confirm=True), db=db)
     hub.store.close()
     out.emit({"data_dir": str(home.dir), "hub_id": hub.hub_id, "recovery_code": recovery},
              f"乡镇服务器已建立:{home.dir}\n恢复码(只显示这一次,请妥善保管):{recovery}")
@@ -98,9 +106,11 @@ def init(code, name, username, out: Out, home: HubHome):
               help="请求内容须在几秒内全部送达(另有 30 秒无数据即断开)")
 @click.option("--keep-alive", type=click.IntRange(1), default=ServeLimits.keep_alive, show_default=True,
               help="空闲连接保持几秒")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="服务进程个数(大于 1 需要 PostgreSQL 数据库;同一服务站的数据包依次导入,不同服务站并行)")
 @common
 def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buffered_mb, header_timeout, body_timeout,
-          keep_alive, out: Out, home: HubHome):
+          keep_alive, workers, out: Out, home: HubHome):
     """运行同步服务(HTTP 或 HTTPS)。各服务站用 station sync 与之同步。限额说明见 sync/SPEC.md。"""
     import uvicorn
 
@@ -111,12 +121,25 @@ def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buff
                          body_idle_timeout=min(ServeLimits.body_idle_timeout, body_timeout), keep_alive=keep_alive)
     if (tls_cert is None) != (tls_key is None):
         raise ValidationFailed("HTTPS 需要证书和私钥", [FieldError("tls", "incomplete", "--tls-cert 和 --tls-key 须同时给出")])
-    hub = unlock(home)
+    from sync.hub import workers as multi
+    multi.check_workers(workers, home.dsn())
+    user, key = unlock_key(home)
+    hub = home.open_hub(user, key)
+    try:
+        hub.require("serve")  # a township's account on a county's hub does not run the county's server
+    except StationError:
+        hub.store.close()
+        raise
     scheme = "https" if tls_cert else "http"
     click.echo(f"乡镇同步服务 {hub.name}({hub.hub_id})正在 {scheme}://{host}:{port} 监听", err=True)
     if not tls_cert and host not in ("127.0.0.1", "localhost", "::1"):
         click.echo("注意:未启用 HTTPS。登记和数据包本身已加密,但建议用 --tls-cert/--tls-key 再加一层保护", err=True)
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
+    if workers > 1:
+        hub.store.close()  # each worker opens its own connection after the fork
+        multi.serve(lambda: create_app(home.open_hub(user, key), limits), workers, host, port,
+                    {**tls, **uvicorn_options(limits)})
+        return
     try:
         uvicorn.run(create_app(hub, limits), host=host, port=port, log_level="warning", access_log=False, **tls,
                     **uvicorn_options(limits))
@@ -189,7 +212,7 @@ def station_list(out: Out, home: HubHome):
     """列出服务站、同步情况,以及登记码的尝试次数和锁定。"""
     from sync.enrol_protocol import MAX_ATTEMPTS
     with unlock(home) as hub:
-        rows = hub.store.stations()
+        rows = hub.visible_stations()  # a township account: its township's stations
     labels = {"pending": "待登记", "active": "在用", "revoked": "已停用"}
 
     def line(r: dict) -> str:
@@ -223,9 +246,10 @@ def case_group():
 @click.option("--limit", default=50, show_default=True)
 @common
 def case_list(station, status, limit, out: Out, home: HubHome):
-    """代办件列表。"""
+    """代办件列表(乡镇账号只列本乡镇服务站的代办件)。"""
     with unlock(home) as hub:
-        rows = hub.store.cases(station and station.upper(), status, limit)
+        hub.require_station(station)
+        rows = hub.store.cases(station and station.upper(), status, limit, township=hub.listing_township())
     for r in rows:
         r["status_label"] = Status(r["status"]).label
     out.emit(rows, lambda rs: "\n".join(f"{r['number']}  {r['received_on']}  {pad(r['item_name'], 30)} {r['status_label']}"
@@ -397,8 +421,7 @@ def send_list(file, station, ledger, program, period, out: Out, home: HubHome):
 
 def _may_discard(hub: Hub):
     """Who may discard: a 负责人 (``staff_policy``), acting as themself."""
-    from sync.hub import staff_policy
-    return lambda user: user == hub.user and staff_policy.allowed(hub.role, "quarantine.discard")
+    return lambda user: user == hub.user and hub.allowed("quarantine.discard")
 
 
 @main.group("quarantine", invoke_without_command=True)
@@ -463,10 +486,11 @@ def quarantine_discard(item_id, reason, held, out: Out, home: HubHome):
 @main.command()
 @click.option("--month", help="月份,如 2026-11(默认本月)")
 @click.option("--station", help="只统计该服务站")
+@click.option("--township", default=None, help="区县服务器上:只统计该乡镇的服务站(乡镇账号只能统计本乡镇)")
 @click.option("--xlsx", "xlsx_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为 .xlsx 统计表")
 @click.option("--pdf", "pdf_file", type=click.Path(path_type=Path, dir_okay=False), help="另存为打印用的月度统计报表(PDF)")
 @common
-def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
+def stats(month, station, township, xlsx_file, pdf_file, out: Out, home: HubHome):
     """各服务站月度统计:收件、办结、按时办结率、逾期、平均办结工作日、评价、差评率、差评回访。"""
     from datetime import date
 
@@ -474,8 +498,9 @@ def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
     month = month or f"{date.today():%Y-%m}"
     with unlock(home) as hub:
         hub.require("stats.own" if station else "stats.all")
-        rows = hub_stats.monthly(hub, month, station)
+        rows = hub_stats.monthly(hub, month, station, township=township)
         township, user = hub.name, hub.user
+    subtotals = hub_stats.by_township(rows)  # a county's hub: each township, then the county's total
     if xlsx_file:
         hub_stats.to_xlsx(rows, xlsx_file)
     if pdf_file:
@@ -487,8 +512,9 @@ def stats(month, station, xlsx_file, pdf_file, out: Out, home: HubHome):
                 f"按时率 {shown['closed_in_time_pct']}%  逾期 {r['overdue']:<3} 平均 {shown['avg_workdays']} 个工作日  "
                 f"差评率 {shown['bad_pct']}%  回访 {r['follow_ups_in_time']}/{r['follow_ups']}")
     saved = [str(f) for f in (xlsx_file, pdf_file) if f]
-    out.emit({"month": month, "stations": rows, "total": hub_stats.total(rows), "files": saved},
-             lambda d: "\n".join([f"{month} 月度统计"] + [line(r) for r in [*rows, d["total"]]] +
+    out.emit({"month": month, "stations": rows, "townships": subtotals, "total": hub_stats.total(rows, "全县合计" if subtotals else "合计"),
+              "files": saved},
+             lambda d: "\n".join([f"{month} 月度统计"] + [line(r) for r in [*rows, *subtotals, d["total"]]] +
                                  ([f"已保存:{'、'.join(saved)}"] if saved else [])))
 
 
@@ -513,15 +539,17 @@ _ROLE_CHOICE = click.Choice(["经办人", "负责人", "handler", "lead"])
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="姓名")
 @click.option("--role", type=_ROLE_CHOICE, default="经办人", show_default=True)
+@click.option("--township", default=None, help="区县服务器上:只能查看和办理该乡镇服务站的代办件(默认全县)")
 @common
-def user_add(username, display_name, role, out: Out, home: HubHome):
+def user_add(username, display_name, role, township, out: Out, home: HubHome):
     """添加工作人员(负责人操作)。新密码从 TOWNSHIP_NEW_PASSPHRASE 或提示输入。"""
     from sync.hub import staff, staff_policy
     with unlock(home) as hub:
         hub.require("user.manage")  # before asking for a passphrase that would be thrown away
-        row = staff.add(hub, username, display_name, role, _new_passphrase(f"{username} 的密码(至少8位)"))
+        row = staff.add(hub, username, display_name, role, _new_passphrase(f"{username} 的密码(至少8位)"), township=township)
     label = staff_policy.ROLES[row["role"]]
-    out.emit({"username": username, "role": row["role"]}, f"已添加{label} {row['display_name']}({username})")
+    out.emit({"username": username, "role": row["role"], "township": row["township"]},
+             f"已添加{label} {row['display_name']}({username}),范围:{staff_policy.reach(row['township'])}")
 
 
 @user_group.command("list")
@@ -531,8 +559,24 @@ def user_list(out: Out, home: HubHome):
     from sync.hub import staff
     with unlock(home) as hub:
         rows = staff.members(hub)
-    out.emit(rows, lambda rs: "\n".join(f"{r['username']:<16}{pad(r['display_name'], 10)}{r['role_label']}"
+    out.emit(rows, lambda rs: "\n".join(f"{r['username']:<16}{pad(r['display_name'], 10)}{r['role_label']}  {r['reach_label']}"
                                         f"{'' if r['active'] else '(已停用)'}" for r in rs))
+
+
+@user_group.command("township")
+@click.argument("username")
+@click.option("--township", default=None, help="乡镇编码:该账号只能查看和办理这个乡镇服务站的代办件")
+@click.option("--county", is_flag=True, help="改为全县范围")
+@common
+def user_township(username, township, county, out: Out, home: HubHome):
+    """设定工作人员账号的范围:一个乡镇(--township)或全县(--county)(负责人操作,记入审计)。"""
+    from sync.hub import staff, staff_policy
+    if bool(township) == county:
+        raise ValidationFailed("请指定范围", [FieldError("township", "required", "请给出 --township 乡镇编码 或 --county 之一")])
+    with unlock(home) as hub:
+        staff.set_township(hub, username, None if county else township)
+        row = hub.store.staff_member(username)
+    out.emit({"username": username, "township": row["township"]}, f"{username} 的范围:{staff_policy.reach(row['township'])}")
 
 
 @user_group.command("role")
@@ -606,6 +650,130 @@ def verify_receipt(code, out: Out, home: HubHome):
     out.emit(check, lambda d: f"真实回执:{d['number']}({d['station']}),办结期限 {d['due']}" if d["valid"] else f"核验不通过:{d['reason']}")
     if not check["valid"]:
         sys.exit(11)
+
+
+@main.command("migrate")
+@click.option("--to", "to", required=True, help="区县 PostgreSQL 数据库地址 postgresql://…(须是空库)")
+@common
+def migrate_cmd(to, out: Out, home: HubHome):
+    """把本乡镇的 SQLite 服务器数据整体迁入区县的 PostgreSQL(请先停止同步服务)。各服务站无需重新登记。"""
+    from station.errors import StationError
+    from sync.hub import migrate
+    from sync.hub.store import SQLiteHubStore
+    if home.dsn():
+        raise StationError("本服务器已经使用 PostgreSQL 数据库,无需迁移")
+    _, key = unlock_key(home)
+    src = SQLiteHubStore(home.db_path, key)
+    try:
+        counts = migrate.migrate(src, to, key)
+    finally:
+        src.close()
+    kept = migrate.switch(home, to)
+    out.emit({"counts": counts, "kept": kept},
+             f"已迁入 PostgreSQL 并逐表核对一致(服务站 {counts.get('stations', 0)} 个,事件 {counts.get('events', 0)} 条,"
+             f"审计记录 {counts.get('audit', 0)} 条,审计链完整)。原数据库文件保留为 {kept}。")
+
+
+@main.command("backup")
+@click.argument("target", type=click.Path(path_type=Path))
+@common
+def backup_cmd(target, out: Out, home: HubHome):
+    """备份乡镇服务器数据和密钥文件到新目录 TARGET(SQLite:在线复制加密数据库;PostgreSQL:pg_dump),写完读回核对。"""
+    from sync.hub import backup
+    if not home.db_path.exists() and not home.db_conf.exists():
+        home.users()  # says there is no hub here
+    _, key = unlock_key(home)
+    manifest = backup.create(home, key, target)
+    rows = sum(n for n, _ in manifest["tables"].values())
+    out.emit({"folder": str(target), **manifest}, f"已备份到 {target}({len(manifest['tables'])} 张表,共 {rows} 行,已读回核对)。"
+             "备份中的数据仍是加密的,恢复时需要管理员密码或恢复码。")
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--db", "db", default=None, help="PostgreSQL 备份恢复到的空数据库 postgresql://…")
+@common
+def restore_cmd(source, db, out: Out, home: HubHome):
+    """把 SOURCE 备份恢复到一个新的数据目录(--data-dir),逐表与备份时核对,并核验审计链。不会覆盖已有数据。"""
+    import station.store.keys as keyring
+    from sync.hub import backup
+    manifest = backup.check(source)
+    user = os.environ.get("TOWNSHIP_USER")
+    if not user:
+        users = keyring.KeyRing.load(Path(source) / backup.KEYS).users()
+        user = users[0] if len(users) == 1 else click.prompt("用户名")
+    backup.restore(source, home, user, _secret(f"{user} 的密码"), dsn=db)
+    out.emit({"data_dir": str(home.dir), **manifest}, f"已恢复到 {home.dir},各表与备份时一致,审计链完整。")
+
+
+@main.group("county")
+def county_group():
+    """区县:所辖乡镇、服务站归属、按乡镇或全县的代办件和统计。"""
+
+
+@county_group.command("add-township")
+@click.option("--code", required=True, help="乡镇编码(2-12位大写字母或数字)")
+@click.option("--name", required=True, help="乡镇名称")
+@common
+def county_add_township(code, name, out: Out, home: HubHome):
+    """添加一个所辖乡镇。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        code = county.add_township(hub, code, name)
+    out.emit({"township": code, "name": name}, f"已添加乡镇 {code} {name}")
+
+
+@county_group.command("townships")
+@common
+def county_townships(out: Out, home: HubHome):
+    """列出所辖乡镇及各自的服务站数。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        rows = county.townships(hub)
+    out.emit(rows, lambda rs: "\n".join(f"{r['code']}  {r['name']}  服务站 {r['stations']} 个" for r in rs) or "还没有添加乡镇")
+
+
+@county_group.command("assign")
+@click.argument("station")
+@click.option("--township", required=True, help="乡镇编码")
+@common
+def county_assign(station, township, out: Out, home: HubHome):
+    """把服务站 STATION 划归某乡镇(其代办件随之按该乡镇统计)。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        county.assign(hub, station, township)
+    out.emit({"station": station.upper(), "township": township.upper()}, f"服务站 {station.upper()} 已划归乡镇 {township.upper()}")
+
+
+@county_group.command("cases")
+@click.option("--township", default=None, help="只看该乡镇的服务站(默认全县)")
+@click.option("--status", type=click.Choice([s.value for s in Status]), default=None)
+@click.option("--limit", default=100, show_default=True, type=int)
+@common
+def county_cases(township, status, limit, out: Out, home: HubHome):
+    """按乡镇或全县列出代办件。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        rows = county.cases(hub, township, status, limit)
+    out.emit(rows, lambda rs: "\n".join(f"{r['number']}  {r['township'] or '-'}  {Status(r['status']).label}  {r['item_name']}"
+                                         for r in rs) or "没有代办件")
+
+
+@county_group.command("stats")
+@click.option("--township", default=None, help="只统计该乡镇(默认全县,并按乡镇分列)")
+@common
+def county_stats(township, out: Out, home: HubHome):
+    """代办件按状态统计:各乡镇分列及全县合计。"""
+    from sync.hub import county
+    with unlock(home) as hub:
+        st = county.statistics(hub, township)
+
+    def text(d):
+        def line(counts):
+            return "、".join(f"{Status(k).label} {v}" for k, v in sorted(counts.items())) or "无"
+        lines = [f"{t or '未划归乡镇'}:{line(c)}" for t, c in d["by_township"].items()]
+        return "\n".join(lines + [f"{'乡镇 ' + d['scope'] if d['scope'] else '全县'}合计:{line(d['total'])}"])
+    out.emit(st, text)
 
 
 if __name__ == "__main__":

@@ -95,9 +95,10 @@ def where(error: dict) -> str:
 
 def queue_rows(hub: Hub, station: str | None = None) -> list[dict]:
     """The cases waiting for the township, oldest due first, with the applicant masked."""
+    hub.require_station(station)
     names = {s["code"]: s["name"] for s in hub.store.stations()}
     out = []
-    for c in hub.store.decision_queue(station.upper() if station else None):
+    for c in hub.store.decision_queue(station.upper() if station else None, hub.listing_township()):
         resident = hub.store.record("resident", c["resident_id"]) or {}
         out.append({**c, "station_name": names.get(c["station"], ""), "status_label": Status(c["status"]).label,
                     "applicant": f"{resident.get('name', '')} {mask_id(resident.get('id_number'))}".strip()})

@@ -45,6 +45,7 @@ def issue(hub: "Hub", code: str, name: str, url: str | None) -> tuple[str, dict]
     key = ep.file_key(one_time, salt)  # slow on purpose; outside the transaction
     expires = (_now() + timedelta(days=ep.ENROL_DAYS)).isoformat()
     with hub.store.transaction():
+        hub.store.lock_station(code)
         existing = hub.store.station(code)
         if existing and existing["status"] == "active":
             raise ValidationFailed("该服务站已登记", [FieldError("code", "exists", f"{code} 已登记在用;如需更换设备请先停用再重新登记")])
@@ -95,6 +96,7 @@ def start(hub: "Hub", request: dict) -> dict:
         raise _malformed("登记消息格式不对") from None
     now = _now()
     with hub.store.transaction():
+        hub.store.lock_station(code)  # attempts are counted one at a time, whichever worker takes them
         hub.store.prune_enrolment(now.isoformat(), (now - timedelta(days=ep.ENROL_DAYS)).isoformat())
         counted = _count_attempt(hub, code, now.isoformat())
         if counted:
@@ -168,6 +170,7 @@ def confirm(hub: "Hub", doc) -> tuple[str, bool]:
     now = _now().isoformat()
     problem: Exception | None = None
     with hub.store.transaction():
+        hub.store.lock_station(code)
         st = hub.store.station(code)
         if st and st["status"] == "active" and bytes(st["sign_pub"]) == ep.unb64(sign) and bytes(st["enc_pub"]) == ep.unb64(enc):
             return code, False

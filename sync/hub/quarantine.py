@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from station.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from sync.bundle import BundleRejected
+from sync.hub import staff_policy
 from sync.hub.service import Hub, ItemInvalid
 from sync.protocol import ITEM_KINDS_FROM_STATION
 
@@ -58,11 +59,19 @@ def _retry_refusal(hub: Hub, row: dict) -> str | None:
     return None
 
 
+def _mine(hub: Hub, row: dict | None) -> dict | None:
+    """The item, if it is from a station the account sees (``staff_policy``); else as if not there."""
+    if row is None or staff_policy.sees(hub.township, hub._township_of(row["station"])):
+        return row
+    return None
+
+
 def list_quarantined(hub: Hub, station: str | None = None) -> list[dict]:
     """Every quarantined record (oldest first) with its reason and whether it may be retried
-    (``retryable``; ``not_retryable`` says why not)."""
+    (``retryable``; ``not_retryable`` says why not); a township account's stations' only."""
+    hub.require_station(station)
     out = []
-    for r in hub.store.quarantined(station.upper() if station else None):
+    for r in hub.store.quarantined(station.upper() if station else None, hub.listing_township()):
         why_not = _retry_refusal(hub, hub.store.quarantine_item(r["id"]) or r)
         out.append({**r, "retryable": why_not is None, "not_retryable": why_not})
     return out
@@ -70,8 +79,10 @@ def list_quarantined(hub: Hub, station: str | None = None) -> list[dict]:
 
 def list_held(hub: Hub, station: str | None = None) -> list[dict]:
     """Every held bundle with its reason and the record number the hub is waiting for."""
+    hub.require_station(station)
     hwm = {s["code"]: s["hwm"] for s in hub.store.stations()}
-    return [{**r, "waiting_for": hwm.get(r["station"], 0) + 1} for r in hub.store.held_rows(station.upper() if station else None)]
+    return [{**r, "waiting_for": hwm.get(r["station"], 0) + 1}
+            for r in hub.store.held_rows(station.upper() if station else None, hub.listing_township())]
 
 
 def retry_quarantined(hub: Hub, item_id: int, user: str | None = None) -> RetryResult:
@@ -79,7 +90,7 @@ def retry_quarantined(hub: Hub, item_id: int, user: str | None = None) -> RetryR
     if it goes in, kept if not (``RetryResult.reason``: why, today)."""
     user = user or hub.user
     with hub.lock, hub.store.transaction():
-        row = hub.store.quarantine_item(item_id)
+        row = _mine(hub, hub.store.quarantine_item(item_id))
         if row is None:
             raise NotFound(f"没有编号为 {item_id} 的搁置记录")
         refusal = _retry_refusal(hub, row)
@@ -103,7 +114,7 @@ def retry_quarantined(hub: Hub, item_id: int, user: str | None = None) -> RetryR
 def retry_held(hub: Hub, held_id: int, user: str | None = None) -> RetryResult:
     """Apply a held bundle if its gap has been filled; it stays held (with the reason) if not."""
     user = user or hub.user
-    row = next((r for r in hub.store.held_rows(None) if r["id"] == held_id), None)
+    row = next((r for r in hub.store.held_rows(None, hub.listing_township()) if r["id"] == held_id), None)
     data = hub.store.held_data(held_id)
     if row is None or data is None:
         raise NotFound(f"没有编号为 {held_id} 的暂存数据包")
@@ -134,7 +145,7 @@ def discard_quarantined(hub: Hub, item_id: int, reason: str, user: str, may_disc
     """Remove a quarantined record for good (a 负责人, with a reason); returns what was removed."""
     reason = _check_discard(user, reason, may_discard)
     with hub.lock, hub.store.transaction():
-        row = hub.store.quarantine_item(item_id)
+        row = _mine(hub, hub.store.quarantine_item(item_id))
         if row is None:
             raise NotFound(f"没有编号为 {item_id} 的搁置记录")
         content = json.dumps(row["data"], ensure_ascii=False, sort_keys=True).encode()
@@ -149,7 +160,7 @@ def discard_held(hub: Hub, held_id: int, reason: str, user: str, may_discard: Ca
     station, which sends them again."""
     reason = _check_discard(user, reason, may_discard)
     with hub.lock, hub.store.transaction():
-        row = next((r for r in hub.store.held_rows(None) if r["id"] == held_id), None)
+        row = next((r for r in hub.store.held_rows(None, hub.listing_township()) if r["id"] == held_id), None)
         if row is None:
             raise NotFound(f"没有编号为 {held_id} 的暂存数据包")
         hub.store.release(held_id)

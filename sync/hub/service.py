@@ -23,6 +23,7 @@ from station.core.clock import HybridClock, StampRejected, check_received
 from station.core.models import parse_catalog
 from station.core.rules import DEFAULT_RULES, Rules, parse_rules
 from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
+from station.fileio import OWNER_ONLY, atomic_write
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
@@ -36,6 +37,17 @@ HUB_EVENTS = {t for t, who in policy.EVENT_AUTHORS.items() if policy.HUB in who}
 
 class ItemInvalid(Exception):
     pass
+
+
+def _has_nul(value) -> bool:
+    """Whether a NUL character is anywhere in an item's strings (keys included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _digest(data: dict) -> str:
@@ -61,10 +73,29 @@ class Hub:
         self.role: str | None = None
         self.home: HubHome | None = None
         self.db_key: bytes | None = None
+        # The township (乡镇 code) the account is scoped to on a county's hub; None: the whole county.
+        self.township: str | None = None
 
     def require(self, action: str) -> None:
-        """Refuse (``PermissionDenied``) what this user's role may not do (``staff_policy``)."""
-        staff_policy.require(self.role, action)
+        """Refuse (``PermissionDenied``) what this user's role and reach may not do (``staff_policy``)."""
+        staff_policy.require(self.role, action, self.township)
+
+    def allowed(self, action: str) -> bool:
+        return staff_policy.allowed(self.role, action, self.township)
+
+    def listing_township(self, asked: str | None = None) -> str | None:
+        """The township a listing for this account is limited to (``staff_policy.listing_township``)."""
+        return staff_policy.listing_township(self.township, asked)
+
+    def require_station(self, code: str | None) -> None:
+        """Refuse a station outside this account's township (a station filter, a quarantined item)."""
+        if code and self.township is not None:
+            st = self.store.station(code.strip().upper())
+            staff_policy.require_station(self.township, code.strip().upper(), st.get("township") if st else None)
+
+    def visible_stations(self) -> list[dict]:
+        """The stations this account sees (every one for a county-wide account)."""
+        return [s for s in self.store.stations() if staff_policy.sees(self.township, s.get("township"))]
 
     def keyring(self) -> keyring.KeyRing:
         if self.home is None or self.db_key is None:
@@ -187,12 +218,14 @@ class Hub:
         """Apply one station bundle's payload in one transaction; what ``receive`` does after the
         crypto (also the baseline the sync benchmark compares the wire against)."""
         with self.lock, self.store.transaction():
+            self.store.lock_station(station)  # several workers (PostgreSQL): one bundle per station at a time
             st = self.store.station(station)
             step = protocol.plan(st["hwm"], seq_from, seq_to)
             items = protocol.check_items(payload.get("items", []), seq_from, seq_to, protocol.ITEM_KINDS_FROM_STATION)
             quarantined, touched = [], set()
             for item in items:
-                ref, digest = str(item["data"].get("id", "")), _digest(item["data"])
+                nul = _has_nul(item["data"])
+                ref, digest = str(item["data"].get("id", "")).replace("\x00", "\ufffd"), _digest(item["data"])
                 if item["seq"] <= step.skip_through or not self.store.mark_received(station, item["seq"], item["kind"], ref, digest):
                     # A replay carries what the hub already has under that number. Other content under an old
                     # number means the station went back in time (restored from a backup) and numbered new
@@ -204,6 +237,8 @@ class Hub:
                         continue
                 try:
                     with self.store.item():  # a quarantined item leaves nothing half-written behind
+                        if nul:  # no station writes one, and PostgreSQL text cannot hold it: set aside on both stores
+                            raise ItemInvalid("记录中含有空字符(0x00)")
                         touched |= self._apply_item(station, item, paper_until=st["paper_until"])
                 except ItemInvalid as exc:
                     self.store.quarantine(station, item["seq"], item["kind"], str(exc), item["data"])
@@ -284,11 +319,17 @@ class Hub:
 
     # --- township staff ---------------------------------------------------------------------
     def case_state(self, ref: str):
+        """A case for township staff: its row, folded state and events. A case of a station outside
+        the account's township is refused as if it were not there (``staff_policy``)."""
         row = self.store.case(ref)
-        if row is None:
-            raise NotFound(f"没有找到代办件 {ref}")
+        if row is None or (self.township is not None and not staff_policy.sees(self.township, self._township_of(row["station"]))):
+            raise staff_policy.case_not_found(ref, self.township)
         events = [CaseEvent.model_validate(e) for e in self.store.case_events(row["id"])]
         return row, fold(row["id"], events), events
+
+    def _township_of(self, station: str) -> str | None:
+        st = self.store.station(station)
+        return st.get("township") if st else None
 
     def case_event(self, ref: str, etype: str, payload: dict, today: date | None = None):
         """Accept, return or decide a case; the event goes down to its station."""
@@ -306,6 +347,10 @@ class Hub:
         """``case_event``'s work inside the caller's lock and transaction (several decisions at once,
         all or nothing: sync/hub/decisions.py)."""
         row, state, events = self.case_state(ref)
+        self.store.lock_station(row["station"])
+        row, state, events = self.case_state(ref)  # as it is now that no other worker writes to it
+        for e in events:  # another worker may have applied them: our stamp must still sort after each
+            self.clock.observe(e.stamp)
         payload = {**payload, "on": (today or date.today()).isoformat()}
         problems = check(state, et, payload)
         if et == EventType.FORWARDED and not problems:
@@ -334,6 +379,7 @@ class Hub:
             raise ValidationFailed("名单是空的", [FieldError("rows", "empty", "名单中没有数据")])
         doc = {"ledger": ledger, "program": program, "period": period, "rows": rows, "source": source}
         with self.store.transaction():
+            self.store.lock_station(st["code"])
             self.store.append_outbox(st["code"], "ledger_list", f"{ledger}/{program}/{period}", doc)
             self.store.audit(self.user, "publish.ledger_list", st["code"], {"program": program, "period": period, "rows": len(rows)})
         return len(rows)
@@ -349,7 +395,7 @@ class Hub:
             raise NotFound("服务站未登记或已停用:" + "、".join(unknown))
         if not chosen:
             raise ValidationFailed("没有选择服务站", [FieldError("stations", "empty", "请至少选择一个服务站")])
-        return chosen
+        return sorted(set(chosen))  # in code order: publishers lock stations in the same order (PostgreSQL)
 
     def publish_notice(self, kind: str, title: str, body: str, posting_from: str, posting_to: str,
                        stations: list[str] | None = None) -> int:
@@ -372,7 +418,8 @@ class Hub:
                "posting_from": posting_from, "posting_to": posting_to}
         with self.store.transaction():
             active = self._targets(stations)
-            for code in active:
+            for code in active:  # in code order: two publishers lock stations in the same order
+                self.store.lock_station(code)
                 self.store.append_outbox(code, "notice", doc["id"], doc)
             self.store.audit(self.user, "publish.notice", doc["id"], {"title": doc["title"], "stations": len(active)})
         return len(active)
@@ -409,6 +456,7 @@ class Hub:
             self.store.set_setting(f"published_{kind}", json.dumps(published + [doc], ensure_ascii=False))
             active = self._targets(stations)
             for code in active:
+                self.store.lock_station(code)
                 self.store.append_outbox(code, kind, ref, doc)
             self.store.audit(self.user, f"publish.{kind}", ref, {"stations": len(active)})
         return len(active)
@@ -423,7 +471,7 @@ class Hub:
         """Bad ratings whose 回访 or 整改 is past the due date stored in the rating (the township's view,
         for its statistics): the same rule the station's 今日 uses (``CaseState.follow_up_overdue``)."""
         out = []
-        for row in self.store.cases(station, Status.RATED.value, limit):
+        for row in self.store.cases(station, Status.RATED.value, limit, township=self.township):
             state = fold(row["id"], [CaseEvent.model_validate(e) for e in self.store.case_events(row["id"])])
             late = state.follow_up_overdue(today)
             if late:
@@ -449,9 +497,22 @@ class HubHome:
         self.dir = Path(data_dir)
         self.db_path = self.dir / "hub.db"
         self.keys_path = self.dir / "keys.json"
+        # ``township init --db postgresql://…``: where the store is (sync/hub/pgstore.py); absent: hub.db.
+        self.db_conf = self.dir / "database.json"
 
-    def init(self, hub_id: str, name: str, username: str, passphrase: str) -> tuple[Hub, str]:
-        if self.db_path.exists() or self.keys_path.exists():
+    def dsn(self) -> str | None:
+        """The PostgreSQL address this hub's store is at, or None for the SQLCipher file."""
+        return json.loads(self.db_conf.read_text("utf-8"))["dsn"] if self.db_conf.exists() else None
+
+    def open_store(self, key: bytes, create: bool = False) -> HubStore:
+        dsn = self.dsn()
+        if dsn:
+            from sync.hub.pgstore import PostgresHubStore
+            return PostgresHubStore(dsn, key, create=create)
+        return SQLiteHubStore(self.db_path, key, create=create)
+
+    def init(self, hub_id: str, name: str, username: str, passphrase: str, db: str | None = None) -> tuple[Hub, str]:
+        if self.db_path.exists() or self.keys_path.exists() or self.db_conf.exists():
             raise StationError(f"目录 {self.dir} 中已经有乡镇服务器数据,不会覆盖")
         hub_id = hub_id.strip().upper()
         if not hub_id.isalnum() or not 2 <= len(hub_id) <= 12:
@@ -459,26 +520,42 @@ class HubHome:
         problems = keyring.check_passphrase(passphrase, {"登录名": username, "乡镇编码": hub_id, "名称": name})
         if problems:
             raise ValidationFailed("密码不符合要求", problems)
+        if db is not None:
+            from sync.hub.pgstore import is_dsn
+            if not is_dsn(db):
+                raise ValidationFailed("数据库地址无效", [FieldError("db", "bad_dsn", "应以 postgresql:// 开头")])
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         ring, key, recovery, _ = keyring.KeyRing.new_store_key(self.keys_path, username, passphrase)
-        store = SQLiteHubStore(self.db_path, key, create=True)
-        hub = Hub.create(store, hub_id, name, username)
+        try:
+            if db is not None:
+                atomic_write(self.db_conf, json.dumps({"dsn": db}, ensure_ascii=False).encode("utf-8"), OWNER_ONLY)
+            store = self.open_store(key, create=True)
+            hub = Hub.create(store, hub_id, name, username)
+        except BaseException:
+            self.db_conf.unlink(missing_ok=True)  # nothing half set up is left to block a retry
+            raise
         ring.save()
         staff.seed(store, [username], audited=False)
         self._logged_in(hub, username, key)
         return hub, recovery
 
     def _ring(self) -> keyring.KeyRing:
-        if not self.db_path.exists():
+        if not self.db_path.exists() and not self.db_conf.exists():
             raise StationError(f"目录 {self.dir} 中没有乡镇服务器数据:请先运行 township init,或用 --data-dir 指定")
         return keyring.KeyRing.load(self.keys_path)
 
     def unlock(self, username: str, passphrase: str) -> Hub:
-        ring = self._ring()
-        key = ring.unlock(username, passphrase)
-        hub = Hub(SQLiteHubStore(self.db_path, key), username)
+        return self.open_hub(username, self.unlock_key(username, passphrase))
+
+    def unlock_key(self, username: str, passphrase: str) -> bytes:
+        return self._ring().unlock(username, passphrase)
+
+    def open_hub(self, username: str, key: bytes) -> Hub:
+        """The hub signed in as ``username`` with the store key their passphrase unwrapped (each
+        ``serve`` worker opens its own this way after the fork)."""
+        hub = Hub(self.open_store(key), username)
         try:
-            staff.seed(hub.store, ring.users())  # a hub from before staff accounts
+            staff.seed(hub.store, self._ring().users())  # a hub from before staff accounts
             self._logged_in(hub, username, key)
         except BaseException:
             hub.store.close()
@@ -486,7 +563,7 @@ class HubHome:
         return hub
 
     def _logged_in(self, hub: Hub, username: str, key: bytes) -> None:
-        hub.role = staff.role_for_login(hub.store, username)
+        hub.role, hub.township = staff.role_for_login(hub.store, username)
         hub.home, hub.db_key = self, key
 
     def users(self) -> list[str]:

@@ -1,4 +1,8 @@
-"""Township staff accounts: add, list, change role, deactivate and reactivate (负责人 only).
+"""Township staff accounts: add, list, change role or reach, deactivate and reactivate (负责人 only).
+
+On a county's hub an account reaches one township (乡镇) or the whole county (``township`` NULL);
+what that allows is ``staff_policy``'s. Only a county-wide 负责人 manages accounts there, so the
+last county-wide 负责人 is kept as the last 负责人 is.
 
 The role and whether an account is in use live in the hub store (``staff``); the passphrase
 opens the user's entry in the hub's ``keys.json`` (the same keyring as the station's). Each
@@ -29,14 +33,15 @@ def seed(store: HubStore, usernames: list[str], audited: bool = True) -> None:
                 store.audit(name, "user.seed", name, {"role": staff_policy.LEAD})
 
 
-def role_for_login(store: HubStore, username: str) -> str:
-    """The role of an account that may log in; an unknown or deactivated account may not."""
+def role_for_login(store: HubStore, username: str) -> tuple[str, str | None]:
+    """The role and the township (None: the whole county) of an account that may log in; an unknown
+    or deactivated account may not."""
     row = store.staff_member(username)
     if row is None:
         raise AuthFailed(f"“{username}”不是乡镇工作人员账号,请找负责人添加")
     if not row["active"]:
         raise AuthFailed(f"账号“{username}”已停用,不能登录。如需恢复,请负责人运行 township user activate。")
-    return row["role"]
+    return row["role"], row.get("township")
 
 
 def _role(role: str) -> str:
@@ -54,13 +59,28 @@ def _row(hub, username: str) -> dict:
 
 
 def _last_lead(hub, username: str) -> bool:
-    leads = [r["username"] for r in hub.store.staff_members() if r["active"] and r["role"] == staff_policy.LEAD]
+    """Whether ``username`` is the last active county-wide 负责人 (the one who can manage accounts)."""
+    leads = [r["username"] for r in hub.store.staff_members()
+             if r["active"] and r["role"] == staff_policy.LEAD and r.get("township") is None]
     return leads == [username]
 
 
-def add(hub, username: str, display_name: str, role: str, passphrase: str) -> dict:
+def _township(hub, township: str | None) -> str | None:
+    """A township code that exists on this hub, or None (the whole county)."""
+    if township is None or not township.strip():
+        return None
+    code = township.strip().upper()
+    if hub.store.s.scalar("SELECT code FROM townships WHERE code = ?", (code,)) is None:
+        raise ValidationFailed("乡镇无效", [FieldError("township", "unknown",
+                                                     f"没有乡镇 {code}:请先用 township county add-township 添加")])
+    return code
+
+
+def add(hub, username: str, display_name: str, role: str, passphrase: str, township: str | None = None) -> dict:
+    """A new account; ``township``: scoped to that township of the county's hub (None: the whole county)."""
     hub.require("user.manage")
     role = _role(role)
+    township = _township(hub, township)
     errors = check_username(username)
     if not (display_name or "").strip():
         errors.append(FieldError("display_name", "required", "姓名不能为空"))
@@ -70,10 +90,11 @@ def add(hub, username: str, display_name: str, role: str, passphrase: str) -> di
     if hub.store.staff_member(username) is not None:
         raise AlreadyExists(f"登录名“{username}”已被使用(已停用的账号可用 township user activate 恢复)")
     ring = hub.keyring()
-    row = {"username": username, "display_name": display_name.strip(), "role": role, "active": 1, "created_at": now_iso()}
+    row = {"username": username, "display_name": display_name.strip(), "role": role, "active": 1, "created_at": now_iso(),
+           "township": township}
     with hub.store.transaction():
         hub.store.put_staff(row)
-        hub.store.audit(hub.user, "user.add", username, {"role": role})
+        hub.store.audit(hub.user, "user.add", username, {"role": role, **({"township": township} if township else {})})
         # Saved inside the transaction's scope: if the key file cannot be written, the row rolls back.
         ring.set_user(username, hub.db_key, passphrase)
         ring.save()
@@ -84,7 +105,22 @@ def members(hub) -> list[dict]:
     rows = hub.store.staff_members()
     for r in rows:
         r["role_label"] = staff_policy.ROLES.get(r["role"], r["role"])
+        r["reach_label"] = staff_policy.reach(r.get("township"))
     return rows
+
+
+def set_township(hub, username: str, township: str | None) -> None:
+    """Scope an account to one township, or (None) give it the whole county."""
+    hub.require("user.manage")
+    township = _township(hub, township)
+    row = _row(hub, username)
+    if row.get("township") == township:
+        return
+    if township is not None and row["active"] and row["role"] == staff_policy.LEAD and _last_lead(hub, username):
+        raise ValidationFailed("无法更改范围", [FieldError("township", "last_lead", "这是最后一位全县范围的负责人,不能限定到一个乡镇")])
+    with hub.store.transaction():
+        hub.store.update_staff(username, township=township)
+        hub.store.audit(hub.user, "user.township", username, {"from": row.get("township"), "to": township})
 
 
 def set_role(hub, username: str, role: str) -> None:

@@ -120,26 +120,34 @@ def _finish(row: dict) -> dict:
     return row
 
 
-def monthly(hub_or_store, month: str, station: str | None = None, today: date | None = None, everything: bool = False) -> list[dict]:
+def monthly(hub_or_store, month: str, station: str | None = None, today: date | None = None, everything: bool = False,
+            township: str | None = None) -> list[dict]:
     """One row per station (every enrolled or retired station, or just ``station``) for ``month``
     (``2026-11``): the figures described in this module's docstring. ``everything``: fold every case,
-    none left out as closed before the month (the reference the benchmark checks the shortcut against)."""
+    none left out as closed before the month (the reference the benchmark checks the shortcut against).
+    ``township``: that township's stations only (a township account's own, whatever it asks)."""
     store = getattr(hub_or_store, "store", hub_or_store)
+    # A township account (staff_policy): its own township's stations only; a store: every station.
+    if hasattr(hub_or_store, "listing_township"):
+        township = hub_or_store.listing_township(township)
+    if station and hasattr(hub_or_store, "require_station"):
+        hub_or_store.require_station(station)
     first, last = month_bounds(month)
     today = today or date.today()
     cutoff = min(last, today)  # the month so far, when it is the current one
     cal = hub_calendar(store)
     code = station.strip().upper() if station else None
-    stations = [s for s in store.stations() if s["status"] != "pending" and (code is None or s["code"] == code)]
+    stations = [s for s in store.stations() if s["status"] != "pending" and (code is None or s["code"] == code)
+                and (township is None or s["township"] == township)]
     if code and not stations:
         raise ValidationFailed("没有该服务站", [FieldError("station", "unknown", f"没有已登记的服务站 {code}")])
-    rows = {s["code"]: {"station": s["code"], "station_name": s["name"], "month": f"{first:%Y-%m}",
+    rows = {s["code"]: {"station": s["code"], "station_name": s["name"], "township": s.get("township"), "month": f"{first:%Y-%m}",
                         **dict.fromkeys(COUNTS, 0), "ratings": dict.fromkeys(LEVELS, 0)} for s in stations}
     # A case closed before the month with nothing recorded since adds nothing: left in the store. An
     # event's day is never after the day it was stamped (stations and hub date events today or
     # earlier), so a case whose last stamp is before the month (less a margin for time zones) is one.
     since = datetime.combine(first - timedelta(days=2), time.min, tzinfo=timezone.utc).timestamp()
-    events = store.stats_events(code, last.isoformat(), "" if everything else f"{int(since * 1000):0{MS_DIGITS}d}")
+    events = store.stats_events(code, last.isoformat(), "" if everything else f"{int(since * 1000):0{MS_DIGITS}d}", township)
     start = 0
     while start < len(events):  # events come grouped by case, in fold order
         end = start
@@ -182,11 +190,28 @@ def _count(row: dict, f: dict, first: date, last: date, cutoff: date, cal: WorkC
             row["follow_ups_in_time"] += r["closed_on"] is not None and r["closed_on"] <= limit
 
 
-def total(rows: list[dict]) -> dict:
+def total(rows: list[dict], label: str = "合计") -> dict:
     """The 合计 row: counts summed, rates recomputed from the sums (never averaged)."""
-    out = {"station": "", "station_name": "合计", "month": rows[0]["month"] if rows else "",
+    out = {"station": "", "station_name": label, "month": rows[0]["month"] if rows else "",
            **{k: sum(r[k] for r in rows) for k in COUNTS}, "ratings": {lv: sum(r["ratings"][lv] for r in rows) for lv in LEVELS}}
     return _finish(out)
+
+
+def by_township(rows: list[dict]) -> list[dict]:
+    """On a county's hub: one 小计 row per township (乡镇) over its stations' rows, in code order, then
+    the stations outside every township; each a ``total`` (rates from the sums). Empty on a township's
+    own hub (no station belongs to a township). The county's figure is ``total`` of all the rows."""
+    if not any(r.get("township") for r in rows):
+        return []
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r.get("township") or "", []).append(r)
+    out = []
+    for code in sorted(groups, key=lambda c: (c == "", c)):
+        row = total(groups[code], f"乡镇 {code} 小计" if code else "未划归乡镇 小计")
+        row["township"] = code or None
+        out.append(row)
+    return out
 
 
 def _cell(value):

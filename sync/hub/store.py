@@ -44,14 +44,15 @@ class HubStore(Protocol):
     def record(self, kind: str, record_id: str) -> dict | None: ...
     def replace_outbox(self, station: str, rows: list[tuple[str, str, dict]]) -> None: ...
     def outbox_rows(self, station: str) -> list[dict]: ...
-    def cases(self, station: str | None, status: str | None, limit: int) -> list[dict]: ...
+    # ``township``: only the cases (records) of that township's stations (a scoped account, staff_policy)
+    def cases(self, station: str | None, status: str | None, limit: int, township: str | None = None) -> list[dict]: ...
     def put_resident(self, station: str, resident: dict) -> None: ...
     def put_attachment(self, station: str, attachment: dict) -> None: ...
     def put_ledger_entry(self, station: str, entry: dict) -> None: ...
     def put_infra_event(self, station: str, event: dict) -> None: ...
     def put_board_item(self, station: str, kind: str, item: dict) -> None: ...
     def quarantine(self, station: str, seq: int | None, kind: str, reason: str, data: dict | None) -> None: ...
-    def quarantined(self, station: str | None) -> list[dict]: ...
+    def quarantined(self, station: str | None, township: str | None = None) -> list[dict]: ...
     def append_outbox(self, station: str, kind: str, ref: str, data: dict) -> int: ...
     def outbox_after(self, station: str, seq: int, limit: int) -> list[dict]: ...
     def hold(self, station: str, seq_from: int, seq_to: int, data: bytes, reason: str) -> None: ...
@@ -77,11 +78,12 @@ class HubStore(Protocol):
     def put_staff(self, row: dict) -> None: ...
     def update_staff(self, username: str, **fields) -> None: ...
     # what the township console reads (sync/hub/views.py)
-    def station_summary(self, today: str, open_statuses: list[str]) -> list[dict]: ...
+    def station_summary(self, today: str, open_statuses: list[str], township: str | None = None) -> list[dict]: ...
     def events_of_types(self, types: list[str]) -> list[dict]: ...
     def queue(self, statuses: list[str], station: str | None, item: str | None, due_before: str | None,
-              limit: int, offset: int) -> list[dict]: ...
-    def queue_count(self, statuses: list[str], station: str | None, item: str | None, due_before: str | None) -> int: ...
+              limit: int, offset: int, township: str | None = None) -> list[dict]: ...
+    def queue_count(self, statuses: list[str], station: str | None, item: str | None, due_before: str | None,
+                    township: str | None = None) -> int: ...
     def item_names(self) -> list[str]: ...
     def resident(self, resident_id: str) -> dict | None: ...
     def case_attachments(self, case_id: str) -> list[dict]: ...
@@ -89,13 +91,15 @@ class HubStore(Protocol):
     def deliveries(self, kinds: list[str]) -> list[dict]: ...
     def outbox_data(self, station: str, seq: int) -> dict | None: ...
     # township console work (sync/hub/decisions.py, stats.py, quarantine.py)
-    def decision_queue(self, station: str | None) -> list[dict]: ...
-    def stats_events(self, station: str | None, received_until: str, changed_since: str = "") -> list[dict]: ...
+    def decision_queue(self, station: str | None, township: str | None = None) -> list[dict]: ...
+    def stats_events(self, station: str | None, received_until: str, changed_since: str = "",
+                     township: str | None = None) -> list[dict]: ...
     def quarantine_item(self, item_id: int) -> dict | None: ...
     def drop_quarantine(self, item_id: int) -> None: ...
-    def held_rows(self, station: str | None) -> list[dict]: ...
+    def held_rows(self, station: str | None, township: str | None = None) -> list[dict]: ...
     def founder(self) -> str | None: ...
     def close(self) -> None: ...
+    def lock_station(self, code: str) -> None: ...
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -210,7 +214,36 @@ def _v10_console_indexes(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE stations ADD COLUMN last_via TEXT")
 
 
-HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_staff, _v10_console_indexes]
+def _v11_townships(db: sqlite_utils.Database) -> None:
+    """A county's hub holds several townships (乡镇); each station belongs to one (sync/hub/county.py).
+    A township's own hub has none: its stations' township is NULL (the hub itself)."""
+    db.executescript("""
+    CREATE TABLE townships (code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+    ALTER TABLE stations ADD COLUMN township TEXT REFERENCES townships(code);
+    CREATE INDEX stations_township ON stations(township);
+    """)
+
+
+def _v12_staff_township(db: sqlite_utils.Database) -> None:
+    """A staff account's reach: one township (乡镇) of the county's hub, or NULL for the whole county
+    (every account before this, and every account on a township's own hub). sync/hub/staff_policy.py."""
+    db.execute("ALTER TABLE staff ADD COLUMN township TEXT REFERENCES townships(code)")
+
+
+HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_staff, _v10_console_indexes,
+                  _v11_townships, _v12_staff_township]
+
+
+def _station_where(station: str | None, township: str | None, lead: str = " WHERE ", alias: str = "") -> tuple[str, tuple]:
+    """A listing's clause for one station and/or one township's stations (each optional)."""
+    where, params = [], []
+    if station:
+        where.append(f"{alias}station = ?")
+        params.append(station)
+    if township:
+        where.append(f"{alias}station IN (SELECT code FROM stations WHERE township = ?)")
+        params.append(township)
+    return (lead + " AND ".join(where) if where else ""), tuple(params)
 
 
 class SQLiteHubStore:
@@ -264,7 +297,7 @@ class SQLiteHubStore:
         return self.s.one("SELECT * FROM stations WHERE code = ?", (code,))
 
     def stations(self):
-        return self.s.query("SELECT code, name, status, created_at, enrolled_at, hwm, acked, last_seen, "
+        return self.s.query("SELECT code, name, status, created_at, enrolled_at, hwm, acked, last_seen, township, "
                             "coalesce(a.attempts, 0) AS enrol_attempts, a.locked_at AS enrol_locked_at "
                             "FROM stations LEFT JOIN enrol_attempts a ON a.station_code = stations.code ORDER BY code")
 
@@ -364,8 +397,11 @@ class SQLiteHubStore:
         return [{"seq": r["seq"], "kind": r["kind"], "ref": r["ref"], "data": json.loads(r["data"])}
                 for r in self.s.query("SELECT seq, kind, ref, data FROM outbox WHERE station = ? ORDER BY seq", (station,))]
 
-    def cases(self, station, status, limit):
+    def cases(self, station, status, limit, township=None):
         where, params = [], []
+        if township:
+            where.append("station IN (SELECT code FROM stations WHERE township = ?)")
+            params.append(township)
         if station:
             where.append("station = ?")
             params.append(station)
@@ -403,9 +439,9 @@ class SQLiteHubStore:
         self._x("INSERT INTO quarantine (station, seq, kind, reason, data, at) VALUES (?,?,?,?,?,?)",
                 (station, seq, kind, reason, json.dumps(data, ensure_ascii=False) if data is not None else None, audit.now_iso()))
 
-    def quarantined(self, station):
-        sql = "SELECT id, station, seq, kind, reason, at FROM quarantine" + (" WHERE station = ?" if station else "") + " ORDER BY id"
-        return self.s.query(sql, (station,) if station else ())
+    def quarantined(self, station, township=None):
+        where, params = _station_where(station, township)
+        return self.s.query("SELECT id, station, seq, kind, reason, at FROM quarantine" + where + " ORDER BY id", params)
 
     def append_outbox(self, station, kind, ref, data):
         seq = (self.s.conn.execute("SELECT max(seq) FROM outbox WHERE station = ?", (station,)).fetchone()[0] or 0) + 1
@@ -485,20 +521,20 @@ class SQLiteHubStore:
         self._x("DELETE FROM enrol_attempts WHERE last_at < ?", (stale_before,))
 
     def staff_member(self, username):
-        return self.s.one("SELECT username, display_name, role, active, created_at FROM staff WHERE username = ?", (username,))
+        return self.s.one("SELECT username, display_name, role, active, created_at, township FROM staff WHERE username = ?", (username,))
 
     def staff_members(self):
-        return self.s.query("SELECT username, display_name, role, active, created_at FROM staff ORDER BY created_at, username")
+        return self.s.query("SELECT username, display_name, role, active, created_at, township FROM staff ORDER BY created_at, username")
 
     def put_staff(self, row):
-        self._x("INSERT INTO staff (username, display_name, role, active, created_at) VALUES (?,?,?,?,?)",
-                (row["username"], row["display_name"], row["role"], row["active"], row["created_at"]))
+        self._x("INSERT INTO staff (username, display_name, role, active, created_at, township) VALUES (?,?,?,?,?,?)",
+                (row["username"], row["display_name"], row["role"], row["active"], row["created_at"], row.get("township")))
 
     def update_staff(self, username, **fields):
         sets = ", ".join(f"{k} = ?" for k in fields)
         self._x(f"UPDATE staff SET {sets} WHERE username = ?", (*fields.values(), username))
 
-    def station_summary(self, today, open_statuses):
+    def station_summary(self, today, open_statuses, township=None):
         marks = ",".join("?" * len(open_statuses))
         # One row per station; each count a correlated subquery on an indexed column (plain SQL).
         sql = (f"SELECT s.code, s.name, s.status, s.last_seen, s.last_via, s.acked, "
@@ -507,8 +543,8 @@ class SQLiteHubStore:
                f"(SELECT count(*) FROM quarantine q WHERE q.station = s.code) AS quarantined, "
                f"(SELECT count(*) FROM cases c WHERE c.station = s.code AND c.status IN ({marks})) AS open, "
                f"(SELECT count(*) FROM cases c WHERE c.station = s.code AND c.status IN ({marks}) AND c.due_on < ?) AS overdue "
-               f"FROM stations s ORDER BY s.code")
-        return self.s.query(sql, (*open_statuses, *open_statuses, today))
+               f"FROM stations s" + (" WHERE s.township = ?" if township else "") + " ORDER BY s.code")
+        return self.s.query(sql, (*open_statuses, *open_statuses, today, *((township,) if township else ())))
 
     def events_of_types(self, types):
         rows = self.s.query(f"SELECT case_id, station, type, payload FROM events WHERE type IN ({','.join('?' * len(types))})",
@@ -517,34 +553,37 @@ class SQLiteHubStore:
             r["payload"] = json.loads(r["payload"])
         return rows
 
-    def decision_queue(self, station):
+    def decision_queue(self, station, township=None):
         """Cases waiting for the township (submitted or accepted), oldest due first (no due date last)."""
-        sql = ("SELECT * FROM cases WHERE status IN ('submitted', 'accepted')" + (" AND station = ?" if station else "")
-               + " ORDER BY due_on IS NULL, due_on, received_on, number")
-        return self.s.query(sql, (station,) if station else ())
+        where, params = _station_where(station, township, " AND ")
+        sql = "SELECT * FROM cases WHERE status IN ('submitted', 'accepted')" + where + " ORDER BY due_on IS NULL, due_on, received_on, number"
+        return self.s.query(sql, params)
 
-    def stats_events(self, station, received_until, changed_since=""):
+    def stats_events(self, station, received_until, changed_since="", township=None):
         """Every event of the cases received up to a day (ISO date) that are still open or had an
         event stamped at or after ``changed_since`` (a stamp prefix), by case in fold order."""
         sql = ("SELECT e.id, e.case_id, c.station, e.type, e.stamp, e.node, e.user, e.payload FROM events e "
                "JOIN cases c ON c.id = e.case_id WHERE c.received_on <= ? "
                "AND (c.status IN ('received', 'submitted', 'accepted', 'returned') OR c.updated_stamp >= ?)"
-               + (" AND c.station = ?" if station else "") + " ORDER BY e.case_id, e.stamp, e.id")
-        rows = self.s.query(sql, (received_until, changed_since, station) if station else (received_until, changed_since))
+               + _station_where(station, township, " AND ", "c.")[0] + " ORDER BY e.case_id, e.stamp, e.id")
+        rows = self.s.query(sql, (received_until, changed_since, *_station_where(station, township)[1]))
         for r in rows:
             r["payload"] = json.loads(r["payload"])
         return rows
 
-    def _queue_where(self, statuses, station, item, due_before):
+    def _queue_where(self, statuses, station, item, due_before, township=None):
         where, params = [f"c.status IN ({','.join('?' * len(statuses))})"], list(statuses)
+        if township:
+            where.append("c.station IN (SELECT code FROM stations WHERE township = ?)")
+            params.append(township)
         for clause, value in (("c.station = ?", station), ("c.item_name = ?", item), ("c.due_on < ?", due_before)):
             if value:
                 where.append(clause)
                 params.append(value)
         return " WHERE " + " AND ".join(where), params
 
-    def queue(self, statuses, station, item, due_before, limit, offset):
-        where, params = self._queue_where(statuses, station, item, due_before)
+    def queue(self, statuses, station, item, due_before, limit, offset, township=None):
+        where, params = self._queue_where(statuses, station, item, due_before, township)
         # Oldest due first; a case without a deadline yet (materials pending) after those with one. The
         # page is chosen from the index first; only its rows are then read with their residents.
         page = ("SELECT c.id FROM cases c" + where + " ORDER BY CASE WHEN c.due_on IS NULL THEN 1 ELSE 0 END, "
@@ -560,8 +599,8 @@ class SQLiteHubStore:
             r["resident"] = json.loads(r["resident"]) if r["resident"] else None
         return rows
 
-    def queue_count(self, statuses, station, item, due_before):
-        where, params = self._queue_where(statuses, station, item, due_before)
+    def queue_count(self, statuses, station, item, due_before, township=None):
+        where, params = self._queue_where(statuses, station, item, due_before, township)
         return self.s.scalar("SELECT count(*) FROM cases c" + where, tuple(params))
 
     def item_names(self):
@@ -599,14 +638,18 @@ class SQLiteHubStore:
     def drop_quarantine(self, item_id):
         self._x("DELETE FROM quarantine WHERE id = ?", (item_id,))
 
-    def held_rows(self, station):
+    def held_rows(self, station, township=None):
         # Without the bundle bytes: a listing never loads a stick's worth of held bundles.
-        sql = "SELECT id, station, seq_from, seq_to, reason, at FROM held" + (" WHERE station = ?" if station else "")
-        return self.s.query(sql + " ORDER BY station, seq_from, id", (station,) if station else ())
+        where, params = _station_where(station, township)
+        return self.s.query("SELECT id, station, seq_from, seq_to, reason, at FROM held" + where + " ORDER BY station, seq_from, id", params)
 
     def founder(self):
         """Who set the hub up (``township init``)."""
         return self.s.scalar('SELECT "user" FROM audit WHERE action = ? ORDER BY seq LIMIT 1', ("hub.init",))
+
+    def lock_station(self, code):
+        """Serialise work on one station (or station code) until the transaction ends. Nothing to do
+        here: ``BEGIN IMMEDIATE`` already lets one writer in at a time (PostgreSQL: pgstore.py)."""
 
     def close(self):
         self.s.close()

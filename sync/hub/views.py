@@ -4,7 +4,8 @@ one case with what may be done to it, the hub's own state line.
 
 Working days are counted with the station's own calendar code (``station.core.workdays``),
 fed with the holiday years the township published, so "3 working days left" means the same
-at both ends. Resident numbers are masked with the station's masking rules.
+at both ends. Resident numbers are masked with the station's masking rules. What an account on a
+county's hub sees is limited to its township's stations through the ``Hub`` (``staff_policy``).
 """
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def overview(hub, today: date) -> list[dict]:
     open and overdue cases, bad ratings without follow-up; ``silent`` past the setting's days."""
     limit = silent_days(hub)
     bad = bad_ratings_open(hub)
-    rows = hub.store.station_summary(today.isoformat(), [s.value for s in OPEN_STATUSES])
+    rows = hub.store.station_summary(today.isoformat(), [s.value for s in OPEN_STATUSES], hub.listing_township())
     for r in rows:
         r["waiting"] = max(0, r.pop("outbox_top") - r.pop("acked"))
         r["bad_ratings"] = bad.get(r["code"], 0)
@@ -138,7 +139,9 @@ def _statuses(f: QueueFilter) -> list[str]:
 def queue(hub, today: date, f: QueueFilter, limit: int = 100, offset: int = 0, cal: WorkCalendar | None = None) -> list[dict]:
     """Cases waiting for the township, oldest due first, with working days left (negative: overdue)."""
     cal = cal or calendar(hub)
-    rows = hub.store.queue(_statuses(f), f.station, f.item, today.isoformat() if f.overdue else None, limit, offset)
+    hub.require_station(f.station)
+    rows = hub.store.queue(_statuses(f), f.station, f.item, today.isoformat() if f.overdue else None, limit, offset,
+                           hub.listing_township())
     left: dict[date, int] = {}
     for r in rows:
         resident = r.pop("resident") or {}
@@ -154,7 +157,8 @@ def queue(hub, today: date, f: QueueFilter, limit: int = 100, offset: int = 0, c
 
 
 def queue_count(hub, today: date, f: QueueFilter) -> int:
-    return hub.store.queue_count(_statuses(f), f.station, f.item, today.isoformat() if f.overdue else None)
+    hub.require_station(f.station)
+    return hub.store.queue_count(_statuses(f), f.station, f.item, today.isoformat() if f.overdue else None, hub.listing_township())
 
 
 # A payload each township event would carry, to ask the case rules whether the state allows it.

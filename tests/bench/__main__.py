@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from tests.bench import cli, console, decisions, foundation, ledgers, printouts, stats, sync, tui, usb
+from tests.bench import cli, console, county, decisions, foundation, ledgers, printouts, stats, sync, tui, usb
 
 MISSES: list[str] = []
 
@@ -41,8 +41,10 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=200_000, help="cases on the large station (search)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", choices=["foundation", "tui", "printouts", "sync", "usb", "ledgers", "ledger-csv", "cli", "decisions",
-                                           "console", "stats"],
+                                           "console", "stats", "county"],
                         help="run one group")
+    parser.add_argument("--stations", type=int, default=50, help="simulated stations in the county benchmark")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long each hub is pushed to in the county benchmark")
     parser.add_argument("--slow-pc", action="store_true", help="then run the same again pinned to one core (taskset)")
     args = parser.parse_args()
     try:
@@ -55,6 +57,11 @@ def main() -> None:
 
 
 def run(args) -> None:
+    if args.only == "county":  # only on request: it needs PostgreSQL and runs for minutes
+        r = county.run(args.stations, args.seconds)
+        print(county.line(r) + meets(r["ratio"] >= 2 and not any(r[k]["lost"] or r[k]["duplicated"] for k in ("postgresql", "sqlite")),
+                                     "county hub PostgreSQL/SQLite"))
+        return
     if args.only == "ledger-csv":
         c = ledgers.run(only_csv=True)["big_csv"]
         print(_big_csv_line(c))

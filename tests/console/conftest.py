@@ -65,8 +65,8 @@ def take(session, item: str, i: int) -> str:
     return r["number"]
 
 
-def build_world(tmp: Path) -> World:
-    hub, _ = HubHome(tmp / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)
+def build_world(tmp: Path, db: str | None = None) -> World:
+    hub, _ = HubHome(tmp / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=db)
     stations, numbers = {}, {}
     try:
         n = 0
@@ -96,23 +96,34 @@ def build_world(tmp: Path) -> World:
     return World(tmp, tmp / "hub", stations, numbers)
 
 
-_TEMPLATE: dict[str, Path] = {}
+_TEMPLATE: dict[str, tuple[Path, str | None]] = {}
 
 
 @pytest.fixture
-def world(tmp_path) -> World:
-    """Built once per run, then copied (enrolment and bundles take a few seconds)."""
-    if "w" not in _TEMPLATE:
-        base = tmp_path.parent / "console-world"
+def console_store() -> str:
+    """Which hub store the world is on; test modules that run over both override it (test_console.py)."""
+    return "sqlite"
+
+
+@pytest.fixture
+def world(tmp_path, console_store, request) -> World:
+    """Built once per run and store kind, then copied (enrolment and bundles take a few seconds): the
+    data dir file by file, and on PostgreSQL the database as a new one made from it as a template."""
+    if console_store not in _TEMPLATE:
+        base = tmp_path.parent / f"console-world-{console_store}"
         if base.exists():
             shutil.rmtree(base)
         base.mkdir()
-        build_world(base)
-        _TEMPLATE["w"] = base
-    base = _TEMPLATE["w"]
+        db = request.getfixturevalue("pg_cluster").new_database() if console_store == "postgresql" else None
+        build_world(base, db)
+        _TEMPLATE[console_store] = (base, db)
+    base, db = _TEMPLATE[console_store]
     for child in base.iterdir():
         if child.is_dir() and child.name in ("hub", *PLAN):
             shutil.copytree(child, tmp_path / child.name)
+    if db is not None:
+        copy = request.getfixturevalue("pg_cluster").copy_database(db)
+        (tmp_path / "hub" / "database.json").write_text(json.dumps({"dsn": copy}), "utf-8")
     numbers = json.loads((base / "numbers.json").read_text()) if (base / "numbers.json").exists() else None
     if numbers is None:
         raise RuntimeError("world template incomplete")

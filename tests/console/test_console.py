@@ -1,12 +1,20 @@
 """Pilot tests of the township console over a real hub store filled by real bundles from two stations."""
 from __future__ import annotations
 
+import pytest
+
 from station.services import cases
 from sync import usb
 from sync.hub.service import HubHome
 from sync.hub.usb import import_path
 from tests.console.conftest import SCAN, TODAY, console, settle
 from tests.sync.conftest import HUB_PASS
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def console_store(request) -> str:
+    """Every console test over both hub stores (the SQLCipher file and PostgreSQL)."""
+    return request.param
 
 
 async def test_login_screen_unlocks_once_and_shows_the_overview(world):

@@ -74,10 +74,29 @@ class HubProcess:
         return HubHome(self.dir).unlock("admin", HUB_PASS)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub_db(request):
+    """The hub's store, both kinds: None (the SQLCipher file) or a fresh PostgreSQL database's address."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_cluster").new_database()
+
+
+def integrity_ok(store) -> bool:
+    """SQLite's own page check; on PostgreSQL every sealed value opens (a tampered one raises)."""
+    from sync.hub.store import SQLiteHubStore
+    if type(store) is SQLiteHubStore:
+        return store.s.scalar("PRAGMA integrity_check") == "ok"
+    from sync.hub.pgstore import SEALED
+    for table, cols in SEALED.items():
+        store.s.query(f"SELECT {', '.join(sorted(cols))} FROM {table}")
+    return True
+
+
 @pytest.fixture
-def hub(tmp_path):
+def hub(tmp_path, hub_db):
     home = HubHome(tmp_path / "hub")
-    home.init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)[0].store.close()
+    home.init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=hub_db)[0].store.close()
     process = HubProcess(home.dir)
     process.start()
     yield process

@@ -199,8 +199,8 @@ async def test_today_screen_shows_the_townships_finding(hub, tmp_path):
 
 # --- USB ---------------------------------------------------------------------------------------
 @pytest.fixture
-def local_hub(tmp_path):
-    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)
+def local_hub(tmp_path, hub_db):
+    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=hub_db)
     yield h
     h.store.close()
 

@@ -38,8 +38,8 @@ def test_township_station_add_writes_a_file_without_the_code(tmp_path):
 
 
 @pytest.fixture
-def hub(tmp_path):
-    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)
+def hub(tmp_path, hub_db):
+    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=hub_db)
     yield h
     h.store.close()
 

@@ -12,8 +12,8 @@ from tests.sync.conftest import HUB_PASS, ST_PASS
 
 
 @pytest.fixture
-def hub(tmp_path):
-    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)
+def hub(tmp_path, hub_db):
+    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=hub_db)
     yield h
     h.store.close()
 

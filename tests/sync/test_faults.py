@@ -15,7 +15,7 @@ import requests
 from station.services import audit
 from sync import client, protocol
 from sync.http import HttpTransport
-from tests.sync.conftest import ROOT, ST_PASS, intake, new_station
+from tests.sync.conftest import ROOT, ST_PASS, intake, integrity_ok, new_station
 
 
 def assert_exactly_once(s, hub) -> None:
@@ -23,13 +23,14 @@ def assert_exactly_once(s, hub) -> None:
     last_seq = s.store.scalar("SELECT max(seq) FROM outbox")
     with hub.open() as h:
         db = h.store.s
-        theirs = [r["id"] for r in db.query("SELECT id FROM events WHERE station = ?", (s.station_code,))]
+        theirs = [r["id"] for r in db.query("SELECT id FROM events WHERE station = ? AND node = ?",  # its own, not the township's
+                                             (s.station_code, s.station_code))]
         assert len(theirs) == len(set(theirs)) and set(theirs) == mine
         received = [r["seq"] for r in db.query("SELECT seq FROM received WHERE station = ? ORDER BY seq", (s.station_code,))]
         assert received == list(range(1, last_seq + 1))  # every outbox record once, none missing
         assert h.store.station(s.station_code)["hwm"] == last_seq
-        assert db.scalar("PRAGMA integrity_check") == "ok" and audit.verify(db.db)[1] == []
-        assert db.scalar("SELECT count(*) FROM residents") == s.store.scalar("SELECT count(*) FROM residents")
+        assert integrity_ok(h.store) and audit.verify(db.db)[1] == []
+        assert db.scalar("SELECT count(*) FROM residents WHERE station = ?", (s.station_code,)) == s.store.scalar("SELECT count(*) FROM residents")
         assert db.scalar("SELECT count(*) FROM quarantine") == 0
     assert client.pending(s) == 0
 

@@ -34,8 +34,8 @@ class Local:
 
 
 @pytest.fixture
-def hub(tmp_path):
-    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)
+def hub(tmp_path, hub_db):
+    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=hub_db)
     yield h
     h.store.close()
 
@@ -138,6 +138,25 @@ def test_a_garbage_stamp_is_quarantined_and_does_not_block_the_station(hub, stat
     assert [r["seq"] for r in q] == [bad] and "时间戳格式不对" in q[0]["reason"]
     mine = station.store.query("SELECT seq, reason FROM sync_quarantine")
     assert [r["seq"] for r in mine] == [bad] and "时间戳" in mine[0]["reason"]
+
+
+def test_a_nul_character_in_a_record_is_quarantined_alike_on_both_stores(hub, station):
+    """PostgreSQL text cannot hold NUL (SQLite can): an event whose author has one was a refused bundle
+    there, every time (the station stuck); now it is set aside with its reason on both stores."""
+    intake(station, 1)
+    client.sync_once(station, Local(hub))
+    case_id = station.store.scalar("SELECT id FROM cases")
+    with station.store.transaction() as db:
+        seq = db.execute("INSERT INTO outbox (kind, ref_id, created_at) VALUES ('event', ?, ?)", ("nul\x00id", audit.now_iso())).lastrowid
+        db.execute("INSERT INTO events (id, case_id, type, stamp, node, user, payload, outbox_seq, recorded_at) VALUES "
+                   "(?, ?, 'note_added', ?, 'XX0101', ?, '{\"text\": \"x\"}', ?, ?)",
+                   ("nul\x00id", case_id, clock.HybridClock("XX0101").now(), "dai\x00ban", seq, audit.now_iso()))
+    intake(station, 1, start=1)  # and a good case after it
+    client.sync_once(station, Local(hub))
+    assert client.pending(station) == 0 and hub.store.counts()["cases"] == 2
+    q = hub.store.quarantined("XX0101")
+    assert [r["seq"] for r in q] == [seq] and "空字符" in q[0]["reason"]
+    assert hub.store.quarantine_item(q[0]["id"])["data"]["user"] == "dai\x00ban"  # kept as it came, to look at
 
 
 def test_a_stamp_from_2286_is_a_clock_problem_shown_to_the_station_never_absorbed(hub, station):

@@ -19,10 +19,10 @@ from tests.sync.conftest import HUB_PASS, HubProcess, intake, new_station
 
 
 @pytest.fixture
-def strict_hub(tmp_path):
+def strict_hub(tmp_path, hub_db):
     """A hub with short timeouts and a small upload budget, so the test sees them act."""
     home = HubHome(tmp_path / "hub")
-    home.init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)[0].store.close()
+    home.init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=hub_db)[0].store.close()
     process = HubProcess(home.dir, args=("--header-timeout", "2", "--body-timeout", "3", "--max-buffered-mb", "16"))
     process.start()
     yield process

@@ -37,8 +37,8 @@ class Direct:
 
 
 @pytest.fixture
-def hub(tmp_path):
-    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", MANAGER, HUB_PASS)
+def hub(tmp_path, hub_db):
+    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", MANAGER, HUB_PASS, db=hub_db)
     yield h
     h.store.close()
 

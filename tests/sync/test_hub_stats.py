@@ -26,8 +26,8 @@ FOLLOW_UP = {"verification": "已核实", "rectification": "已整改", "revisit
 
 
 @pytest.fixture
-def hub(tmp_path):
-    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)
+def hub(tmp_path, hub_db):
+    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=hub_db)
     yield h
     h.store.close()
 

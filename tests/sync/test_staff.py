@@ -12,8 +12,10 @@ from tests.sync.conftest import HUB_PASS, ROOT
 
 HANDLER_PASS = "jingban-pass-77"
 
-# Written out independently of the policy module: what a 经办人 may not do.
-LEAD_ONLY = {"station.manage", "publish", "user.manage", "stats.all", "quarantine.discard"}
+# Written out independently of the policy module: what a 经办人 may not do, and what reaches every
+# station of a county's hub (so an account scoped to one township may not do it).
+LEAD_ONLY = {"station.manage", "publish", "user.manage", "stats.all", "quarantine.discard", "county.manage"}
+COUNTY_WIDE = {"serve", "station.manage", "publish", "user.manage", "county.manage"}
 
 
 @pytest.mark.parametrize("action", sorted(staff_policy.ACTIONS))
@@ -21,6 +23,47 @@ def test_policy_table(action):
     assert staff_policy.allowed(staff_policy.LEAD, action)
     assert staff_policy.allowed(staff_policy.HANDLER, action) == (action not in LEAD_ONLY)
     assert not staff_policy.allowed(None, action) and not staff_policy.allowed("county", action)
+    # the same account scoped to township A: what reaches every station is refused, the rest as before
+    assert staff_policy.allowed(staff_policy.LEAD, action, "A") == (action not in COUNTY_WIDE)
+    assert staff_policy.allowed(staff_policy.HANDLER, action, "A") == (action not in LEAD_ONLY | COUNTY_WIDE)
+    if action in COUNTY_WIDE:
+        with pytest.raises(PermissionDenied, match="乡镇 A 的账号不能.*请找县级负责人办理"):
+            staff_policy.require(staff_policy.LEAD, action, "A")
+
+
+# (account's township, station's township, sees its cases)
+SEES = [(None, None, True), (None, "A", True), (None, "B", True),
+        ("A", "A", True), ("A", "B", False), ("A", None, False)]
+
+
+@pytest.mark.parametrize("scope,station_township,expected", SEES)
+def test_which_stations_an_account_sees(scope, station_township, expected):
+    assert staff_policy.sees(scope, station_township) == expected
+    if expected:
+        staff_policy.require_station(scope, "XX0101", station_township)
+    else:
+        with pytest.raises(PermissionDenied, match=f"服务站 XX0101 不属于乡镇 {scope}"):
+            staff_policy.require_station(scope, "XX0101", station_township)
+
+
+# (account's township, township asked for, listing limited to; or the refusal)
+LISTINGS = [(None, None, None), (None, "b", "B"), (None, " ", None), ("A", None, "A"), ("A", "a", "A"),
+            ("A", "B", PermissionDenied)]
+
+
+@pytest.mark.parametrize("scope,asked,expected", LISTINGS)
+def test_what_a_listing_is_limited_to(scope, asked, expected):
+    if expected is PermissionDenied:
+        with pytest.raises(PermissionDenied, match="本账号只能查看乡镇 A 的代办件和统计,不能查看乡镇 B 的"):
+            staff_policy.listing_township(scope, asked)
+    else:
+        assert staff_policy.listing_township(scope, asked) == expected
+
+
+def test_a_case_outside_the_township_reads_as_not_found():
+    assert str(staff_policy.case_not_found("XX0102-2026-0001", None)) == "没有找到代办件 XX0102-2026-0001"
+    assert "本账号只能查看乡镇 A 的代办件" in str(staff_policy.case_not_found("XX0102-2026-0001", "A"))
+    assert staff_policy.reach(None) == "全县" and staff_policy.reach("A") == "乡镇 A"
 
 
 def test_policy_names_every_lead_only_action():
@@ -30,9 +73,9 @@ def test_policy_names_every_lead_only_action():
 
 
 @pytest.fixture
-def home(tmp_path):
+def home(tmp_path, hub_db):
     h = HubHome(tmp_path / "hub")
-    h.init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)[0].store.close()
+    h.init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=hub_db)[0].store.close()
     return h
 
 

@@ -19,12 +19,12 @@ from sync import bundle, client, enrolment, usb
 from sync.bundle import BundleRejected
 from sync.hub.service import HubHome
 from sync.hub.usb import import_path
-from tests.sync.conftest import HUB_PASS, ROOT, ST_PASS, intake
+from tests.sync.conftest import HUB_PASS, ROOT, ST_PASS, intake, integrity_ok
 
 
 @pytest.fixture
-def hub(tmp_path):
-    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS)
+def hub(tmp_path, hub_db):
+    h, _ = HubHome(tmp_path / "hub").init("JZ01", "旧州镇便民服务中心", "admin", HUB_PASS, db=hub_db)
     yield h
     h.store.close()
 
@@ -241,7 +241,7 @@ def test_kill_export_mid_write_and_import_mid_apply(hub, tmp_path):
         assert len(theirs) == len(set(theirs)) == s.store.scalar("SELECT count(*) FROM events")
         assert [r["seq"] for r in h.store.s.query("SELECT seq FROM received ORDER BY seq")] == \
             list(range(1, s.store.scalar("SELECT max(seq) FROM outbox") + 1))
-        assert h.store.s.scalar("PRAGMA integrity_check") == "ok"
+        assert integrity_ok(h.store)
     usb.import_acks(s, stick)
     assert client.pending(s) == 0
     assert all(fold(c["id"], cases.events_of(s, c["id"])).status for c in s.store.query("SELECT id FROM cases LIMIT 5"))

@@ -80,7 +80,8 @@ class ConsoleApp(App):
         from sync.hub.console.screens import OverviewScreen
         self.hub = hub
         member = hub.store.staff_member(hub.user) or {}
-        self.sub_title = f"{hub.name} · {member.get('display_name', hub.user)}({staff_policy.ROLES.get(hub.role or '', '')})"
+        reach = f" · {staff_policy.reach(hub.township)}" if hub.township else ""  # a township account on a county's hub
+        self.sub_title = f"{hub.name} · {member.get('display_name', hub.user)}({staff_policy.ROLES.get(hub.role or '', '')}){reach}"
         if len(self.screen_stack) > 1:
             self.switch_screen(OverviewScreen())
         else:
@@ -106,8 +107,7 @@ class ConsoleApp(App):
         if action == "go" and self.hub is None:
             return False
         if action == "go" and parameters and parameters[0] in ("publish", "staff"):
-            from sync.hub import staff_policy
-            return staff_policy.allowed(self.hub.role, {"publish": "publish", "staff": "user.manage"}[parameters[0]])  # hidden from 经办人
+            return self.hub.allowed({"publish": "publish", "staff": "user.manage"}[parameters[0]])  # hidden from 经办人
         return True
 
     def stick_folders(self) -> list[Path]:

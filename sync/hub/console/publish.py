@@ -57,7 +57,7 @@ class _PublishForm(Dialog[bool]):
     BINDINGS = [("escape", "dismiss(False)", "取消"), ("ctrl+s", "save", "发布")]
 
     def stations_list(self) -> SelectionList:
-        active = [s for s in self.app.hub.store.stations() if s["status"] == "active"]
+        active = [s for s in self.app.hub.visible_stations() if s["status"] == "active"]
         return SelectionList(*[(f"{s['code']} {s['name']}", s["code"], True) for s in active], id="targets")
 
     def chosen(self) -> list[str] | None:

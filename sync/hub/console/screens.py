@@ -143,8 +143,7 @@ class OverviewScreen(ConsoleScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "settings":
-            from sync.hub import staff_policy
-            return staff_policy.allowed(self.hub.role, "station.manage")
+            return self.hub.allowed("station.manage")
         return True
 
     def action_settings(self) -> None:
@@ -185,7 +184,7 @@ class QueueScreen(ConsoleScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        stations = [(f"{s['code']} {s['name']}", s["code"]) for s in self.hub.store.stations()]
+        stations = [(f"{s['code']} {s['name']}", s["code"]) for s in self.hub.visible_stations()]
         select = self.query_one("#f-station", Select)
         select.set_options(stations)
         if self.station:
@@ -284,7 +283,11 @@ class CaseScreen(ConsoleScreen):
         table = self.query_one("#timeline", DataTable)
         for label, width in (("日期", 10), ("步骤", 10), ("来源", 8), ("说明", 36)):
             table.add_column(label, width=width)
-        self.refresh_case()
+        try:
+            self.refresh_case()
+        except StationError as exc:  # not there, or another township's case (staff_policy): say so and go back
+            self.app.show_error(exc)
+            self.app.call_later(self.app.pop_screen)
 
     def refresh_case(self) -> None:
         self.view = views.case_view(self.hub, self.number, self.app.today())

@@ -1,5 +1,6 @@
 """账号 (负责人 only): the township's staff accounts — add, change role, deactivate, reactivate —
-through ``sync.hub.staff`` (audited under the acting 负责人's name)."""
+through ``sync.hub.staff`` (audited under the acting 负责人's name). On a county's hub (townships
+added) each account also shows its reach, and a new one may be given one township (范围)."""
 from __future__ import annotations
 
 from textual import on
@@ -10,7 +11,7 @@ from textual.widgets import DataTable, Header, Label, Static
 from station.errors import StationError
 from station.tui.base import Dialog, show_field_errors
 from station.tui.compact import Footer, Input, Select
-from sync.hub import staff, staff_policy
+from sync.hub import county, staff, staff_policy
 from sync.hub.console.screens import ConsoleScreen
 
 
@@ -28,7 +29,8 @@ class StaffScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#staff", DataTable)
-        for label, width in (("登录名", 16), ("姓名", 10), ("角色", 6), ("状态", 6)):
+        self.county = bool(county.townships(self.hub))  # a township's own hub has none: no 范围 column
+        for label, width in (("登录名", 16), ("姓名", 10), ("角色", 6), ("状态", 6), *((("范围", 10),) if self.county else ())):
             table.add_column(label, width=width)
         table.focus()
         self.refresh_list()
@@ -37,7 +39,8 @@ class StaffScreen(ConsoleScreen):
         table = self.query_one("#staff", DataTable)
         table.clear()
         for r in staff.members(self.hub):
-            table.add_row(r["username"], r["display_name"], r["role_label"], "在用" if r["active"] else "已停用", key=r["username"])
+            table.add_row(r["username"], r["display_name"], r["role_label"], "在用" if r["active"] else "已停用",
+                          *((r["reach_label"],) if self.county else ()), key=r["username"])
         self.query_one("#staff-status", Static).update("A 添加 · O 经办人/负责人互换 · X 停用 · V 恢复(设新密码)· 均记入审计")
 
     def _chosen(self) -> str | None:
@@ -93,6 +96,10 @@ class StaffForm(Dialog[bool]):
                 yield Label("", id="err-display_name", classes="field-error")
                 yield Select([("经办人", staff_policy.HANDLER), ("负责人", staff_policy.LEAD)], value=staff_policy.HANDLER,
                              allow_blank=False, id="role")
+                townships = county.townships(self.app.hub)
+                if townships:  # a county's hub: the whole county, or one township's stations only
+                    yield Select([("范围:全县", ""), *((f"范围:{t['code']} {t['name']}", t["code"]) for t in townships)],
+                                 value="", allow_blank=False, id="township")
             yield Input(id="passphrase", password=True, placeholder="密码(至少8位)")
             yield Input(id="again", password=True, placeholder="再输入一次")
             yield Label("", id="err-passphrase", classes="field-error")
@@ -114,8 +121,10 @@ class StaffForm(Dialog[bool]):
             if self.activating:
                 staff.activate(hub, self.activating, self._value("passphrase"))
             else:
+                chosen = self.query("#township")
                 staff.add(hub, self._value("username").strip(), self._value("display_name"),
-                          self.query_one("#role", Select).value, self._value("passphrase"))
+                          self.query_one("#role", Select).value, self._value("passphrase"),
+                          township=(chosen.first(Select).value or None) if chosen else None)
         except StationError as exc:
             if show_field_errors(self, exc.details) or not exc.details:
                 self.app.show_error(exc)

@@ -14,7 +14,6 @@ from textual.widgets import DataTable, Header, Label, Static
 from station.errors import StationError
 from station.tui.base import Dialog, say
 from station.tui.compact import Footer, Input, Select
-from sync.hub import staff_policy
 from sync.hub.console.screens import ConsoleScreen
 
 
@@ -130,10 +129,10 @@ class StatsScreen(ConsoleScreen):
         yield Footer()
 
     def everyone(self) -> bool:
-        return staff_policy.allowed(self.hub.role, "stats.all")
+        return self.hub.allowed("stats.all")
 
     def on_mount(self) -> None:
-        stations = [(f"{s['code']} {s['name']}", s["code"]) for s in self.hub.store.stations() if s["status"] != "pending"]
+        stations = [(f"{s['code']} {s['name']}", s["code"]) for s in self.hub.visible_stations() if s["status"] != "pending"]
         select = self.query_one("#stats-station", Select)
         select.set_options(stations)
         if not self.everyone() and stations:  # 经办人: one station at a time
@@ -165,7 +164,8 @@ class StatsScreen(ConsoleScreen):
 
         def pct(v) -> str:
             return "—" if v is None else f"{v}%"
-        for r in self.rows:
+        subtotals = stats.by_township(self.rows)  # a county's hub: each township's 小计, then the county's
+        for r in [*self.rows, *subtotals, *([stats.total(self.rows, "全县合计")] if subtotals and not self.hub.township else [])]:
             table.add_row(r["station_label"], r["received"], r["decided"], pct(r["closed_in_time_pct"]), r["overdue"],
                           "—" if r["avg_workdays"] is None else r["avg_workdays"], pct(r["bad_pct"]), r["follow_ups"])
         self.query_one("#stats-status", Static).update(
@@ -228,12 +228,12 @@ class QuarantineScreen(ConsoleScreen):
                           key=f"h:{r['id']}")
         self.query_one("#quarantine-status", Static).update(
             f"搁置的记录 {len(items)} 条 · 暂存的数据包 {len(held)} 个 · R 重试" +
-            (" · X 丢弃(须填原因)" if staff_policy.allowed(self.hub.role, "quarantine.discard") else ""))
+            (" · X 丢弃(须填原因)" if self.hub.allowed("quarantine.discard") else ""))
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "discard":
-            return staff_policy.allowed(self.hub.role, "quarantine.discard")
+            return self.hub.allowed("quarantine.discard")
         return True
 
     def _selected(self) -> tuple[str, int] | None:
@@ -291,7 +291,7 @@ class DiscardForm(Dialog[bool]):
         hub = self.app.hub
 
         def may(user: str) -> bool:
-            return user == hub.user and staff_policy.allowed(hub.role, "quarantine.discard")
+            return user == hub.user and hub.allowed("quarantine.discard")
         try:
             (q.discard_held if self.kind == "h" else q.discard_quarantined)(hub, self.ident, self.query_one("#reason", Input).value,
                                                                              hub.user, may)
