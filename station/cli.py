@@ -187,6 +187,20 @@ def init(code, name, username, display_name, phone, out: Out, home: StationHome)
                        "忘记站长密码时,用 station recover 和此恢复码设置新密码。")
 
 
+def _this_command() -> str:
+    """This program as the user's shell can run it again: ``station`` when that name on PATH is this
+    program, otherwise its full path (README starts ``.venv/bin/station`` with nothing activated)."""
+    import shlex
+    import shutil
+    started = Path(sys.argv[0])
+    if started.stem == "station" and started.is_file():
+        found = shutil.which("station")
+        if found and Path(found).absolute() == started.absolute():
+            return "station"
+        return shlex.quote(str(started.absolute()))
+    return f"{shlex.quote(sys.executable)} -m station.cli"
+
+
 @main.command()
 @click.option("--no-tui", is_flag=True, help="只建立演示服务站,不打开界面")
 @click.option("--cases", "cases_count", default=160, show_default=True, help="演示代办件数量")
@@ -194,6 +208,7 @@ def init(code, name, username, display_name, phone, out: Out, home: StationHome)
 def demo(no_tui, cases_count, out: Out, home: StationHome):
     """建立(或打开已有的)演示服务站,里面有各种状态的群众和代办件。"""
     from station.services import demo as demo_data
+    me = _this_command()
     created = False
     if not home.exists():
         demo_data.build(home.dir, cases_count=cases_count).close()
@@ -206,7 +221,7 @@ def demo(no_tui, cases_count, out: Out, home: StationHome):
                               f"密码 {demo_data.DEMO_PASSPHRASE}\n\n试一试:\n"
                               f"  export STATION_HOME={d['data_dir']} STATION_USER={demo_data.DEMO_CLERK[0]} "
                               f"STATION_PASSPHRASE={demo_data.DEMO_PASSPHRASE}\n"
-                              "  station case list --overdue\n  station search 秀英\n  station audit verify"))
+                              f"  {me} case list --overdue\n  {me} search 秀英\n  {me} audit verify"))
     if not no_tui and not out.json:
         run_app(home.dir, hint=f"演示站 · 用户 {demo_data.DEMO_CLERK[0]}(代办员)或 {demo_data.DEMO_SUPERVISOR[0]}(站长)"
                                f" · 密码 {demo_data.DEMO_PASSPHRASE}")

@@ -238,3 +238,23 @@ def test_users_keys_and_audit_from_the_command_line(tmp_path):
         store.conn.execute("UPDATE users SET role = 'supervisor', active = 1 WHERE username = 'daiban'")
     result = run(d, "audit", "verify")
     assert result.returncode == 9 and "daiban" in result.stdout and "不符" in result.stdout
+
+
+def test_demo_hints_name_a_command_that_runs_where_station_is_not_on_path(tmp_path):
+    """README starts the demo as ``.venv/bin/station demo`` with nothing activated: the hints it prints
+    must be commands that run as they are, from that shell."""
+    script = Path(sys.executable).parent / "station"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATION_")}
+    env["PATH"] = "/usr/bin:/bin"  # no venv on PATH, as in a fresh shell
+    r = subprocess.run([str(script), "demo", "--no-tui", "--cases", "3", "--data-dir", str(tmp_path / "demo")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    commands = [line.strip() for line in r.stdout.splitlines() if line.strip().endswith(("--overdue", "verify"))]
+    assert commands, r.stdout
+    for line in commands:
+        program = line.split()[0]
+        assert shutil.which(program, path=env["PATH"]) or Path(program).is_file(), line
+    # and the printed line works, pasted as it is after the printed export line
+    export = next(line.strip() for line in r.stdout.splitlines() if line.strip().startswith("export "))
+    done = subprocess.run(["bash", "-c", f"{export} && {commands[-1]}"], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
