@@ -23,6 +23,7 @@ from station.errors import AuthFailed, StationError
 from station.services import settings as settings_service
 from station.services.session import Session, StationHome
 from station.store import failures as storage_failures
+from station.tui.base import StationScreen
 from station.tui.keys import promote
 from station.tui.palette import StationCommands
 
@@ -281,10 +282,38 @@ class StationApp(App):
                    "bulletin": BulletinScreen, "backup": BackupScreen}
         if where != "today" and isinstance(self.screen, targets[where]):
             return
-        while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):
-            self.pop_screen()
-        if where != "today":
-            self.push_screen(targets[where]())
+
+        def go(leave: bool = True) -> None:
+            if not leave:
+                return
+            while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):
+                self.pop_screen()
+            if where != "today":
+                self.push_screen(targets[where]())
+        self._ask_before_losing("离开", go)
+
+    def unsaved_work(self) -> str | None:
+        """What is typed and not saved on the screens that going back to 今日 would close."""
+        from station.tui.screens.today import TodayScreen
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, TodayScreen):
+                break
+            what = screen.unsaved_work() if isinstance(screen, StationScreen) else None
+            if what:
+                return what
+        return None
+
+    def _ask_before_losing(self, verb: str, then) -> None:
+        """Do ``then`` at once when nothing typed would be lost; otherwise ask first (Esc keeps it)."""
+        what = self.unsaved_work()
+        if what is None:
+            then()
+            return
+        from station.tui.screens.case_detail import Confirm
+        self.push_screen(Confirm(f"{what},{verb}将丢弃已填写的内容。\n仍要{verb}吗?"), then)
+
+    async def action_quit(self) -> None:
+        self._ask_before_losing("退出", lambda leave=True: self.exit() if leave else None)
 
     def open_case(self, number: str) -> None:
         from station.tui.screens.case_detail import CaseDetailScreen

@@ -83,6 +83,11 @@ class StationScreen(Screen):
     def session(self) -> Session:
         return self.app.session  # type: ignore[attr-defined]
 
+    def unsaved_work(self) -> str | None:
+        """What leaving this screen now would throw away (said in the question before leaving), or
+        None when nothing typed here is unsaved."""
+        return None
+
 
 class Dialog(ModalScreen[ScreenResultType]):
     """A dialog: Esc, or its 取消/关闭 button (added at the end of the box if the dialog has none),

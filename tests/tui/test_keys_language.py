@@ -133,7 +133,10 @@ async def test_intake_f_keys_as_readme_and_first_tab_reaches_the_id_box(station_
         assert app.focused.id == "resident-search"
         await pilot.press("ctrl+t")
         assert app.focused.id == "item-search"
-        await pilot.press("f6")  # README: F6 is 台账 everywhere
+        await pilot.press("f6")  # README: F6 is 台账 everywhere (the typed ID is asked about first)
+        await settle(pilot)
+        assert "收件尚未保存" in app.screen.question
+        await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, LedgerScreen)
 

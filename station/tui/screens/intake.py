@@ -341,6 +341,13 @@ class IntakeScreen(StationScreen):
     def action_open_saved(self) -> None:
         self.app.open_case(self.saved["number"])
 
+    def unsaved_work(self) -> str | None:
+        if self.saved is not None:
+            return None
+        typed = any(i.value.strip() for i in self.query(Input) if i.id not in ("resident-search", "item-search"))
+        chosen = self.resident is not None or self.item is not None or bool(self.query_one("#materials", SelectionList).selected)
+        return "收件尚未保存" if typed or chosen else None
+
     def action_new_intake(self) -> None:
         self.app.pop_screen()
         self.app.push_screen(IntakeScreen())

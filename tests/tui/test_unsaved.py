@@ -1,0 +1,83 @@
+"""A half-typed intake is never thrown away by one key: Esc, F2 or Ctrl+Q on it asks first, and
+the answer 否 (or Esc) leaves every field as it was. An empty or saved form leaves at once."""
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from station.services import cases
+from station.tui.screens.case_detail import Confirm
+from station.tui.screens.intake import IntakeScreen
+from station.tui.screens.today import TodayScreen
+from tests.conftest import make_id
+from tests.tui.conftest import app_for, settle
+
+
+async def _typed_intake(pilot) -> IntakeScreen:
+    await settle(pilot)
+    await pilot.press("f3")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, IntakeScreen)
+    screen.query_one("#id_number", Input).focus()
+    await pilot.press(*make_id("19580312", 277))
+    await pilot.press("tab", *"wxl")
+    await settle(pilot)
+    return screen
+
+
+async def test_esc_f2_and_quit_on_a_typed_intake_ask_first_and_no_keeps_everything(station_dir):
+    app = app_for(station_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _typed_intake(pilot)
+        before = {i.id: i.value for i in screen.query(Input)}
+        for key in ("escape", "f2", "ctrl+q"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, Confirm), key
+            assert "收件尚未保存" in str(app.screen.question)
+            await pilot.press("n" if key != "f2" else "escape")
+            await settle(pilot)
+            assert app.screen is screen and app.is_running, key
+            assert {i.id: i.value for i in screen.query(Input)} == before
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert app.screen.query_one("#id_number", Input).value == ""  # left on purpose: a fresh form
+
+
+async def test_an_empty_or_saved_intake_leaves_at_once(station_dir):
+    app = app_for(station_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        # a saved intake: nothing is lost by leaving
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = app.screen
+        some = cases.list_cases(app.session, limit=1)[0]["resident_name"]
+        search = screen.query_one("#resident-search", Input)
+        search.value = some
+        await settle(pilot)
+        search.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        item = screen.query_one("#item-search", Input)
+        item.value = "cjzm"
+        await settle(pilot)
+        item.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert screen.saved is not None, screen.query_one("#intake-result").render()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
