@@ -84,7 +84,7 @@ EVENT_LABELS = {
     EventType.MATERIALS_ADDED: "补交材料", EventType.SUBMITTED: "上报乡镇",
     EventType.ACCEPTED: "乡镇受理", EventType.RETURNED: "退回补正", EventType.DECIDED: "办理结果",
     EventType.DELIVERED: "结果送达", EventType.RATED: "群众评价",
-    EventType.FOLLOW_UP_CLOSED: "差评整改回访完成", EventType.WITHDRAWN: "撤回", EventType.NOTE: "备注",
+    EventType.FOLLOW_UP_CLOSED: "差评整改完成", EventType.WITHDRAWN: "撤回", EventType.NOTE: "备注",
     EventType.DUE_CORRECTED: "办结期限更正", EventType.ATTACHMENT_ADDED: "附加扫描件",
     EventType.REVISITED: "差评回访", EventType.FOLLOW_UP_RATED: "追评", EventType.APPEALED: "申诉",
     EventType.APPEAL_DECIDED: "申诉复核决定", EventType.RATING_CLOSED: "评价期满未评价",

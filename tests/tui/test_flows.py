@@ -228,7 +228,7 @@ async def test_case_life_submit_decide_deliver_bad_rating_follow_up(station_dir)
         assert detail.state.appeal == "pending" and "待乡镇复核" in text(detail.query_one("#case-facts", Static))
         table = detail.query_one("#timeline", DataTable)
         labels = [table.get_row_at(i)[1] for i in range(table.row_count)]
-        assert labels == ["收件登记", "上报乡镇", "办理结果", "结果送达", "群众评价", "差评回访", "差评整改回访完成", "追评", "申诉"]
+        assert labels == ["收件登记", "上报乡镇", "办理结果", "结果送达", "群众评价", "差评回访", "差评整改完成", "追评", "申诉"]
 
 
 async def test_scan_dropped_into_watched_folder_is_attached(station_dir, tmp_path):

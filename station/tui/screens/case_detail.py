@@ -39,7 +39,7 @@ ACTIONS = [
     ("s", EventType.SUBMITTED, "上报乡镇"), ("a", EventType.ACCEPTED, "乡镇已受理"),
     ("b", EventType.RETURNED, "退回补正"), ("d", EventType.DECIDED, "记录办理结果"),
     ("g", EventType.DELIVERED, "结果送达"), ("e", EventType.RATED, "群众评价"),
-    ("f", EventType.FOLLOW_UP_CLOSED, "差评整改回访"), ("m", EventType.MATERIALS_ADDED, "补交材料"),
+    ("f", EventType.FOLLOW_UP_CLOSED, "整改完成"), ("m", EventType.MATERIALS_ADDED, "补交材料"),
     ("w", EventType.WITHDRAWN, "撤回"), ("t", EventType.NOTE, "备注"),
     ("v", EventType.REVISITED, "差评回访"), ("z", EventType.FOLLOW_UP_RATED, "追评"), ("u", EventType.APPEALED, "申诉"),
 ]
@@ -210,7 +210,10 @@ def attach_worker(screen: Screen, number: str, path: Path) -> None:
 
 def _summary(e: dict) -> str:
     # A step the clerk typed in from the township's paper decision says so.
-    return ("纸质录入:" if e.get("transcribed") else "") + _content(e)
+    content = _content(e)
+    if not e.get("transcribed"):
+        return content
+    return f"纸质录入:{content}" if content else "纸质录入"
 
 
 def _content(e: dict) -> str:
