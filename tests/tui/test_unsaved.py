@@ -2,7 +2,7 @@
 the answer 否 (or Esc) leaves every field as it was. An empty or saved form leaves at once."""
 from __future__ import annotations
 
-from textual.widgets import Input
+from textual.widgets import Input, SelectionList, Static
 
 from station.services import cases
 from station.tui.screens.case_detail import Confirm
@@ -75,9 +75,13 @@ async def test_an_empty_or_saved_intake_leaves_at_once(station_dir):
         item.focus()
         await pilot.press("enter")
         await settle(pilot)
+        screen.query_one("#materials", SelectionList).select_all()  # everything brought: no notice to print
+        await settle(pilot)
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert screen.saved is not None, screen.query_one("#intake-result").render()
+        assert screen.saved is not None and screen.saved["missing"] == [], screen.query_one("#intake-result").render()
+        result = str(screen.query_one("#intake-result", Static).render())
+        assert "Ctrl+R 打印回执" in result and "告知书" not in result
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)

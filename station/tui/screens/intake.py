@@ -319,7 +319,8 @@ class IntakeScreen(StationScreen):
         if result["missing"]:
             lines.append("一次性告知:尚缺 " + "、".join(result["missing"]))
         lines += [f"注意:{w}" for w in result["warnings"]]
-        lines.append("Ctrl+R 打印回执 · Ctrl+O 打印一次性告知书 · Ctrl+Y 打印委托书 · Ctrl+D 打开此件 · Ctrl+N 再收一件")
+        lines.append(" · ".join(["Ctrl+R 打印回执"] + (["Ctrl+O 打印一次性告知书"] if result["missing"] else [])
+                                + ["Ctrl+Y 打印委托书", "Ctrl+D 打开此件", "Ctrl+N 再收一件"]))
         panel = self.query_one("#intake-result", Static)
         panel.update("\n".join(lines))
         panel.display = True
