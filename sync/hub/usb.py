@@ -19,6 +19,7 @@ from station.fileio import wait_until_stable
 from sync import bundle, stickfiles
 from sync import enrol_protocol as ep
 from sync.bundle import BundleRejected
+from sync.hub import staff_policy
 from sync.hub.service import Hub
 from sync.usb import ACK_DIR
 
@@ -157,6 +158,14 @@ def import_path(hub: Hub, path: Path, progress: Callable[[int, int], None] | Non
             continue
         by_station.setdefault(header["sender"], []).append((header, file))
     for station, items in by_station.items():
+        if not _in_scope(hub, station):
+            # Another township's station, for an account of one township: not its to import. Left
+            # on the stick as it was, for that township (or a county account) to take.
+            for _ in items:
+                step()
+            report.skipped.append({"file": f"{station} 的 {len(items)} 个数据包",
+                                   "reason": f"服务站 {station} 不属于乡镇 {hub.township},本账号不导入(留在U盘上)"})
+            continue
         r = report.stations.setdefault(station, StationReport())
         last_reply, folder = None, items[0][1].parent
         for header, file in sorted(items, key=lambda x: (x[0]["seq_from"], x[1].name)):
@@ -196,6 +205,15 @@ def import_path(hub: Hub, path: Path, progress: Callable[[int, int], None] | Non
                 report.rejected.append({"file": name, "code": "write_failed",
                                         "reason": f"确认文件写不回U盘({exc.strerror}):数据已导入,服务站下次同步会再得到确认"})
     return report
+
+
+def _in_scope(hub: Hub, station: str) -> bool:
+    """Whether the logged-in account may import this station's bundles (staff_policy.sees). A station
+    the hub does not know goes on to be refused by the hub as such."""
+    if hub.township is None:
+        return True
+    row = hub.store.station(station)
+    return row is None or staff_policy.sees(hub.township, row.get("township"))
 
 
 def _release_held(hub: Hub, station: str) -> bytes | None:

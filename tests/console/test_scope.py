@@ -241,3 +241,34 @@ async def test_console_a_county_lead_adds_an_account_for_one_township_which_then
         assert [str(c) for c in table.get_row_at(table.row_count - 1)] == ["psjb", "坪经办", "经办人", "在用", "乡镇 PS"]
     r = township(w, "case", "list", user="psjb", passphrase="pingshang-jb-66")
     assert sorted(c["number"] for c in json.loads(r.stdout)) == sorted(w.numbers["XX0102"])
+
+
+def test_a_township_account_imports_only_its_own_townships_bundles_from_a_stick(county_world):
+    """One stick carries new records from both townships' stations: an SB account imports XX0101's and
+    leaves XX0102's on the stick untouched (said as skipped, not refused); a county account then takes them."""
+    from sync import usb
+    from tests.console.conftest import take
+
+    w = county_world
+    stick = w.stick("shared-stick")
+    new = {}
+    for code in ("XX0101", "XX0102"):
+        s = w.session(code)
+        new[code] = take(s, "MZ-001", 900 + len(new))
+        usb.export_to(s, stick)
+        s.close()
+    theirs = sorted(p.name for p in stick.rglob("*.vsb") if "XX0102" in p.name)
+    assert theirs
+    r = township(w, "import", str(stick))
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert "XX0101" in report["stations"] and "XX0102" not in report["stations"]
+    assert any("XX0102" in x["reason"] and "不属于乡镇 SB" in x["reason"] for x in report["skipped"])
+    assert sorted(p.name for p in stick.rglob("*.vsb") if "XX0102" in p.name and "ack" not in p.parent.name) == theirs
+    with HubHome(w.hub_dir).unlock("admin", HUB_PASS) as hub:
+        assert hub.store.case(new["XX0101"]) is not None
+        assert hub.store.case(new["XX0102"]) is None
+    r = township(w, "import", str(stick), user="admin", passphrase=HUB_PASS)
+    assert r.returncode == 0 and json.loads(r.stdout)["stations"]["XX0102"]["records"] >= 1
+    with HubHome(w.hub_dir).unlock("admin", HUB_PASS) as hub:
+        assert hub.store.case(new["XX0102"]) is not None
