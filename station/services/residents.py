@@ -29,6 +29,13 @@ def validate(raw: dict, today: date, prefix: str = "") -> tuple[ResidentInput, I
     return clean, info
 
 
+def index_name(db: sqlite_utils.Database, resident_id: str, name: str) -> None:
+    """The name's search grams (``station.core.search``), each carrying the whole name so a search
+    reads them in name order. Call inside the transaction that writes the resident."""
+    db.conn.executemany("INSERT OR IGNORE INTO resident_grams (gram, name, resident_id) VALUES (?, ?, ?)",
+                        [(g, name, resident_id) for g in name_grams(name)])
+
+
 def upsert(db: sqlite_utils.Database, user: str, person: ResidentInput, info: IdentityInfo) -> tuple[str, bool]:
     """The resident's id, and whether anything was written. Call inside a transaction."""
     row = db.execute("SELECT id, name, phone, address, village_group FROM residents WHERE id_number = ?",
@@ -40,7 +47,7 @@ def upsert(db: sqlite_utils.Database, user: str, person: ResidentInput, info: Id
                    (rid, person.id_number, person.name, info.sex, info.birth_date.isoformat(), person.phone,
                     person.address, person.village_group, now, now, reverse_digits(person.id_number),
                     reverse_digits(person.phone)))
-        db.conn.executemany("INSERT OR IGNORE INTO resident_grams VALUES (?, ?)", [(g, rid) for g in name_grams(person.name)])
+        index_name(db, rid, person.name)
         audit.record(db, user, "resident.add", rid, {"id_number": mask_id(person.id_number)})
         outbox.add(db, "resident", rid)
         return rid, True
