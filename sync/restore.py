@@ -14,8 +14,8 @@ import json
 from ledgers import rules
 from ledgers.service import GENESIS
 from station.core.cases import CaseEvent
-from station.core.search import name_grams, reverse_digits
-from station.services import anchor, audit, cases
+from station.core.search import reverse_digits
+from station.services import anchor, audit, cases, residents
 from station.services.session import Session
 
 RESTORED_BY = "乡镇恢复"
@@ -36,7 +36,7 @@ def apply(db, session: Session, data: dict) -> str:
     if kind == "resident":
         row = _pick(r, "id", "id_number", "name", "sex", "birth_date", "phone", "address", "village_group", "created_at", "updated_at")
         if _insert(db, "residents", {**row, "id_rev": reverse_digits(r["id_number"]), "phone_rev": reverse_digits(r.get("phone"))}):
-            db.conn.executemany("INSERT OR IGNORE INTO resident_grams VALUES (?, ?)", [(g, r["id"]) for g in name_grams(r["name"])])
+            residents.index_name(db, r["id"], r["name"])
     elif kind == "event":
         event = CaseEvent.model_validate(r)
         payload = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":"))

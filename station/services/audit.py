@@ -20,6 +20,8 @@ import sqlite_utils
 from station.services import anchor
 
 GENESIS = "0" * 64
+# What one entry says, before the chain gives it a number, a time and a hash: (action, target, detail).
+AuditEntry = tuple[str, str | None, dict | None]
 
 
 def now_iso() -> str:
@@ -33,16 +35,25 @@ def _digest(seq: int, at: str, user: str | None, action: str, target: str | None
 
 def record(db: sqlite_utils.Database, user: str | None, action: str, target: str | None = None, detail: dict | None = None) -> int:
     """Append one entry. Call inside the mutation's transaction."""
+    return record_all(db, user, [(action, target, detail)])
+
+
+def record_all(db: sqlite_utils.Database, user: str | None, entries: list[AuditEntry]) -> int:
+    """Append entries (action, target, detail) in order, chained as ``record`` would one by one,
+    reading and writing the head once. Call inside the mutation's transaction; returns the last seq."""
     head = db.execute("SELECT value FROM settings WHERE key = 'audit_head'").fetchone()
     seq, prev = (0, GENESIS) if head is None else (int(head[0].split(":")[0]), head[0].split(":")[1])
-    seq += 1
     at = now_iso()
-    detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    digest = _digest(seq, at, user, action, target, detail_json, prev)
-    db.execute("INSERT INTO audit (seq, at, user, action, target, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
-               (seq, at, user, action, target, detail_json, prev, digest))
+    rows = []
+    for action, target, detail in entries:
+        seq += 1
+        detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        digest = _digest(seq, at, user, action, target, detail_json, prev)
+        rows.append((seq, at, user, action, target, detail_json, prev, digest))
+        prev = digest
+    db.conn.executemany("INSERT INTO audit (seq, at, user, action, target, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)", rows)
     db.execute("INSERT INTO settings (key, value) VALUES ('audit_head', ?) "
-               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (f"{seq}:{digest}",))
+               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (f"{seq}:{prev}",))
     return seq
 
 

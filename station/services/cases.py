@@ -111,7 +111,7 @@ def intake(session: Session, doc: dict) -> dict:
     assert isinstance(plan, IntakePlan) and item and person and info
     case_id = str(uuid.uuid4())
     with session.store.transaction() as db:
-        resident_id, _ = residents.upsert(db, session.user.username, person, info)
+        resident_id, resident_entry = residents.write(db, person, info)
         number = _next_number(db, session.station_code, plan.received_on.year)
         payload = {
             "number": number, "resident_id": resident_id, "item_code": item.code, "item_name": item.name,
@@ -136,8 +136,9 @@ def intake(session: Session, doc: dict) -> dict:
             events.append(write_event(db, session, case_id, EventType.NOTE, {"text": plan.note, "on": plan.received_on.isoformat()}))
         state = fold(case_id, events)
         project(db, state)
-        audit.record(db, session.user.username, "case.intake", number,
-                     {"item": item.code, "missing": len(plan.missing), "with_gaps": plan.gap_promise is not None})
+        entries = [resident_entry] if resident_entry else []
+        entries.append(("case.intake", number, {"item": item.code, "missing": len(plan.missing), "with_gaps": plan.gap_promise is not None}))
+        audit.record_all(db, session.user.username, entries)
     warnings = [plan.due.warning] if plan.due and plan.due.warning else []
     if not plan.complete:
         could_gap = item.allows_gaps and all(item.material(m).gap_allowed for m in plan.missing)

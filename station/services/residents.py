@@ -17,6 +17,7 @@ from station.core.models import ResidentInput, check_resident
 from station.core.search import name_grams, reverse_digits
 from station.errors import FieldError, NotFound, ValidationFailed
 from station.services import audit, outbox
+from station.services.audit import AuditEntry
 from station.services.session import Session
 
 COLUMNS = "id, id_number, name, sex, birth_date, phone, address, village_group, created_at, updated_at"
@@ -29,8 +30,25 @@ def validate(raw: dict, today: date, prefix: str = "") -> tuple[ResidentInput, I
     return clean, info
 
 
+def index_name(db: sqlite_utils.Database, resident_id: str, name: str) -> None:
+    """The name's search grams (``station.core.search``), each carrying the whole name so a search
+    reads them in name order. Call inside the transaction that writes the resident."""
+    db.conn.executemany("INSERT OR IGNORE INTO resident_grams (gram, name, resident_id) VALUES (?, ?, ?)",
+                        [(g, name, resident_id) for g in name_grams(name)])
+
+
 def upsert(db: sqlite_utils.Database, user: str, person: ResidentInput, info: IdentityInfo) -> tuple[str, bool]:
     """The resident's id, and whether anything was written. Call inside a transaction."""
+    rid, entry = write(db, person, info)
+    if entry is not None:
+        audit.record(db, user, *entry)
+    return rid, entry is not None
+
+
+def write(db: sqlite_utils.Database, person: ResidentInput, info: IdentityInfo) -> tuple[str, AuditEntry | None]:
+    """``upsert`` without its audit entry: the resident's id, and the entry (action, target, detail)
+    the caller records in the same transaction when anything was written (intake records it
+    together with its own, reading the audit head once)."""
     row = db.execute("SELECT id, name, phone, address, village_group FROM residents WHERE id_number = ?",
                      (person.id_number,)).fetchone()
     now = audit.now_iso()
@@ -40,10 +58,9 @@ def upsert(db: sqlite_utils.Database, user: str, person: ResidentInput, info: Id
                    (rid, person.id_number, person.name, info.sex, info.birth_date.isoformat(), person.phone,
                     person.address, person.village_group, now, now, reverse_digits(person.id_number),
                     reverse_digits(person.phone)))
-        db.conn.executemany("INSERT OR IGNORE INTO resident_grams VALUES (?, ?)", [(g, rid) for g in name_grams(person.name)])
-        audit.record(db, user, "resident.add", rid, {"id_number": mask_id(person.id_number)})
+        index_name(db, rid, person.name)
         outbox.add(db, "resident", rid)
-        return rid, True
+        return rid, ("resident.add", rid, {"id_number": mask_id(person.id_number)})
     rid, name, phone, address, group = row
     if name != person.name:
         raise ValidationFailed("身份证号码与姓名不一致", [FieldError(
@@ -51,14 +68,12 @@ def upsert(db: sqlite_utils.Database, user: str, person: ResidentInput, info: Id
     changes = {k: v for k, v in (("phone", person.phone), ("address", person.address), ("village_group", person.village_group))
                if v and v != {"phone": phone, "address": address, "village_group": group}[k]}
     if not changes:
-        return rid, False
+        return rid, None
     sets = ", ".join(f"{k} = ?" for k in changes)
     db.execute(f"UPDATE residents SET {sets}, updated_at = ?, phone_rev = ? WHERE id = ?",
                (*changes.values(), now, reverse_digits(changes.get("phone", phone)), rid))
-    audit.record(db, user, "resident.update", rid,
-                 {k: (mask_phone(v) if k == "phone" else v) for k, v in changes.items()})
     outbox.add(db, "resident", rid)
-    return rid, True
+    return rid, ("resident.update", rid, {k: (mask_phone(v) if k == "phone" else v) for k, v in changes.items()})
 
 
 def register(session: Session, raw: dict) -> dict:

@@ -2,7 +2,7 @@
 
 Every branch is an index look-up, so it stays fast on a station with 200,000 cases:
 a case number is the unique index; a digit tail is a prefix of the reversed number; a name
-fragment of two or more characters is one two-character gram, then checked whole.
+fragment of two or more characters is one two-character gram, read in name order and checked whole.
 """
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ def find_residents(session: Session, query: str, limit: int = 20) -> list[dict]:
         return session.store.query(f"SELECT {cols} FROM residents r WHERE r.name >= ? AND r.name < ? ORDER BY r.name LIMIT ?",
                                    (q, q + _TOP_UNICODE, limit))
     gram = sorted(name_grams(q))[0]
+    # The grams carry the name in their key: read in name order, checked on the gram itself, and
+    # only the page shown is looked up in ``residents``.
     return session.store.query(
         f"SELECT {cols} FROM resident_grams g JOIN residents r ON r.id = g.resident_id "
-        "WHERE g.gram = ? AND instr(r.name, ?) > 0 ORDER BY r.name LIMIT ?", (gram, q, limit))
+        "WHERE g.gram = ? AND instr(g.name, ?) > 0 ORDER BY g.name, g.resident_id LIMIT ?", (gram, q, limit))
 
 
 def search(session: Session, query: str, limit: int = 20) -> dict:

@@ -188,10 +188,25 @@ def _v13_rules_versions(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _v14_gram_names(db: sqlite_utils.Database) -> None:
+    """Each name gram carries the name, in the key: a name search reads the grams in name order and
+    stops at the page it shows, instead of looking up every resident the gram matches (a common
+    gram matches over a thousand on a big station) and sorting them all. Names never change
+    (a different name for a known identity number is refused), so the copy cannot go stale."""
+    db.executescript("""
+    CREATE TABLE resident_grams_new (gram TEXT NOT NULL, name TEXT NOT NULL, resident_id TEXT NOT NULL,
+        PRIMARY KEY (gram, name, resident_id)) WITHOUT ROWID;
+    INSERT INTO resident_grams_new (gram, name, resident_id)
+        SELECT g.gram, r.name, g.resident_id FROM resident_grams g JOIN residents r ON r.id = g.resident_id;
+    DROP TABLE resident_grams;
+    ALTER TABLE resident_grams_new RENAME TO resident_grams;
+    """)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
                                                              _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers, _v9_infrastructure,
                                                              _v10_bulletin, _v11_ledger_head, _v12_recovery_code_sealed,
-                                                             _v13_rules_versions]
+                                                             _v13_rules_versions, _v14_gram_names]
 LATEST = len(MIGRATIONS)
 
 

@@ -127,7 +127,7 @@ def _fill_large(conn, n_cases: int, n_residents: int, seed: int = 5) -> list[dic
                      "created_at, updated_at, id_rev, phone_rev) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                      (rid, idn, name, "男", born.isoformat(), phone, "某村", "一组", "2026", "2026",
                       reverse_digits(idn), reverse_digits(phone)))
-        conn.executemany("INSERT OR IGNORE INTO resident_grams VALUES (?, ?)", [(g, rid) for g in name_grams(name)])
+        conn.executemany("INSERT OR IGNORE INTO resident_grams VALUES (?, ?, ?)", [(g, name, rid) for g in name_grams(name)])
     for i in range(n_cases):
         p = people[rng.randrange(len(people))]
         conn.execute("INSERT INTO cases (id, number, resident_id, item_code, item_name, status, owner, received_on, due_on, "

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from station.errors import ValidationFailed
-from station.services import audit, calendar, cases, search
+from station.services import audit, calendar, cases, residents, search
 from tests.conftest import intake_doc, make_id
 
 
@@ -57,6 +57,17 @@ def test_search_by_fragment_tail_and_number(busy):
     assert [c["number"] for c in search.search(busy, "3")["cases"]] == []  # "3" is too short to mean anything
     assert [c["number"] for c in search.search(busy, "000003")["cases"]] == ["XX0101-2026-000003"]
     assert search.search(busy, "不存在")["residents"] == []
+
+
+def test_name_fragment_pages_in_name_order(session):
+    """More residents share the gram than a page holds: the page is the first ones by name, each
+    checked against the whole fragment."""
+    names = [f"{s}{g}明" for s in "赵钱孙李周吴郑王" for g in "一二三"] + ["王二"]
+    for i, name in enumerate(names):
+        residents.register(session, {"id_number": make_id(seq=i * 2 + 1), "name": name})
+    found = [r["name"] for r in search.find_residents(session, "二明", limit=5)]
+    assert found == sorted(n for n in names if "二明" in n)[:5]
+    assert [r["name"] for r in search.find_residents(session, "王二明")] == ["王二明"]
 
 
 def test_township_calendar_corrects_estimated_deadlines(session, today):
