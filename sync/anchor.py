@@ -185,7 +185,9 @@ def _history(rows: list[dict]) -> dict[str, dict[int, str]]:
 
 
 def at_hub(hub, station: dict, header: dict, payload: dict) -> dict:
-    """Judge one station bundle's heads, record them, and return the reply's payload fields.
+    """Judge one station bundle's heads, record them, and return the reply's payload fields. Runs in
+    the caller's transaction: ``Hub.apply`` anchors a bundle's heads with the bundle itself (one
+    commit, and heads stored only together with what they came with).
 
     ``station`` is the station's row as it was before the bundle was applied (its ``hwm``
     tells a late old bundle from a fresh one)."""
@@ -195,22 +197,21 @@ def at_hub(hub, station: dict, header: dict, payload: dict) -> dict:
     newest_seen = station["last_bundle_at"] or ""
     fresh = not (header["seq_from"] <= header["seq_to"] <= station["hwm"]) and str(header["created_at"]) >= newest_seen
     code, enrolment = station["code"], enrolment_id(station["sign_pub"])
-    with hub.lock, hub.store.transaction():
-        reported = payload.get("broken") if isinstance(payload.get("broken"), dict) else {}
-        bad = {c: s for c, s in reported.items() if c in CHAINS and isinstance(s, int) and not isinstance(s, bool) and s > 0}
-        findings = judge(_history(hub.store.chain_heads(code, enrolment)), heads, proofs, fresh, bad)
-        already = {(q["kind"], q["seq"]) for q in hub.store.quarantined(code)}
-        for f in findings:
-            if (f.kind, f.seq) in already:
-                continue
-            hub.store.quarantine(code, f.seq, f.kind, f.message, {"heads": positions_doc(heads), "at_anchor": positions_doc(proofs)})
-            hub.store.audit(hub.user, "station.chain_alert", code, {"chain": f.chain, "seq": f.seq, "message": f.message})
-        if str(header["created_at"]) > newest_seen:
-            hub.store.update_station(code, last_bundle_at=str(header["created_at"]))
-        for chain, head in heads.items():
-            if head.seq > 0:  # an empty chain anchors nothing
-                hub.store.add_chain_head(code, enrolment, chain, head.seq, head.hash, HISTORY)
-        anchor = newest(_history(hub.store.chain_heads(code, enrolment)))
+    reported = payload.get("broken") if isinstance(payload.get("broken"), dict) else {}
+    bad = {c: s for c, s in reported.items() if c in CHAINS and isinstance(s, int) and not isinstance(s, bool) and s > 0}
+    findings = judge(_history(hub.store.chain_heads(code, enrolment)), heads, proofs, fresh, bad)
+    already = {(q["kind"], q["seq"]) for q in hub.store.quarantined(code)}
+    for f in findings:
+        if (f.kind, f.seq) in already:
+            continue
+        hub.store.quarantine(code, f.seq, f.kind, f.message, {"heads": positions_doc(heads), "at_anchor": positions_doc(proofs)})
+        hub.store.audit(hub.user, "station.chain_alert", code, {"chain": f.chain, "seq": f.seq, "message": f.message})
+    if str(header["created_at"]) > newest_seen:
+        hub.store.update_station(code, last_bundle_at=str(header["created_at"]))
+    for chain, head in heads.items():
+        if head.seq > 0:  # an empty chain anchors nothing
+            hub.store.add_chain_head(code, enrolment, chain, head.seq, head.hash, HISTORY)
+    anchor = newest(_history(hub.store.chain_heads(code, enrolment)))
     reply: dict = {"anchor": positions_doc(anchor)} if anchor else {}
     if findings:
         reply["chain_alerts"] = [{"chain": f.chain, "seq": f.seq, "message": f.message} for f in findings]

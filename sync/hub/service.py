@@ -201,8 +201,8 @@ class Hub:
         station = h["sender"]
         if not x25519_key_ok(bytes(self.store.station(station)["enc_pub"])):  # enrolled before keys were checked
             raise BundleRejected("bad_key", "该服务站登记的加密公钥无效:请乡镇重新生成登记码,服务站重新登记")
-        step, acked, quarantined, out, st = self.apply(station, h["seq_from"], h["seq_to"], payload, via)
-        chains = anchor.at_hub(self, st, h, payload)  # heads anchored; a cut or rewritten chain reported
+        # Applied, and the chain heads anchored (a cut or rewritten chain reported), in one transaction.
+        step, acked, quarantined, out, st, chains = self.apply(station, h["seq_from"], h["seq_to"], payload, via, header=h)
         # ``ack``: what this bundle's sender may mark delivered — never beyond what it sent, so a station
         # behind the hub (restored from an older backup) does not mark records it never sent. ``hwm``:
         # what the hub has from it, so such a station numbers its next records after it (no reuse).
@@ -214,9 +214,12 @@ class Hub:
                              "top_number": self.store.top_number(station), "quarantined": quarantined, **chains},
                     sign_key=self.sign, recipient_enc=bytes(st["enc_pub"]))
 
-    def apply(self, station: str, seq_from: int, seq_to: int, payload: dict, via: str | None = None):
+    def apply(self, station: str, seq_from: int, seq_to: int, payload: dict, via: str | None = None,
+              header: dict | None = None):
         """Apply one station bundle's payload in one transaction; what ``receive`` does after the
-        crypto (also the baseline the sync benchmark compares the wire against)."""
+        crypto (also the baseline the sync benchmark compares the wire against). Given the bundle's
+        ``header``, its chain heads are judged and anchored in the same transaction (``anchor``), and
+        the reply's fields for them come back last."""
         with self.lock, self.store.transaction():
             self.store.lock_station(station)  # several workers (PostgreSQL): one bundle per station at a time
             st = self.store.station(station)
@@ -250,7 +253,8 @@ class Hub:
             if step.status == "apply" and items:
                 self.store.audit(self.user, "sync.apply", station, {"from": seq_from, "to": seq_to, "quarantined": len(quarantined)})
             out = restore.materialize(self.store, self.store.outbox_after(station, acked, protocol.MAX_ITEMS_PER_BUNDLE))
-        return step, acked, quarantined, out, st
+            chains = anchor.at_hub(self, st, header, payload) if header is not None else {}
+        return step, acked, quarantined, out, st, chains
 
     def _apply_item(self, station: str, item: dict, paper_until: int = 0) -> set[str]:
         """Check one item's shape, then ask the write policy whether this station may write it."""
