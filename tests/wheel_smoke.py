@@ -3,7 +3,9 @@ folder outside the source tree: nothing may come from the checkout, only from th
 
 Checks: the package is imported from the venv; ``station doctor`` finds the install complete;
 ``station demo --no-tui`` builds a demo station; the app starts headless to its login screen
-(its stylesheet loads from the package); a receipt is built to a PDF with ``station print --out``.
+(its stylesheet loads from the package); a receipt is built to a PDF with ``station print --out``;
+``township init`` makes a hub and the township console starts headless to its login screen (its
+own stylesheet from the package too).
 """
 from __future__ import annotations
 
@@ -19,6 +21,13 @@ def station(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("station")
     done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
     print(f"$ station {' '.join(args)} → {done.returncode}")
+    return done
+
+
+def township(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("township")
+    done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+    print(f"$ township {' '.join(args)} → {done.returncode}")
     return done
 
 
@@ -59,6 +68,22 @@ def main(source: Path, work: Path) -> None:
     printed = station("print", "receipt", number, "--out", str(pdf), "--data-dir", str(data), env=env)
     assert printed.returncode == 0, printed.stdout + printed.stderr
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000
+
+    hub = work / "hub"
+    made = township("init", "--code", "JZ01", "--name", "旧州镇便民服务中心", "--user", "admin", "--data-dir", str(hub),
+                    env={"TOWNSHIP_PASSPHRASE": "wheel-smoke-hub-2026"})
+    assert made.returncode == 0, made.stdout + made.stderr
+    from sync.hub.console.app import ConsoleConfig
+    from sync.hub.console.app import make_app as make_console
+    from sync.hub.console.screens import LoginScreen
+
+    async def console_headless() -> str:
+        app = make_console(ConsoleConfig(data_dir=hub, watch_sticks=False))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, LoginScreen), type(app.screen)
+            return type(app.screen).__name__
+    print("console:", asyncio.run(console_headless()))
     print("wheel smoke: ok")
 
 
