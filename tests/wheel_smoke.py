@@ -17,18 +17,16 @@ import sys
 from pathlib import Path
 
 
+def command(program: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """One of the wheel's console scripts, from this venv."""
+    exe = Path(sys.executable).with_name(program)
+    done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+    print(f"$ {program} {' '.join(args)} → {done.returncode}")
+    return done
+
+
 def station(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("station")
-    done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
-    print(f"$ station {' '.join(args)} → {done.returncode}")
-    return done
-
-
-def township(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("township")
-    done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
-    print(f"$ township {' '.join(args)} → {done.returncode}")
-    return done
+    return command("station", *args, env=env)
 
 
 def main(source: Path, work: Path) -> None:
@@ -70,8 +68,8 @@ def main(source: Path, work: Path) -> None:
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000
 
     hub = work / "hub"
-    made = township("init", "--code", "JZ01", "--name", "旧州镇便民服务中心", "--user", "admin", "--data-dir", str(hub),
-                    env={"TOWNSHIP_PASSPHRASE": "wheel-smoke-hub-2026"})
+    made = command("township", "init", "--code", "JZ01", "--name", "旧州镇便民服务中心", "--user", "admin", "--data-dir", str(hub),
+                   env={"TOWNSHIP_PASSPHRASE": "wheel-smoke-hub-2026"})
     assert made.returncode == 0, made.stdout + made.stderr
     from sync.hub.console.app import ConsoleConfig
     from sync.hub.console.app import make_app as make_console

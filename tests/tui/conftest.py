@@ -46,3 +46,27 @@ async def settle(pilot, rounds: int = 3) -> None:
         except WorkerCancelled:  # an exclusive worker replaced by a newer one (e.g. Today reloading after a sync)
             continue
         await pilot.pause()
+
+
+async def intake_with_item(pilot, item: str = "dbsq"):
+    """F3, then a registered resident found by name (Enter takes the first) and the catalog item
+    found by ``item`` (pinyin initials): the intake form ready for materials."""
+    from station.services import cases
+    app = pilot.app
+    await settle(pilot)
+    await pilot.press("f3")
+    await settle(pilot)
+    screen = app.screen
+    some = cases.list_cases(app.session, limit=1)[0]["resident_name"]
+    field = screen.query_one("#resident-search")
+    field.value = some
+    await settle(pilot)
+    field.focus()
+    await pilot.press("enter")
+    await settle(pilot)
+    screen.query_one("#item-search").value = item
+    await settle(pilot)
+    screen.query_one("#item-search").focus()
+    await pilot.press("enter")
+    await settle(pilot)
+    return screen

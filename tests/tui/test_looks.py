@@ -6,36 +6,14 @@ from textual.widgets import Label, SelectionList, Static
 
 from station.services import cases
 from station.tui.screens.cases import CaseListScreen
-from station.tui.screens.intake import IntakeScreen
-from tests.tui.conftest import app_for, settle
+from tests.tui.conftest import app_for, intake_with_item, settle
 from tests.tui.walker import screen_text
-
-
-async def _intake_with_item(pilot) -> IntakeScreen:
-    app = pilot.app
-    await settle(pilot)
-    await pilot.press("f3")
-    await settle(pilot)
-    screen = app.screen
-    some = cases.list_cases(app.session, limit=1)[0]["resident_name"]
-    field = screen.query_one("#resident-search")
-    field.value = some
-    await settle(pilot)
-    field.focus()
-    await pilot.press("enter")
-    await settle(pilot)
-    screen.query_one("#item-search").value = "dbsq"
-    await settle(pilot)
-    screen.query_one("#item-search").focus()
-    await pilot.press("enter")
-    await settle(pilot)
-    return screen
 
 
 async def test_boxes_show_a_tick_or_a_space(station_dir):
     app = app_for(station_dir)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _intake_with_item(pilot)
+        screen = await intake_with_item(pilot)
         materials = screen.query_one("#materials", SelectionList)
         materials.select("申请人居民身份证")
         screen.query_one("#proxy").value = True
@@ -69,7 +47,7 @@ async def test_date_examples_are_marked_and_the_label_stays(station_dir):
 async def test_error_goes_when_the_field_is_changed_and_title_says_unsaved_once(station_dir):
     app = app_for(station_dir)
     async with app.run_test(size=(100, 40)) as pilot:
-        screen = await _intake_with_item(pilot)
+        screen = await intake_with_item(pilot)
         for name in ("申请人居民身份证", "户口簿", "最低生活保障申请书", "家庭经济状况核对授权书"):
             screen.query_one("#materials", SelectionList).select(name)
         screen.query_one("#gaps").value = True

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from textual.widgets import Input, SelectionList, Static
 
-from station.services import cases
 from station.tui.screens.case_detail import Confirm
 from station.tui.screens.intake import IntakeScreen
 from station.tui.screens.today import TodayScreen
 from tests.conftest import make_id
-from tests.tui.conftest import app_for, settle
+from tests.tui.conftest import app_for, intake_with_item, settle
 
 
 async def _typed_intake(pilot) -> IntakeScreen:
@@ -59,22 +58,7 @@ async def test_an_empty_or_saved_intake_leaves_at_once(station_dir):
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         # a saved intake: nothing is lost by leaving
-        await pilot.press("f3")
-        await settle(pilot)
-        screen = app.screen
-        some = cases.list_cases(app.session, limit=1)[0]["resident_name"]
-        search = screen.query_one("#resident-search", Input)
-        search.value = some
-        await settle(pilot)
-        search.focus()
-        await pilot.press("enter")
-        await settle(pilot)
-        item = screen.query_one("#item-search", Input)
-        item.value = "cjzm"
-        await settle(pilot)
-        item.focus()
-        await pilot.press("enter")
-        await settle(pilot)
+        screen = await intake_with_item(pilot)
         screen.query_one("#materials", SelectionList).select_all()  # everything brought: no notice to print
         await settle(pilot)
         await pilot.press("ctrl+s")
