@@ -230,8 +230,18 @@ def _v12_staff_township(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE staff ADD COLUMN township TEXT REFERENCES townships(code)")
 
 
+def _v13_keyed_reads(db: sqlite_utils.Database) -> None:
+    """Reads made while applying a bundle go by key. With an index on ``events(type)`` alone, SQLite
+    found a new case's owner (its 'received' event) through that index, reading every intake the hub
+    held for each new case; on (type, case_id) the same lookup is one probe, and counting by type still
+    uses it. A station's quarantine list, read on every reply, gets its own index."""
+    db.execute("DROP INDEX events_type")
+    db.execute("CREATE INDEX events_type_case ON events(type, case_id)")
+    db.execute("CREATE INDEX quarantine_station ON quarantine(station, id)")
+
+
 HUB_MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_chain_heads, _v7_enrolment, _v8_paper_until, _v9_staff, _v10_console_indexes,
-                  _v11_townships, _v12_staff_township]
+                  _v11_townships, _v12_staff_township, _v13_keyed_reads]
 
 
 def _station_where(station: str | None, township: str | None, lead: str = " WHERE ", alias: str = "") -> tuple[str, tuple]:
