@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import uuid
 from datetime import date
@@ -27,7 +28,7 @@ from station.fileio import OWNER_ONLY, atomic_write
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
-from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal, x25519_key_ok
+from sync.bundle import BundleRejected, b64, canonical, open_bundle, public_bytes, seal, x25519_key_ok
 from sync.hub import enrolment, restore, staff, staff_policy
 from sync.hub.store import HubStore, SQLiteHubStore
 
@@ -39,20 +40,84 @@ class ItemInvalid(Exception):
     pass
 
 
-def _has_nul(value) -> bool:
-    """Whether a NUL character is anywhere in an item's strings (keys included)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+def _canonical(data: dict) -> bytes:
+    """An item's content as canonical JSON: what its digest is taken of."""
+    return canonical(data)
 
 
-def _digest(data: dict) -> str:
+# JSON writes a NUL as the escape \u0000 (never raw); an escape is real when the backslash that opens it
+# is not itself escaped, i.e. it ends a run of an odd number of backslashes.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _has_nul_json(text: bytes) -> bool:
+    """Whether a NUL character is anywhere in the item's strings (keys included), read off its
+    canonical JSON: one pass in C, not a walk of the item."""
+    return b"\\u0000" in text and _NUL_ESCAPE.search(text) is not None
+
+
+def _digest_of(text: bytes) -> str:
     """What a bundle item carried, as received (to tell a replay from other content under its number)."""
-    return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+    return hashlib.sha256(text).hexdigest()[:32]
+
+
+def _case_row(station: str, case_id: str, state) -> dict:
+    return {"id": case_id, "station": station, "number": state.number, "status": state.status.value,
+            "item_name": state.item_name or "", "resident_id": state.resident_id, "received_on": state.received_on.isoformat(),
+            "due_on": state.due_on.isoformat() if state.due_on else None, "updated_stamp": state.updated_stamp}
+
+
+class _Known:
+    """What the store knows of a bundle's ids, read for the whole bundle at once (a few statements
+    instead of three or four per item) and kept up to date as its items are written, so each item
+    sees exactly what looking it up alone, in order, would have seen. A key not read up front (its
+    item was malformed when gathered) is looked up alone."""
+
+    def __init__(self, store: HubStore, station: str, items: list[dict]):
+        self.store, self.station = store, station
+        ids: dict[str, list[str]] = {}
+        case_ids, numbers = [], []
+        def key(value) -> bool:  # a key with a NUL in it is never looked up: its item is set aside first
+            return isinstance(value, str) and "\x00" not in value
+        for item in items:
+            kind, data = item["kind"], item["data"]
+            if kind in policy.RESTORE_KINDS and key(data.get("id")):
+                ids.setdefault(kind, []).append(data["id"])
+            if kind in ("event", "attachment") and key(data.get("case_id")):
+                case_ids.append(data["case_id"])
+            if kind == "event" and data.get("type") == EventType.RECEIVED.value and isinstance(data.get("payload"), dict) \
+                    and key(str(data["payload"].get("number", ""))):
+                numbers.append(str(data["payload"].get("number", "")))
+        self.owners = {kind: store.owners(kind, keys) for kind, keys in ids.items()}
+        self.owners_asked = {kind: set(keys) for kind, keys in ids.items()}
+        self.case_owners, self.case_owners_asked = (store.case_owners(case_ids), set(case_ids)) if case_ids else ({}, set())
+        self.number_cases, self.numbers_asked = (store.number_cases(numbers), set(numbers)) if numbers else ({}, set())
+
+    def owner(self, kind: str, record_id: str) -> str | None:
+        if record_id in self.owners_asked.get(kind, ()):
+            return self.owners[kind].get(record_id)
+        return self.store.owner(kind, record_id)
+
+    def case_owner(self, case_id: str) -> str | None:
+        if case_id in self.case_owners_asked:
+            return self.case_owners.get(case_id)
+        return self.store.case_owner(case_id)
+
+    def number_case(self, number: str) -> str | None:
+        # Case rows are written after the bundle's items (refold), so this never changes within a bundle.
+        if number in self.numbers_asked:
+            return self.number_cases.get(number)
+        return self.store.number_case(number)
+
+    def wrote(self, kind: str, data: dict, owner: str | None) -> None:
+        """About to write this item (``owner``: its id's owner before): a new id is this station's from
+        now on, and a new intake event makes its case this station's while the case has no row."""
+        if kind not in policy.RESTORE_KINDS or owner is not None:
+            return
+        self.owners.setdefault(kind, {})[data["id"]] = self.station
+        self.owners_asked.setdefault(kind, set()).add(data["id"])
+        if kind == "event" and data["type"] == EventType.RECEIVED.value and data["case_id"] in self.case_owners_asked:
+            self.case_owners.setdefault(data["case_id"], self.station)
 
 
 class Hub:
@@ -225,29 +290,32 @@ class Hub:
             st = self.store.station(station)
             step = protocol.plan(st["hwm"], seq_from, seq_to)
             items = protocol.check_items(payload.get("items", []), seq_from, seq_to, protocol.ITEM_KINDS_FROM_STATION)
-            quarantined, touched = [], set()
+            known = _Known(self.store, station, items)
+            received = self.store.received_refs(station, seq_from, seq_to) if items else {}
+            quarantined, touched, marks = [], set(), []
             for item in items:
-                nul = _has_nul(item["data"])
-                ref, digest = str(item["data"].get("id", "")).replace("\x00", "\ufffd"), _digest(item["data"])
-                if item["seq"] <= step.skip_through or not self.store.mark_received(station, item["seq"], item["kind"], ref, digest):
+                text = _canonical(item["data"])
+                ref, digest = str(item["data"].get("id", "")).replace("\x00", "\ufffd"), _digest_of(text)
+                seen = received.get(item["seq"])
+                if item["seq"] <= step.skip_through or seen is not None:
                     # A replay carries what the hub already has under that number. Other content under an old
                     # number means the station went back in time (restored from a backup) and numbered new
                     # records again: apply it rather than lose it (applying is idempotent by id). The first
                     # content received stays recorded, so replaying that old bundle later changes nothing.
-                    seen = self.store.received_ref(station, item["seq"])
                     if seen is None or seen[:2] == (item["kind"], ref) and seen[2] in (None, digest) or \
                             self.store.seen_content(station, item["seq"], digest):
                         continue
+                else:
+                    marks.append((item["seq"], item["kind"], ref, digest))
                 try:
-                    with self.store.item():  # a quarantined item leaves nothing half-written behind
-                        if nul:  # no station writes one, and PostgreSQL text cannot hold it: set aside on both stores
-                            raise ItemInvalid("记录中含有空字符(0x00)")
-                        touched |= self._apply_item(station, item, paper_until=st["paper_until"])
+                    if _has_nul_json(text):  # no station writes one, and PostgreSQL text cannot hold it: set aside on both stores
+                        raise ItemInvalid("记录中含有空字符(0x00)")
+                    touched |= self._apply_item(station, item, paper_until=st["paper_until"], known=known)
                 except ItemInvalid as exc:
                     self.store.quarantine(station, item["seq"], item["kind"], str(exc), item["data"])
                     quarantined.append({"seq": item["seq"], "reason": str(exc)})
-            for case_id in touched:
-                self._refold(station, case_id)
+            self.store.mark_received_many(station, marks)
+            self._refold_many(station, touched)
             acked = max(st["acked"], protocol.ack_of(payload))
             self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso(), **({"last_via": via} if via else {}))
             if step.status == "apply" and items:
@@ -256,8 +324,11 @@ class Hub:
             chains = anchor.at_hub(self, st, header, payload) if header is not None else {}
         return step, acked, quarantined, out, st, chains
 
-    def _apply_item(self, station: str, item: dict, paper_until: int = 0) -> set[str]:
-        """Check one item's shape, then ask the write policy whether this station may write it."""
+    def _apply_item(self, station: str, item: dict, paper_until: int = 0, known: "_Known | None" = None) -> set[str]:
+        """Check one item's shape, then ask the write policy whether this station may write it, then
+        write it: every refusal (``ItemInvalid``) comes before the one write, so a refused item leaves
+        nothing behind without a savepoint per item. ``known``: the bundle's facts read at once."""
+        known = known or _Known(self.store, station, [])
         kind, data = item["kind"], item["data"]
         if not isinstance(data.get("id"), str):
             raise ItemInvalid("记录缺少编号")
@@ -278,9 +349,10 @@ class Hub:
         if kind == "attachment" and not isinstance(data.get("case_id"), str):
             raise ItemInvalid("扫描件格式不对")
         received = kind == "event" and data["type"] == EventType.RECEIVED.value
-        facts = policy.Facts(owner=self.store.owner(kind, data["id"]) if kind in policy.RESTORE_KINDS else None,
-                             case_owner=self.store.case_owner(data["case_id"]) if kind in ("event", "attachment") else None,
-                             number_case=self.store.number_case(str(data["payload"].get("number", ""))) if received else None,
+        owner = known.owner(kind, data["id"]) if kind in policy.RESTORE_KINDS else None
+        facts = policy.Facts(owner=owner,
+                             case_owner=known.case_owner(data["case_id"]) if kind in ("event", "attachment") else None,
+                             number_case=known.number_case(str(data["payload"].get("number", ""))) if received else None,
                              paper_allowed=item["seq"] <= paper_until)
         reason = policy.judge_from_station(station, kind, data, facts, self.hub_id)
         if reason:
@@ -290,6 +362,15 @@ class Hub:
                 check_received(data["stamp"], "服务站")
             except StampRejected as exc:
                 raise ItemInvalid(exc.title) from None
+        if kind == "attachment":
+            try:
+                raw = base64.b64decode(data["data"], validate=True)
+            except (KeyError, TypeError, ValueError):
+                raise ItemInvalid("扫描件内容损坏") from None
+            if hashlib.sha256(raw).hexdigest() != data.get("sha256"):
+                raise ItemInvalid("扫描件校验不符")
+        # Checked: from here on, nothing refuses the item.
+        known.wrote(kind, data, owner)
         if kind == "resident":
             self.store.put_resident(station, data)
         elif kind in ("notice", "objection"):
@@ -303,23 +384,22 @@ class Hub:
             self.clock.observe(data["stamp"])
             return {data["case_id"]}
         else:
-            try:
-                raw = base64.b64decode(data["data"], validate=True)
-            except (KeyError, TypeError, ValueError):
-                raise ItemInvalid("扫描件内容损坏") from None
-            if hashlib.sha256(raw).hexdigest() != data.get("sha256"):
-                raise ItemInvalid("扫描件校验不符")
             self.store.put_attachment(station, {**data, "data": raw, "size": len(raw)})
         return set()
 
+    def _refold_many(self, station: str, case_ids: set[str]) -> None:
+        """``_refold`` for every case a bundle touched: their events read at once, their rows written at once."""
+        rows = []
+        for case_id, events in self.store.case_events_of(sorted(case_ids)).items():
+            state = fold(case_id, [CaseEvent.model_validate(e) for e in events])
+            if state.status is not None:
+                rows.append(_case_row(station, case_id, state))
+        self.store.put_cases(rows)
+
     def _refold(self, station: str, case_id: str) -> None:
         state = fold(case_id, [CaseEvent.model_validate(e) for e in self.store.case_events(case_id)])
-        if state.status is None:
-            return
-        self.store.put_case({"id": case_id, "station": station, "number": state.number, "status": state.status.value,
-                             "item_name": state.item_name or "", "resident_id": state.resident_id,
-                             "received_on": state.received_on.isoformat(),
-                             "due_on": state.due_on.isoformat() if state.due_on else None, "updated_stamp": state.updated_stamp})
+        if state.status is not None:
+            self.store.put_case(_case_row(station, case_id, state))
 
     # --- township staff ---------------------------------------------------------------------
     def case_state(self, ref: str):
