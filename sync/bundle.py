@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable
 
+import orjson
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -101,8 +102,18 @@ def decrypt_with(my_enc: X25519PrivateKey, eph_pub: bytes, nonce: bytes, ciphert
     return sealing.decrypt_with(my_enc, eph_pub, nonce, ciphertext, aad, info)
 
 
+_ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
 def canonical(obj) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    """Sorted keys, no spaces, UTF-8: the bytes a bundle's payload and header are signed and hashed as.
+    Written by orjson, about ten times faster than the standard library and the same bytes for what
+    records hold (strings, integers, lists, objects; tests/sync/test_canonical.py); the standard library
+    takes what orjson refuses (an integer beyond 64 bits) and raises as before on what neither writes."""
+    try:
+        return orjson.dumps(obj, option=_ORJSON_CANONICAL)
+    except TypeError:
+        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def seal(*, kind: str, sender: str, recipient: str, seq_from: int, seq_to: int, counts: dict, created_at: str,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+import orjson
 import sqlcipher3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -24,7 +26,7 @@ from station.errors import StationError, ValidationFailed
 from station.services import audit, calendar, cases, catalog, signing
 from station.services.session import Session
 from sync import anchor, bundle, policy, protocol, restore
-from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal
+from sync.bundle import BundleRejected, b64, canonical, open_bundle, public_bytes, seal
 
 MAX_BUNDLE_BYTES = 8 * 1024 * 1024  # split so one bad link or full stick loses little
 _RAW = serialization.Encoding.Raw
@@ -157,7 +159,7 @@ def _items_data(session: Session, rows: list[dict]) -> dict[tuple[str, str], dic
             part = ids[i:i + 500]
             for row in session.store.query(_FETCH[kind].format(",".join("?" * len(part))), tuple(part)):
                 if kind == "event":
-                    row["payload"] = json.loads(row["payload"])
+                    row["payload"] = orjson.loads(row["payload"])  # our own rows, written by json: read 5x faster
                 elif kind == "attachment":
                     row["data"] = b64(bytes(row["data"]))
                 found[(kind, row["id"])] = row
@@ -188,7 +190,7 @@ def build_bundle(session: Session, peer: dict, first: int | None = None, max_ite
             raise SyncFailed(f"第 {r['seq']} 号待上传记录的内容缺失,请联系技术人员")
         items.append({"seq": r["seq"], "kind": r["kind"], "data": data})
         counts[r["kind"]] = counts.get(r["kind"], 0) + 1
-        size += len(json.dumps(data, ensure_ascii=False))
+        size += len(canonical(data))
         if size >= max_bytes:
             break
     seq_to = items[-1]["seq"] if items else first - 1
@@ -339,32 +341,63 @@ class Round:
 
 
 def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) -> Round:
-    """Push everything unacknowledged and take what the hub has, until both are done."""
+    """Push everything unacknowledged and take what the hub has, until both are done.
+
+    While the township applies one bundle, the next is built and sealed here (the push waits on the
+    network in a thread of its own), so a long backlog costs about the slower of the two sides rather
+    than their sum. The bundle built ahead is sent only if the reply left the outbox as it was built
+    from: everything before it acknowledged and its records still under the same numbers (a station
+    behind the hub renumbers what it has not sent)."""
     peer = hub(session)
     if peer is None:
         raise SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记码或登记文件完成登记")
     total = Round()
-    for _ in range(max_rounds):
-        data, first, last = build_bundle(session, peer)
-        try:
-            reply = transport.push(data)
-            result = apply_reply(session, reply)
-        except BundleRejected as exc:
-            record_error(session, exc.reason)
-            raise SyncFailed(f"同步失败:{exc.reason}") from None
-        except SyncFailed as exc:
-            record_error(session, exc.title)
-            raise
-        total.sent += max(0, last - first + 1)
-        total.received += result.applied
-        total.quarantined += result.quarantined
-        total.clock_problem = result.clock_problem
-        if pending(session) == 0 and result.applied == 0:
-            break
+    ahead = None  # (bundle, first, last, its outbox rows) built while the previous push was out
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as pool:
+        for _ in range(max_rounds):
+            if ahead is not None and _unacked_from(session) == ahead[1] and _outbox_range(session, ahead[1], ahead[2]) == ahead[3]:
+                data, first, last = ahead[:3]
+            else:
+                data, first, last = build_bundle(session, peer)
+            ahead = None
+            try:
+                out = pool.submit(transport.push, data)
+                try:
+                    if last >= first and _more_after(session, last):
+                        built = build_bundle(session, peer, first=last + 1)
+                        ahead = (*built, _outbox_range(session, built[1], built[2]))
+                finally:
+                    reply = out.result()  # the push's own failure first: it is what the clerk must hear
+                result = apply_reply(session, reply)
+            except BundleRejected as exc:
+                record_error(session, exc.reason)
+                raise SyncFailed(f"同步失败:{exc.reason}") from None
+            except SyncFailed as exc:
+                record_error(session, exc.title)
+                raise
+            total.sent += max(0, last - first + 1)
+            total.received += result.applied
+            total.quarantined += result.quarantined
+            total.clock_problem = result.clock_problem
+            if pending(session) == 0 and result.applied == 0:
+                break
     record_success(session)
     if total.clock_problem:  # on the Today screen and in station sync --status until the clock is right
         record_error(session, total.clock_problem)
     return total
+
+
+def _unacked_from(session: Session) -> int | None:
+    return session.store.scalar("SELECT min(seq) FROM outbox WHERE acked = 0")
+
+
+def _more_after(session: Session, seq: int) -> bool:
+    return session.store.scalar("SELECT 1 FROM outbox WHERE seq > ? LIMIT 1", (seq,)) is not None
+
+
+def _outbox_range(session: Session, first: int, last: int) -> list[tuple]:
+    return [tuple(r.values()) for r in session.store.query("SELECT seq, kind, ref_id FROM outbox WHERE seq >= ? AND seq <= ? ORDER BY seq",
+                                                           (first, last))]
 
 
 def _set(session: Session, key: str, value: str | None) -> None:
