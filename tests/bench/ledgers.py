@@ -126,17 +126,33 @@ def _big_csv(path: Path, n: int) -> None:
             w.writerow([i + 1, f"户主{i}", first17 + check_char(first17), f"{i % 12 + 1}组", "3.25", "125.8", "408.85", f"62170000{i:011d}"])
 
 
+# Runs ``station.cli`` as ``python -m`` would, and writes this process's own peak (VmHWM) when it
+# exits. The rusage of wait4 is no good here: Linux carries ru_maxrss across exec, so a child of this
+# large benchmark process reported the parent's peak (781 MB for every command).
+_HWM_CHILD = """
+import atexit, os, runpy, sys
+def _hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            open(os.environ["BENCH_HWM_FILE"], "w").write(line.split()[1])
+atexit.register(_hwm)
+sys.argv = ["station", *sys.argv[1:]]
+runpy.run_module("station.cli", run_name="__main__", alter_sys=True)
+"""
+
+
 def _peak_rss(args: list[str], station: Path) -> tuple[float, float, int, str]:
-    """Peak RSS (MB), wall seconds, exit code and output of one real CLI run in its own process."""
-    env = {**os.environ, "STATION_PASSPHRASE": PASS, "STATION_USER": "zhanzhang"}
+    """Peak RSS (MB: the child's own VmHWM), wall seconds, exit code and output of one real CLI run
+    in its own process."""
+    hwm = station.parent / "hwm.txt"
+    hwm.unlink(missing_ok=True)
+    env = {**os.environ, "STATION_PASSPHRASE": PASS, "STATION_USER": "zhanzhang", "BENCH_HWM_FILE": str(hwm)}
     env.pop("STATION_HOME", None)
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "station.cli", *args, "--data-dir", str(station)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    out = proc.stdout.read().decode("utf-8", "replace")
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss / 1024, time.perf_counter() - t, proc.returncode, out
+    proc = subprocess.run([sys.executable, "-c", _HWM_CHILD, *args, "--data-dir", str(station)], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
+    elapsed = time.perf_counter() - t
+    return int(hwm.read_text()) / 1024, elapsed, proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
 def bench_big_csv(work: Path, n: int = 1_000_000) -> dict:
