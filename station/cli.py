@@ -7,6 +7,11 @@ from ``STATION_USER``) when a script runs it. Errors print their Chinese title a
 """
 from __future__ import annotations
 
+from station.store import prederive
+
+# A script's passphrase key is derived in a thread while the imports below load (station/store/prederive.py).
+prederive.start_for_command_line()
+
 import contextlib
 import functools
 import json

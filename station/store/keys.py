@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from station.core import passphrase as passphrase_policy
 from station.errors import AuthFailed, FieldError, StoreError, ValidationFailed
 from station.fileio import OWNER_ONLY, atomic_write, owner_only
-from station.store import sealing
+from station.store import prederive, sealing
 
 FORMAT = 2
 READABLE = (1, 2)
@@ -73,7 +73,8 @@ def check_passphrase(passphrase: str, user_inputs: Mapping[str, str] | Iterable[
 
 
 def _derive(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret.encode("utf-8"))
+    # A command-line script may have started this very derivation while it imported (prederive).
+    return prederive.take(secret, salt, n, r, p) or Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret.encode("utf-8"))
 
 
 def wrap(db_key: bytes, secret: str, label: str) -> dict:
