@@ -38,3 +38,31 @@ def test_what_neither_writes_is_still_refused():
         except (TypeError, ValueError):
             continue
         raise AssertionError(f"{bad!r} was written")
+
+
+JSON_TEXT = st.one_of(
+    VALUES.map(lambda v: json.dumps(v, ensure_ascii=False)),
+    VALUES.map(lambda v: json.dumps(v, ensure_ascii=True)),
+    st.sampled_from(['{"a": NaN}', '[1e999]', '"\\ud800"', '{"a":1,"a":2}', '[18446744073709551616]', '\ufeff{}', '[1,]', "", "nul",
+                     '{"a": "\\u0000"}', '[' * 50 + ']' * 50, '"\u2028"', "[-0.0, 0.1, 1e16, 5e-324]"]),
+    st.text(max_size=30),
+)
+
+
+@settings(max_examples=500, derandomize=True)
+@given(JSON_TEXT)
+def test_bundles_are_read_as_the_standard_library_reads_them(text):
+    """``loads_bounded`` reads with orjson first: the same value as ``json.loads``, or refused alike."""
+    from sync.bundle import loads_bounded
+    raw = text.encode("utf-8", "surrogatepass")
+    try:
+        expected = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        expected = ValueError
+    try:
+        got = loads_bounded(raw, 100)
+    except ValueError:
+        got = ValueError
+    if expected is not ValueError and isinstance(expected, float) and expected != expected:
+        return
+    assert repr(got) == repr(expected)
