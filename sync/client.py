@@ -347,12 +347,15 @@ def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) ->
     network in a thread of its own), so a long backlog costs about the slower of the two sides rather
     than their sum. The bundle built ahead is sent only if the reply left the outbox as it was built
     from: everything before it acknowledged and its records still under the same numbers (a station
-    behind the hub renumbers what it has not sent)."""
+    behind the hub renumbers what it has not sent). Nothing is built ahead while the township is
+    sending records down: a bundle built before the reply acknowledges less of them, and the next
+    reply would carry them again."""
     peer = hub(session)
     if peer is None:
         raise SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记码或登记文件完成登记")
     total = Round()
     ahead = None  # (bundle, first, last, its outbox rows) built while the previous push was out
+    downstream = False  # the last reply brought records
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as pool:
         for _ in range(max_rounds):
             if ahead is not None and _unacked_from(session) == ahead[1] and _outbox_range(session, ahead[1], ahead[2]) == ahead[3]:
@@ -363,12 +366,13 @@ def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) ->
             try:
                 out = pool.submit(transport.push, data)
                 try:
-                    if last >= first and _more_after(session, last):
+                    if last >= first and not downstream and _more_after(session, last):
                         built = build_bundle(session, peer, first=last + 1)
                         ahead = (*built, _outbox_range(session, built[1], built[2]))
                 finally:
                     reply = out.result()  # the push's own failure first: it is what the clerk must hear
                 result = apply_reply(session, reply)
+                downstream = result.applied > 0
             except BundleRejected as exc:
                 record_error(session, exc.reason)
                 raise SyncFailed(f"同步失败:{exc.reason}") from None
