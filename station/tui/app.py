@@ -2,6 +2,11 @@
 
 Screens are pushed on top of the Today screen; F2–F9 always go "home, then there", so a
 clerk can never get lost more than one Esc deep.
+
+Until the passphrase has been through the KDF this module has loaded only Textual and the key
+ring (``station.store.keys``): Scrypt takes 64 MiB for a moment, and the store's libraries, the
+domain models and the screens are loaded after it has given that memory back, so the two never
+add up (the app's peak stays at whichever is larger).
 """
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -20,12 +25,13 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from station.errors import AuthFailed, StationError
-from station.services import settings as settings_service
-from station.services.session import Session, StationHome
-from station.store import failures as storage_failures
+from station.store.keys import station_ring
 from station.tui.base import StationScreen
 from station.tui.keys import promote
 from station.tui.palette import StationCommands
+
+if TYPE_CHECKING:
+    from station.services.session import Session, StationHome
 
 STICK_POLL_S = 5.0
 
@@ -72,15 +78,23 @@ class StationApp(App):
     def __init__(self, config: AppConfig):
         super().__init__()
         self.config = config
-        self.home = StationHome(config.data_dir)
+        self._home: StationHome | None = None
         self.session: Session | None = None
         self.locked = False
         self.last_activity = time.monotonic()
         self.pending_scans: list[Path] = []
         self.background_sync = None
         self._stick_seen: set = set()
-        self.idle_minutes = settings_service.IDLE_LOCK_DEFAULT_MIN
+        self.idle_minutes: int | None = None  # the station's setting, read on unlocking
         self._watcher = None
+
+    @property
+    def home(self) -> StationHome:
+        """The station's folder, as the services open it (loads the store's libraries: not before the KDF)."""
+        if self._home is None:
+            from station.services.session import StationHome
+            self._home = StationHome(self.config.data_dir)
+        return self._home
 
     # --- start, unlock, lock --------------------------------------------------------------
     def on_mount(self) -> None:
@@ -94,7 +108,7 @@ class StationApp(App):
             except StationError as exc:
                 self.notify(exc.title, title="自动登录失败", severity="error")
         try:
-            users = self.home.keyring().users()
+            users = station_ring(self.config.data_dir).users()
         except StationError as exc:
             self.exit(message=exc.title)
             return
@@ -103,11 +117,15 @@ class StationApp(App):
     def open_session(self, username: str, passphrase: str) -> Session:
         """Unlock the store. Safe to call from a worker thread (the KDF is deliberately slow)."""
         try:
-            return self.home.unlock(username, passphrase, today=self.config.today)
+            ring = station_ring(self.config.data_dir)
+            opened = ring.open(username, passphrase)  # Scrypt's 64 MiB, given back before the rest loads
+            return self.home.open_unlocked(ring, username, opened, today=self.config.today)
         except OSError as exc:  # keys.json on a full or read-only disk: said on the unlock screen
-            raise storage_failures.translate(exc, self.home.dir) or exc from None
+            from station.store import failures as storage_failures
+            raise storage_failures.translate(exc, Path(self.config.data_dir)) or exc from None
 
     def show_unlocked(self, session: Session) -> None:
+        from station.services import settings as settings_service
         from station.tui.screens.today import TodayScreen
         self.session = session
         # Read once here: the idle timer runs every second on the UI thread and must not
@@ -145,6 +163,7 @@ class StationApp(App):
         if session is None:
             return
         roots = list(usb.removable_drives())
+        from station.services import settings as settings_service
         folder = settings_service.get(session, "usb_folder")
         if folder:
             roots.append(Path(folder))
@@ -201,7 +220,7 @@ class StationApp(App):
         self._stick_seen: set = set()
 
     def verify_passphrase(self, username: str, passphrase: str) -> None:
-        key = self.home.keyring().unlock(username, passphrase)
+        key = station_ring(self.config.data_dir).unlock(username, passphrase)
         if self.session is None or key != self.session.db_key:
             raise AuthFailed("密码不正确")
 
@@ -241,7 +260,7 @@ class StationApp(App):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.sub_title = ""
-        self.push_screen(UnlockScreen(self.home.keyring().users(), self.config.hint))
+        self.push_screen(UnlockScreen(station_ring(self.config.data_dir).users(), self.config.hint))
 
     def on_unmount(self) -> None:
         self._stop_scan_watch()
@@ -364,7 +383,8 @@ class StationApp(App):
         if error is not None and not isinstance(error, StationError):
             # A storage failure that reached a worker raw (disk full, read-only, locked, damaged)
             # gets its own message and what to do, not "unexpected error".
-            error = storage_failures.translate(error, self.home.dir) or error
+            from station.store import failures as storage_failures
+            error = storage_failures.translate(error, Path(self.config.data_dir)) or error
         if isinstance(error, StationError):
             details = "\n".join(d.message for d in error.details)
             self.notify(details or error.title, title=error.title if details else "操作未完成", severity="error", timeout=8)
@@ -377,6 +397,7 @@ class StationApp(App):
     def start_scan_watch(self) -> None:
         if not self.config.watch_scans or self.session is None:
             return
+        from station.services import settings as settings_service
         folder = settings_service.scan_folder(self.session)
         if folder is None or not folder.is_dir():
             return
