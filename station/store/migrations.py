@@ -6,12 +6,13 @@ edited once released; a change is a new step (tests upgrade databases made by ev
 """
 from __future__ import annotations
 
-from typing import Callable
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Callable
 
 from station.core.search import name_grams, reverse_digits
 from station.store.db import Store
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def _v1_foundation(db: sqlite_utils.Database) -> None:
