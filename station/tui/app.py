@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -25,8 +23,9 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from station.errors import AuthFailed, StationError
-from station.store.keys import station_ring
+from station.store.keys import KeyRing, Unlocked, station_ring
 from station.tui.base import StationScreen
+from station.tui.config import AppConfig, PendingUnlock
 from station.tui.keys import promote
 from station.tui.palette import StationCommands
 
@@ -34,22 +33,6 @@ if TYPE_CHECKING:
     from station.services.session import Session, StationHome
 
 STICK_POLL_S = 5.0
-
-
-@dataclass
-class AppConfig:
-    data_dir: Path
-    today: Callable[[], date] = date.today
-    # None: the station's own setting (设置 → 自动锁屏)
-    idle_lock_seconds: float | None = None
-    # Unlock without the screen (STATION_USER / STATION_PASSPHRASE, benchmarks).
-    user: str | None = None
-    passphrase: str | None = None
-    watch_scans: bool = True
-    background_sync: bool = True
-    watch_sticks: bool = True
-    # A line for the unlock screen (the demo station shows its logins there).
-    hint: str | None = None
 
 
 class StationApp(App):
@@ -75,9 +58,11 @@ class StationApp(App):
         Binding("ctrl+q", "quit", "退出", id="quit", show=False),
     ]
 
-    def __init__(self, config: AppConfig):
+    def __init__(self, config: AppConfig, pending: PendingUnlock | None = None):
         super().__init__()
         self.config = config
+        # The auto-login's KDF, started by ``make_app`` before Textual loaded (``station.tui.config``).
+        self._pending_unlock = pending
         self._home: StationHome | None = None
         self.session: Session | None = None
         self.locked = False
@@ -102,8 +87,12 @@ class StationApp(App):
         self.set_interval(1.0, self._check_idle)
         self.set_interval(STICK_POLL_S, self.poll_sticks)
         if self.config.user and self.config.passphrase:
+            pending, self._pending_unlock = self._pending_unlock, None
             try:
-                self.show_unlocked(self.open_session(self.config.user, self.config.passphrase))
+                if pending is None:
+                    self.show_unlocked(self.open_session(self.config.user, self.config.passphrase))
+                else:
+                    self.show_unlocked(self._finish_unlock(pending.username, pending.result))
                 return
             except StationError as exc:
                 self.notify(exc.title, title="自动登录失败", severity="error")
@@ -116,9 +105,14 @@ class StationApp(App):
 
     def open_session(self, username: str, passphrase: str) -> Session:
         """Unlock the store. Safe to call from a worker thread (the KDF is deliberately slow)."""
-        try:
+        def kdf() -> tuple[KeyRing, Unlocked]:
             ring = station_ring(self.config.data_dir)
-            opened = ring.open(username, passphrase)  # Scrypt's 64 MiB, given back before the rest loads
+            return ring, ring.open(username, passphrase)  # Scrypt's 64 MiB, given back before the rest loads
+        return self._finish_unlock(username, kdf)
+
+    def _finish_unlock(self, username: str, kdf: Callable[[], tuple[KeyRing, Unlocked]]) -> Session:
+        try:
+            ring, opened = kdf()
             return self.home.open_unlocked(ring, username, opened, today=self.config.today)
         except OSError as exc:  # keys.json on a full or read-only disk: said on the unlock screen
             from station.store import failures as storage_failures
@@ -143,12 +137,26 @@ class StationApp(App):
     def _start_background_sync(self) -> None:
         if not self.config.background_sync or self.session is None:
             return
+        self.run_worker(self._find_hub, thread=True, exclusive=True, group="find-hub", exit_on_error=False)
+
+    def _find_hub(self) -> None:
+        """Where this station syncs: a store read, and sync's modules loaded (~30 ms), so off the UI
+        thread while 今日 is being drawn."""
+        from station.services import cases
+        session = self.session
+        if session is None or not cases.is_enrolled(session):
+            return  # sync's modules are not even loaded for a station that has no hub
         from sync import client
-        peer = client.hub(self.session)
+        peer = client.hub(session)
         if peer is None or not peer["url"]:
             return  # not enrolled, or a USB-only station
+        self.call_from_thread(self._run_background_sync, session, peer["url"])
+
+    def _run_background_sync(self, session: Session, url: str) -> None:
+        if session is not self.session or self.background_sync is not None:
+            return  # locked out or another user came in meanwhile
         from station.tui.background_sync import BackgroundSync
-        self.background_sync = BackgroundSync(self.session, peer["url"], lambda: self.call_from_thread(self._sync_changed))
+        self.background_sync = BackgroundSync(session, url, lambda: self.call_from_thread(self._sync_changed))
         self.background_sync.start()
 
     def poll_sticks(self) -> None:
@@ -420,7 +428,3 @@ class StationApp(App):
             handler(path)
         else:
             self.notify(f"{path.name}:打开要附加的代办件后按 A 附加", title="发现新扫描件", timeout=8)
-
-
-def make_app(config: AppConfig) -> StationApp:
-    return StationApp(config)

@@ -51,9 +51,10 @@ class TodayScreen(StationScreen):
         table.add_column("情况", width=12)
         table.add_column("期限", width=10)
         self.set_interval(REFRESH_S, self.action_refresh)
-        self.action_refresh()
 
     def on_screen_resume(self) -> None:
+        # Also the first load: Textual resumes a screen when it is pushed or switched to. Loading in
+        # on_mount too ran every query twice at start.
         self.action_refresh()
 
     def action_refresh(self) -> None:
