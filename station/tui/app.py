@@ -93,7 +93,6 @@ class StationApp(App):
 
     # --- start, unlock, lock --------------------------------------------------------------
     def on_mount(self) -> None:
-        from station.tui.screens.unlock import UnlockScreen
         self.set_interval(1.0, self._check_idle)
         self.set_interval(STICK_POLL_S, self.poll_sticks)
         if self.config.user and self.config.passphrase:
@@ -111,6 +110,7 @@ class StationApp(App):
         except StationError as exc:
             self.exit(message=exc.title)
             return
+        from station.tui.screens.unlock import UnlockScreen  # not loaded when an auto-login goes straight to 今日
         self.push_screen(UnlockScreen(users, self.config.hint))
 
     def open_session(self, username: str, passphrase: str) -> Session:
