@@ -11,8 +11,10 @@ judges) lives in ``sync/anchor.py``; this module knows nothing of sync.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 GENESIS = "0" * 64
 # chain name → (table, settings key of its head, what the clerk calls it)

@@ -14,10 +14,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from station.services import anchor
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 GENESIS = "0" * 64
 # What one entry says, before the chain gives it a number, a time and a hash: (action, target, detail).

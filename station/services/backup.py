@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -115,16 +115,6 @@ class RestoreResult:
     def as_dict(self) -> dict:
         return {"data_dir": str(self.data_dir), "station_code": self.station_code, "station_name": self.station_name,
                 "backup_created_at": self.created_at, "counts": self.counts, "audit_entries": self.audit_entries}
-
-
-@dataclass(frozen=True)
-class BackupAge:
-    """How long ago the last backup was, seen from the station's 'today'."""
-
-    at: datetime | None
-    days: int | None
-    due: bool
-    remind_days: int
 
 
 # --- making a backup -------------------------------------------------------------------------
@@ -378,20 +368,6 @@ def _place(folder: Path, target: StationHome, manifest: dict, keys_bytes: bytes,
             raise BackupFailed(f"无法写入文件夹 {parent}:{_reason(exc)}。没有写入任何内容") from None
         raise
     return entries
-
-
-# --- the Today reminder ------------------------------------------------------------------------
-def age(last_at: str | None, today: date, remind_days: int) -> BackupAge:
-    """Days since the last backup (by the PC's local date) and whether it is time for another."""
-    if not last_at:
-        return BackupAge(None, None, True, remind_days)
-    when = datetime.fromisoformat(last_at).astimezone()
-    days = max(0, (today - when.date()).days)  # a clock set back shows "today", not "-3 days"
-    return BackupAge(when, days, days >= remind_days, remind_days)
-
-
-def last_age(session: Session) -> BackupAge:
-    return age(settings.last_backup_at(session), session.today(), settings.backup_remind_days(session))
 
 
 def counts_text(counts: dict) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from station.core.cases import (
     OPEN_STATUSES,
@@ -28,6 +27,9 @@ from station.core.models import CatalogItem
 from station.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
 from station.services import audit, outbox, residents
 from station.services.session import Session
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # "Due soon" on the Today screen: due within this many working days (the default; the rules in force decide).
 DUE_SOON_WORKDAYS = 2

@@ -6,12 +6,14 @@ cases keep pointing at the version they were received under.
 from __future__ import annotations
 
 import json
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from station.core.models import Catalog, CatalogItem
 from station.services import audit
 from station.store.db import Store
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def install(db: sqlite_utils.Database, catalog: Catalog, user: str | None, source: str) -> bool:

@@ -3,9 +3,12 @@ number here, inside the transaction that writes it. Sync (HTTP or USB) sends the
 marks them acknowledged when the township's answer comes back."""
 from __future__ import annotations
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from station.services import audit
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def add(db: sqlite_utils.Database, kind: str, ref_id: str) -> int:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from station.core.identity import IdentityInfo
 from station.core.masking import mask_id, mask_phone
@@ -19,6 +18,9 @@ from station.errors import FieldError, NotFound, ValidationFailed
 from station.services import audit, outbox
 from station.services.audit import AuditEntry
 from station.services.session import Session
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 COLUMNS = "id, id_number, name, sex, birth_date, phone, address, village_group, created_at, updated_at"
 

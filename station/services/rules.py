@@ -7,14 +7,16 @@ opened them, so a new version applies from the next event on.
 from __future__ import annotations
 
 import json
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from station.core.rules import DEFAULT_RULES, Rules, parse_rules
 from station.errors import ValidationFailed
 from station.services import audit
 from station.services.session import Session
 from station.store.db import Store
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def checked(doc: object) -> Rules:

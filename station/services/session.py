@@ -41,8 +41,8 @@ from station.store.db import Store, open_store
 from station.store.keys import Unlocked, key_id
 from station.store.migrations import migrate
 
-DB_FILE = "station.db"
-KEYS_FILE = "keys.json"
+DB_FILE = keyring.DB_FILE
+KEYS_FILE = keyring.KEYS_FILE
 _CODE = re.compile(r"^[A-Z0-9]{2,12}$")
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
 
@@ -200,13 +200,16 @@ class StationHome:
         return self._session(store, user, db_key, ring, today, private), recovery
 
     def keyring(self) -> keyring.KeyRing:
-        if not self.db_path.exists():
-            raise StoreError(f"目录 {self.dir} 中没有服务站。请先运行 station init,或用 --data-dir 指定服务站目录。")
-        return keyring.KeyRing.load(self.keys_path)
+        return keyring.station_ring(self.dir)
 
     def unlock(self, username: str, passphrase: str, today: Callable[[], date] = date.today) -> Session:
         ring = self.keyring()
-        opened = ring.open(username, passphrase)
+        return self.open_unlocked(ring, username, ring.open(username, passphrase), today)
+
+    def open_unlocked(self, ring: keyring.KeyRing, username: str, opened: Unlocked,
+                      today: Callable[[], date] = date.today) -> Session:
+        """The rest of ``unlock`` once ``ring.open`` has run the KDF: the store opened, an
+        interrupted key change finished, the schema brought up to date, the session made."""
         store, db_key = self._open(opened)
         try:
             db_key = _settle(store, ring, db_key, opened.keys)

@@ -46,6 +46,9 @@ from station.store import prederive, sealing
 
 FORMAT = 2
 READABLE = (1, 2)
+# A station's folder: the encrypted database and the key ring beside it.
+DB_FILE = "station.db"
+KEYS_FILE = "keys.json"
 # Scrypt cost: ~0.27 s on this 2-core machine, about a second on a ten-year-old PC. Memory is
 # 128·r·N = 64 MiB: the app itself needs ~60 MB, and the unlock peak must stay under 150 MB on
 # 2 GB PCs, so p=2 buys the time that a larger N would have bought in memory.
@@ -388,3 +391,13 @@ class KeyRing:
                     del entry["seals"][k]
                 changed = changed or bool(stale)
         return changed
+
+
+def station_ring(data_dir: Path) -> "KeyRing":
+    """The key ring of the station in ``data_dir``. Loading it and unlocking with it needs only
+    this module, so the app can run the 64 MiB Scrypt before it loads the store's libraries
+    (``services.session`` finishes the unlock)."""
+    data_dir = Path(data_dir)
+    if not (data_dir / DB_FILE).exists():
+        raise StoreError(f"目录 {data_dir} 中没有服务站。请先运行 station init,或用 --data-dir 指定服务站目录。")
+    return KeyRing.load(data_dir / KEYS_FILE)

@@ -6,12 +6,13 @@ edited once released; a change is a new step (tests upgrade databases made by ev
 """
 from __future__ import annotations
 
-from typing import Callable
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Callable
 
 from station.core.search import name_grams, reverse_digits
 from station.store.db import Store
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def _v1_foundation(db: sqlite_utils.Database) -> None:
@@ -203,10 +204,26 @@ def _v14_gram_names(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _v15_case_list_order(db: sqlite_utils.Database) -> None:
+    """The case list shows the newest first (received date, then number) one page at a time. Without
+    these the page was the top 50 of every matching case sorted in memory: on a 200,000-case station a
+    status filter sorted ~67,000 rows for each page (over 100 ms, and the sort's memory). With the
+    order in the index a page reads its 50 rows and stops. The list's other filters (事项, 代办员) get
+    the same order; (received_on, number) also serves the date range and 今日收件, so it replaces
+    the index on received_on alone."""
+    db.executescript("""
+    CREATE INDEX cases_received_number ON cases(received_on, number);
+    DROP INDEX cases_received;
+    CREATE INDEX cases_status_received ON cases(status, received_on, number);
+    CREATE INDEX cases_item_received ON cases(item_code, received_on, number);
+    CREATE INDEX cases_owner_received ON cases(owner, received_on, number);
+    """)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_foundation, _v2_search, _v3_calendar, _v4_attachments,
                                                              _v5_station_keys, _v6_sync, _v7_held, _v8_ledgers, _v9_infrastructure,
                                                              _v10_bulletin, _v11_ledger_head, _v12_recovery_code_sealed,
-                                                             _v13_rules_versions, _v14_gram_names]
+                                                             _v13_rules_versions, _v14_gram_names, _v15_case_list_order]
 LATEST = len(MIGRATIONS)
 
 

@@ -2,7 +2,30 @@
 
 Screens call services (``station.services``) in worker threads and show the results; they
 never touch SQL. ``make_app(config)`` builds the app the same way for the CLI and the tests.
+Importing this package loads no Textual yet: ``make_app`` first starts an auto-login's KDF
+(``station.tui.config``), then loads the app.
 """
-from station.tui.app import AppConfig, StationApp, make_app
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from station.tui.config import AppConfig, PendingUnlock
+
+if TYPE_CHECKING:
+    from station.tui.app import StationApp
+
+
+def make_app(config: AppConfig) -> StationApp:
+    pending = PendingUnlock(config.data_dir, config.user, config.passphrase) if config.user and config.passphrase else None
+    from station.tui.app import StationApp
+    return StationApp(config, pending)
+
+
+def __getattr__(name: str):
+    if name == "StationApp":  # loads Textual, so only when asked for
+        from station.tui.app import StationApp
+        return StationApp
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["AppConfig", "StationApp", "make_app"]

@@ -2,15 +2,19 @@
 
 Screens are pushed on top of the Today screen; F2–F9 always go "home, then there", so a
 clerk can never get lost more than one Esc deep.
+
+Until the passphrase has been through the KDF this module has loaded only Textual and the key
+ring (``station.store.keys``): Scrypt takes 64 MiB for a moment, and the store's libraries, the
+domain models and the screens are loaded after it has given that memory back, so the two never
+add up (the app's peak stays at whichever is larger).
 """
 from __future__ import annotations
 
+import gc
 import os
 import time
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -20,30 +24,25 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from station.errors import AuthFailed, StationError
-from station.services import settings as settings_service
-from station.services.session import Session, StationHome
-from station.store import failures as storage_failures
+from station.store.keys import KeyRing, Unlocked, station_ring
 from station.tui.base import StationScreen
+from station.tui.config import AppConfig, PendingUnlock
 from station.tui.keys import promote
 from station.tui.palette import StationCommands
+
+if TYPE_CHECKING:
+    from station.services.session import Session, StationHome
 
 STICK_POLL_S = 5.0
 
 
-@dataclass
-class AppConfig:
-    data_dir: Path
-    today: Callable[[], date] = date.today
-    # None: the station's own setting (设置 → 自动锁屏)
-    idle_lock_seconds: float | None = None
-    # Unlock without the screen (STATION_USER / STATION_PASSPHRASE, benchmarks).
-    user: str | None = None
-    passphrase: str | None = None
-    watch_scans: bool = True
-    background_sync: bool = True
-    watch_sticks: bool = True
-    # A line for the unlock screen (the demo station shows its logins there).
-    hint: str | None = None
+def _freeze_startup_objects() -> None:
+    """Leave what start-up made (modules, classes, the domain models' schemas, styles, screens) out
+    of every later garbage collection. They live as long as the process, yet each full collection
+    walked them all on the UI thread: 70-140 ms pauses while paging the case list. Once per
+    process (a second login, or the next app in a test run, would freeze what the first left)."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
 
 
 class StationApp(App):
@@ -69,45 +68,68 @@ class StationApp(App):
         Binding("ctrl+q", "quit", "退出", id="quit", show=False),
     ]
 
-    def __init__(self, config: AppConfig):
+    def __init__(self, config: AppConfig, pending: PendingUnlock | None = None):
         super().__init__()
         self.config = config
-        self.home = StationHome(config.data_dir)
+        # The auto-login's KDF, started by ``make_app`` before Textual loaded (``station.tui.config``).
+        self._pending_unlock = pending
+        self._home: StationHome | None = None
         self.session: Session | None = None
         self.locked = False
         self.last_activity = time.monotonic()
         self.pending_scans: list[Path] = []
         self.background_sync = None
         self._stick_seen: set = set()
-        self.idle_minutes = settings_service.IDLE_LOCK_DEFAULT_MIN
+        self.idle_minutes: int | None = None  # the station's setting, read on unlocking
         self._watcher = None
+
+    @property
+    def home(self) -> StationHome:
+        """The station's folder, as the services open it (loads the store's libraries: not before the KDF)."""
+        if self._home is None:
+            from station.services.session import StationHome
+            self._home = StationHome(self.config.data_dir)
+        return self._home
 
     # --- start, unlock, lock --------------------------------------------------------------
     def on_mount(self) -> None:
-        from station.tui.screens.unlock import UnlockScreen
         self.set_interval(1.0, self._check_idle)
         self.set_interval(STICK_POLL_S, self.poll_sticks)
         if self.config.user and self.config.passphrase:
+            pending, self._pending_unlock = self._pending_unlock, None
             try:
-                self.show_unlocked(self.open_session(self.config.user, self.config.passphrase))
+                if pending is None:
+                    self.show_unlocked(self.open_session(self.config.user, self.config.passphrase))
+                else:
+                    self.show_unlocked(self._finish_unlock(pending.username, pending.result))
                 return
             except StationError as exc:
                 self.notify(exc.title, title="自动登录失败", severity="error")
         try:
-            users = self.home.keyring().users()
+            users = station_ring(self.config.data_dir).users()
         except StationError as exc:
             self.exit(message=exc.title)
             return
+        from station.tui.screens.unlock import UnlockScreen  # not loaded when an auto-login goes straight to 今日
         self.push_screen(UnlockScreen(users, self.config.hint))
 
     def open_session(self, username: str, passphrase: str) -> Session:
         """Unlock the store. Safe to call from a worker thread (the KDF is deliberately slow)."""
+        def kdf() -> tuple[KeyRing, Unlocked]:
+            ring = station_ring(self.config.data_dir)
+            return ring, ring.open(username, passphrase)  # Scrypt's 64 MiB, given back before the rest loads
+        return self._finish_unlock(username, kdf)
+
+    def _finish_unlock(self, username: str, kdf: Callable[[], tuple[KeyRing, Unlocked]]) -> Session:
         try:
-            return self.home.unlock(username, passphrase, today=self.config.today)
+            ring, opened = kdf()
+            return self.home.open_unlocked(ring, username, opened, today=self.config.today)
         except OSError as exc:  # keys.json on a full or read-only disk: said on the unlock screen
-            raise storage_failures.translate(exc, self.home.dir) or exc from None
+            from station.store import failures as storage_failures
+            raise storage_failures.translate(exc, Path(self.config.data_dir)) or exc from None
 
     def show_unlocked(self, session: Session) -> None:
+        from station.services import settings as settings_service
         from station.tui.screens.today import TodayScreen
         self.session = session
         # Read once here: the idle timer runs every second on the UI thread and must not
@@ -121,16 +143,31 @@ class StationApp(App):
             self.push_screen(TodayScreen())
         self.start_scan_watch()
         self._start_background_sync()
+        self.call_after_refresh(_freeze_startup_objects)
 
     def _start_background_sync(self) -> None:
         if not self.config.background_sync or self.session is None:
             return
+        self.run_worker(self._find_hub, thread=True, exclusive=True, group="find-hub", exit_on_error=False)
+
+    def _find_hub(self) -> None:
+        """Where this station syncs: a store read, and sync's modules loaded (~30 ms), so off the UI
+        thread while 今日 is being drawn."""
+        from station.services import cases
+        session = self.session
+        if session is None or not cases.is_enrolled(session):
+            return  # sync's modules are not even loaded for a station that has no hub
         from sync import client
-        peer = client.hub(self.session)
+        peer = client.hub(session)
         if peer is None or not peer["url"]:
             return  # not enrolled, or a USB-only station
+        self.call_from_thread(self._run_background_sync, session, peer["url"])
+
+    def _run_background_sync(self, session: Session, url: str) -> None:
+        if session is not self.session or self.background_sync is not None:
+            return  # locked out or another user came in meanwhile
         from station.tui.background_sync import BackgroundSync
-        self.background_sync = BackgroundSync(self.session, peer["url"], lambda: self.call_from_thread(self._sync_changed))
+        self.background_sync = BackgroundSync(session, url, lambda: self.call_from_thread(self._sync_changed))
         self.background_sync.start()
 
     def poll_sticks(self) -> None:
@@ -145,6 +182,7 @@ class StationApp(App):
         if session is None:
             return
         roots = list(usb.removable_drives())
+        from station.services import settings as settings_service
         folder = settings_service.get(session, "usb_folder")
         if folder:
             roots.append(Path(folder))
@@ -201,7 +239,7 @@ class StationApp(App):
         self._stick_seen: set = set()
 
     def verify_passphrase(self, username: str, passphrase: str) -> None:
-        key = self.home.keyring().unlock(username, passphrase)
+        key = station_ring(self.config.data_dir).unlock(username, passphrase)
         if self.session is None or key != self.session.db_key:
             raise AuthFailed("密码不正确")
 
@@ -241,7 +279,7 @@ class StationApp(App):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.sub_title = ""
-        self.push_screen(UnlockScreen(self.home.keyring().users(), self.config.hint))
+        self.push_screen(UnlockScreen(station_ring(self.config.data_dir).users(), self.config.hint))
 
     def on_unmount(self) -> None:
         self._stop_scan_watch()
@@ -364,7 +402,8 @@ class StationApp(App):
         if error is not None and not isinstance(error, StationError):
             # A storage failure that reached a worker raw (disk full, read-only, locked, damaged)
             # gets its own message and what to do, not "unexpected error".
-            error = storage_failures.translate(error, self.home.dir) or error
+            from station.store import failures as storage_failures
+            error = storage_failures.translate(error, Path(self.config.data_dir)) or error
         if isinstance(error, StationError):
             details = "\n".join(d.message for d in error.details)
             self.notify(details or error.title, title=error.title if details else "操作未完成", severity="error", timeout=8)
@@ -377,6 +416,7 @@ class StationApp(App):
     def start_scan_watch(self) -> None:
         if not self.config.watch_scans or self.session is None:
             return
+        from station.services import settings as settings_service
         folder = settings_service.scan_folder(self.session)
         if folder is None or not folder.is_dir():
             return
@@ -399,7 +439,3 @@ class StationApp(App):
             handler(path)
         else:
             self.notify(f"{path.name}:打开要附加的代办件后按 A 附加", title="发现新扫描件", timeout=8)
-
-
-def make_app(config: AppConfig) -> StationApp:
-    return StationApp(config)

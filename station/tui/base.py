@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.screen import ModalScreen, Screen, ScreenResultType
 from textual.widgets import Button, Input, Label
 
 from station.errors import FieldError, StationError
-from station.services.session import Session
+
+if TYPE_CHECKING:
+    from station.services.session import Session
 
 
 def err_id(field: str) -> str:

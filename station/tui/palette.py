@@ -10,8 +10,6 @@ from rich.text import Text
 from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.widgets.option_list import Option
 
-from station.core.catalog_search import text_score
-
 NO_MATCHES = "没有找到这个操作。可输入汉字或拼音首字母,例如 dy 找打印"
 
 
@@ -26,6 +24,9 @@ class StationCommands(Provider):
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
+        # Here, not at the top: catalog_search brings the domain models, which the app loads only
+        # after the unlock KDF has given its memory back (see ``station.tui.app``).
+        from station.core.catalog_search import text_score
         for name, help_text, callback, *_ in self._commands():
             score = text_score(query, name)
             if score is not None:

@@ -11,6 +11,8 @@ Both apps run headless through the same ``run_test`` harness, so the harness cos
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -117,12 +119,32 @@ def _time_to_ready(code: str, *args: str) -> tuple[float, list[dict]]:
     return ready, rest
 
 
+# For iterating on the TUI only: a folder to keep the filled station in and reuse on the next run
+# (the 200,000-case fill takes most of a run). Unset, every run builds a fresh one in a temporary folder.
+KEEP_ENV = "STATION_BENCH_TUI_KEEP"
+
+
+def _station(folder: Path, n_cases: int) -> StationHome:
+    """The large station in ``folder``: reused when a kept one with the same case count is there."""
+    home = StationHome(folder / "large")
+    marker = folder / "cases.txt"
+    if home.exists() and marker.exists() and marker.read_text() == str(n_cases):
+        return home
+    if home.exists():
+        shutil.rmtree(home.dir)
+    session, _ = home.init("BE0001", "基准站", "zhanzhang", "基准", PASS)
+    _fill_large(session.store.conn, n_cases, 60_000)
+    session.close()
+    marker.write_text(str(n_cases))
+    return home
+
+
 def run(n_cases: int = 200_000, rounds: int = 3) -> dict:
+    keep = os.environ.get(KEEP_ENV)
     with tempfile.TemporaryDirectory(prefix="station-tui-bench-") as tmp:
-        home = StationHome(Path(tmp) / "large")
-        session, _ = home.init("BE0001", "基准站", "zhanzhang", "基准", PASS)
-        _fill_large(session.store.conn, n_cases, 60_000)
-        session.close()
+        folder = Path(keep) if keep else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        home = _station(folder, n_cases)
         t = time.perf_counter()
         home.unlock("zhanzhang", PASS).close()
         unlock_s = time.perf_counter() - t

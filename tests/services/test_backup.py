@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from station.errors import AlreadyExists, AuthFailed, BackupFailed, PermissionDenied, StoreError, ValidationFailed
-from station.services import attachments, audit, backup, cases, settings
+from station.services import attachments, audit, backup, backup_age, cases, settings
 from station.services.session import StationHome
 from station.store.db import connect
 from tests.conftest import PASS, intake_doc, make_id
@@ -224,7 +224,7 @@ def test_keep_and_reminder_settings(session, home, today):
         settings.set_backup_remind_days(session, 0)
     assert settings.backup_remind_days(session) == 7
     settings.set_backup_remind_days(session, 3)
-    assert backup.last_age(session).due and backup.last_age(session).days is None  # never backed up
+    assert backup_age.last_age(session).due and backup_age.last_age(session).days is None  # never backed up
     from station.core.models import Role
     from station.services import users
     users.add(session, "daiban", "杨光明", Role.CLERK, "clerk-pass-1")
@@ -246,7 +246,7 @@ def test_backup_age(last, today_, remind, days, due, monkeypatch):
     monkeypatch.setenv("TZ", "Asia/Shanghai")
     time.tzset()
     try:
-        got = backup.age(last, today_, remind)
+        got = backup_age.age(last, today_, remind)
     finally:
         monkeypatch.undo()
         time.tzset()

@@ -32,7 +32,10 @@ def _old_station(tmp_path, schema: int) -> StationHome:
         if schema >= 2:  # software of that version kept the search index itself
             db.execute("UPDATE residents SET id_rev = ?, phone_rev = ? WHERE id = ?", (make_id()[::-1], "87654321831", rid))
             for gram in ("欧阳", "阳秀", "秀英"):
-                db.execute("INSERT INTO resident_grams VALUES (?, ?)", (gram, rid))
+                if schema >= 14:  # from 14 on each gram carries the name too
+                    db.execute("INSERT INTO resident_grams VALUES (?, '欧阳秀英', ?)", (gram, rid))
+                else:
+                    db.execute("INSERT INTO resident_grams VALUES (?, ?)", (gram, rid))
     assert version(store) == schema
     store.close()
     return home

@@ -13,9 +13,10 @@ from textual.widgets import Header, Label, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from station.errors import StationError
-from station.services import backup, settings
+from station.services import backup, backup_age, settings
 from station.tui.base import StationScreen, error_label, say
 from station.tui.compact import Button, Footer, Input, OptionList
+from station.tui.screens.today import describe_age
 
 STAGES = {"copy": "正在复制数据库…", "verify": "正在读回校验…"}
 
@@ -52,7 +53,7 @@ class BackupScreen(StationScreen):
         self.query_one("#backup-progress", ProgressBar).display = False
         self.query_one("#backup-result", Static).display = False
         self.query_one("#backup-last", Static).update(
-            f"{describe_age(backup.last_age(self.session))}\nU盘上保留 {settings.backup_keep(self.session)} 份,更早的自动删除。"
+            f"{describe_age(backup_age.last_age(self.session))}\nU盘上保留 {settings.backup_keep(self.session)} 份,更早的自动删除。"
             "备份没有密码或恢复码打不开;请把U盘放在服务站以外的安全地方。")
 
     @on(OptionList.OptionSelected, "#backup-drives")
@@ -107,16 +108,5 @@ class BackupScreen(StationScreen):
         result.update(text)
         result.set_class(not ok, "failed")
         result.display = True
-        self.query_one("#backup-last", Static).update(describe_age(backup.last_age(self.session)))
+        self.query_one("#backup-last", Static).update(describe_age(backup_age.last_age(self.session)))
         self.notify(text.splitlines()[0], title="备份", severity="information" if ok else "error", timeout=8)
-
-
-def describe_age(age: backup.BackupAge) -> str:
-    """The Today screen's line about backups (and this screen's)."""
-    if age.days is None:
-        return "备份:本站从未备份。请插上U盘,按 Ctrl+B 把本站数据备份到U盘"
-    ago = "今天" if age.days == 0 else "昨天" if age.days == 1 else f"{age.days} 天前"
-    text = f"备份:上次在{ago}({age.at:%Y-%m-%d %H:%M})"
-    if age.due:
-        text += f",已超过 {age.remind_days} 天。请插上U盘,按 Ctrl+B 备份"
-    return text

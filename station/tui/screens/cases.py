@@ -15,6 +15,7 @@ from station.core.cases import Status
 from station.services import cases, users
 from station.tui.base import StationScreen, parse_day
 from station.tui.compact import Checkbox, Footer, Input, Select
+from station.tui.table import Table
 
 PAGE = 50
 
@@ -51,7 +52,7 @@ class CaseListScreen(StationScreen):
             yield Label("止")
             yield Input(placeholder="例:2026-12-31", id="f-to")
             yield Static("", id="page-info")
-        yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
+        yield Table(id="cases", cursor_type="row", zebra_stripes=True)  # each page redrawn in a few ms
         yield Footer()
 
     def on_mount(self) -> None:

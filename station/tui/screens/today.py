@@ -6,10 +6,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Header, Static
 
-from station.services import backup, bulletin, cases, syncstate
+from station.services import backup_age as backups
+from station.services import bulletin, cases, syncstate
 from station.tui.base import StationScreen
 from station.tui.compact import Footer
-from station.tui.screens.backup import describe_age
 
 REFRESH_S = 15
 PER_CATEGORY = 8  # rows per category; the rest are one "更多…" line away, in the case list
@@ -51,9 +51,10 @@ class TodayScreen(StationScreen):
         table.add_column("情况", width=12)
         table.add_column("期限", width=10)
         self.set_interval(REFRESH_S, self.action_refresh)
-        self.action_refresh()
 
     def on_screen_resume(self) -> None:
+        # Also the first load: Textual resumes a screen when it is pushed or switched to. Loading in
+        # on_mount too ran every query twice at start.
         self.action_refresh()
 
     def action_refresh(self) -> None:
@@ -82,9 +83,9 @@ class TodayScreen(StationScreen):
         sync = syncstate.describe(state)
         if not state["hub"]:
             sync += "按 G 登记到乡镇。"
-        self.app.call_from_thread(self._show, counts, rows, sync, backup.last_age(s), bool(state["hub"]))
+        self.app.call_from_thread(self._show, counts, rows, sync, backups.last_age(s), bool(state["hub"]))
 
-    def _show(self, counts: dict, rows: list, sync: str, backup_age: backup.BackupAge, enrolled: bool = True) -> None:
+    def _show(self, counts: dict, rows: list, sync: str, backup_age: backups.BackupAge, enrolled: bool = True) -> None:
         if enrolled != self.enrolled:
             self.enrolled = enrolled
             self.refresh_bindings()
@@ -138,3 +139,14 @@ class TodayScreen(StationScreen):
             self.app.push_screen(CaseListScreen(preset=filters, preset_label=why))
         else:
             self.app.open_case(key)
+
+
+def describe_age(age: backups.BackupAge) -> str:
+    """The Today screen's line about backups (and the backup screen's)."""
+    if age.days is None:
+        return "备份:本站从未备份。请插上U盘,按 Ctrl+B 把本站数据备份到U盘"
+    ago = "今天" if age.days == 0 else "昨天" if age.days == 1 else f"{age.days} 天前"
+    text = f"备份:上次在{ago}({age.at:%Y-%m-%d %H:%M})"
+    if age.due:
+        text += f",已超过 {age.remind_days} 天。请插上U盘,按 Ctrl+B 备份"
+    return text
