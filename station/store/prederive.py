@@ -62,6 +62,10 @@ def start_for_command_line(argv: list[str] | None = None) -> None:
 
 def start(secret: str, salt: bytes, n: int, r: int, p: int) -> None:
     """Derive this key in a background thread; ``take`` with the same arguments returns it."""
+    key = (secret, salt, n, r, p)
+    with _lock:
+        if key in _pending:  # ``python -m station.cli`` runs the module twice (as __main__, then imported by its parts)
+            return
     out: list = []
 
     def derive() -> None:
@@ -72,7 +76,7 @@ def start(secret: str, salt: bytes, n: int, r: int, p: int) -> None:
             pass
     thread = threading.Thread(target=derive, name="prederive", daemon=True)
     with _lock:
-        _pending[(secret, salt, n, r, p)] = (thread, out)
+        _pending[key] = (thread, out)
     thread.start()
 
 

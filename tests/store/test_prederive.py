@@ -27,6 +27,17 @@ def test_taken_only_for_the_same_derivation():
     assert keys._derive("口令-2027", salt, 2**10, 8, 1) == _scrypt("口令-2027", salt, 2**10, 8, 1)
 
 
+def test_started_once_per_derivation():
+    """``python -m station.cli`` runs the module twice (as __main__, then imported by its parts): one
+    derivation, not a second one started half-way through the imports and waited for."""
+    salt = b"u" * 16
+    prederive.start("口令-once", salt, 2**10, 8, 1)
+    first = prederive._pending[("口令-once", salt, 2**10, 8, 1)]
+    prederive.start("口令-once", salt, 2**10, 8, 1)
+    assert prederive._pending[("口令-once", salt, 2**10, 8, 1)] is first
+    assert prederive.take("口令-once", salt, 2**10, 8, 1) == _scrypt("口令-once", salt, 2**10, 8, 1)
+
+
 def test_not_started_by_importing_the_command_line(monkeypatch, tmp_path):
     monkeypatch.setenv("STATION_PASSPHRASE", "x")
     monkeypatch.setenv("STATION_USER", "zhanzhang")
