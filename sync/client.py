@@ -177,28 +177,41 @@ def inbound_hwm(session: Session) -> int:
 def build_bundle(session: Session, peer: dict, first: int | None = None, max_items: int | None = None,
                  max_bytes: int = MAX_BUNDLE_BYTES) -> tuple[bytes, int, int]:
     """The next bundle of unacknowledged outbox records (possibly empty: then it is a pull)."""
+    parts, first, seq_to = prepare_bundle(session, peer, first, max_items, max_bytes)
+    return seal(**parts), first, seq_to
+
+
+def prepare_bundle(session: Session, peer: dict, first: int | None = None, max_items: int | None = None,
+                   max_bytes: int = MAX_BUNDLE_BYTES) -> tuple[dict, int, int]:
+    """Everything ``build_bundle`` reads from the store, as ``seal``'s arguments: sealing (compress,
+    encrypt, sign) needs nothing more from the store, so it can run on another thread."""
     max_items = max_items or protocol.MAX_ITEMS_PER_BUNDLE
     if first is None:
         first = session.store.scalar("SELECT min(seq) FROM outbox WHERE acked = 0") or \
             (session.store.scalar("SELECT max(seq) FROM outbox") or 0) + 1
     rows = session.store.query("SELECT seq, kind, ref_id FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?", (first, max_items))
     fetched = _items_data(session, rows)
-    items, size, counts = [], 0, {}
+    items, counts = [], {}
     for r in rows:
         data = fetched.get((r["kind"], r["ref_id"]))
         if data is None:  # cannot happen through the services; kept visible if it does
             raise SyncFailed(f"第 {r['seq']} 号待上传记录的内容缺失,请联系技术人员")
         items.append({"seq": r["seq"], "kind": r["kind"], "data": data})
-        counts[r["kind"]] = counts.get(r["kind"], 0) + 1
-        size += len(canonical(data))
-        if size >= max_bytes:
-            break
+    if len(canonical([i["data"] for i in items])) >= max_bytes:
+        # Over the size limit (scans): cut after the record that reaches it, counting record by record.
+        size = 0
+        for n, item in enumerate(items):
+            size += len(canonical(item["data"]))
+            if size >= max_bytes:
+                items = items[:n + 1]
+                break
+    for item in items:
+        counts[item["kind"]] = counts.get(item["kind"], 0) + 1
     seq_to = items[-1]["seq"] if items else first - 1
     payload = {"items": items, "ack": inbound_hwm(session), **anchor.for_bundle(session.store.db)}  # heads for the township to anchor
-    data = seal(kind="outbox", sender=session.station_code, recipient=peer["hub_id"], seq_from=first, seq_to=seq_to,
+    return dict(kind="outbox", sender=session.station_code, recipient=peer["hub_id"], seq_from=first, seq_to=seq_to,
                 counts=counts, created_at=audit.now_iso(), payload=payload,
-                sign_key=signing.signing_key(session), recipient_enc=bytes(peer["enc_pub"]))
-    return data, first, seq_to
+                sign_key=signing.signing_key(session), recipient_enc=bytes(peer["enc_pub"])), first, seq_to
 
 
 @dataclass
@@ -347,9 +360,10 @@ def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) ->
     network in a thread of its own), so a long backlog costs about the slower of the two sides rather
     than their sum. The bundle built ahead is sent only if the reply left the outbox as it was built
     from: everything before it acknowledged and its records still under the same numbers (a station
-    behind the hub renumbers what it has not sent). Nothing is built ahead while the township is
-    sending records down: a bundle built before the reply acknowledges less of them, and the next
-    reply would carry them again."""
+    behind the hub renumbers what it has not sent), and the reply brought no records (the bundle's
+    acknowledgement of the township's records must be the one after them). Nothing is built ahead
+    while the township is sending records down. A failure building ahead is said after the reply
+    to the bundle already pushed has been taken in."""
     peer = hub(session)
     if peer is None:
         raise SyncFailed("本站尚未在乡镇登记:请先用乡镇给的登记码或登记文件完成登记")
@@ -358,21 +372,28 @@ def sync_once(session: Session, transport: Transport, max_rounds: int = 1000) ->
     downstream = False  # the last reply brought records
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as pool:
         for _ in range(max_rounds):
-            if ahead is not None and _unacked_from(session) == ahead[1] and _outbox_range(session, ahead[1], ahead[2]) == ahead[3]:
+            if ahead is not None and not downstream and _unacked_from(session) == ahead[1] \
+                    and _outbox_range(session, ahead[1], ahead[2]) == ahead[3]:
                 data, first, last = ahead[:3]
             else:
                 data, first, last = build_bundle(session, peer)
             ahead = None
             try:
                 out = pool.submit(transport.push, data)
+                failed_ahead = None
                 try:
                     if last >= first and not downstream and _more_after(session, last):
                         built = build_bundle(session, peer, first=last + 1)
                         ahead = (*built, _outbox_range(session, built[1], built[2]))
-                finally:
-                    reply = out.result()  # the push's own failure first: it is what the clerk must hear
+                except Exception as exc:  # said after the reply to what was pushed is taken in
+                    failed_ahead = exc
+                reply = out.result()  # the push's own failure first: it is what the clerk must hear
                 result = apply_reply(session, reply)
+                # A reply that brought records moved this station's acknowledgement of them: the bundle
+                # built before it would acknowledge less, and the township send them again.
                 downstream = result.applied > 0
+                if failed_ahead is not None:
+                    raise failed_ahead
             except BundleRejected as exc:
                 record_error(session, exc.reason)
                 raise SyncFailed(f"同步失败:{exc.reason}") from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -89,21 +90,33 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
                 continue
         for leftover in folder.glob("*" + TMP_SUFFIX):  # from an export that was cut off
             leftover.unlink()
-        while first is not None and first <= last:
-            data, seq_from, seq_to = client.build_bundle(session, peer, first=first, max_bytes=max_bytes)
-            if len(data) > max_mb * 1024 * 1024:
-                raise client.SyncFailed(f"第 {seq_from} 号记录(很可能是一份很大的扫描件)超过单个文件上限 {max_mb} MB:请调大上限")
-            path = folder / f"{session.station_code}-{seq_from:08d}-{seq_to:08d}.vsb"
-            if _same_range(path, data):
-                result.skipped += 1
-            else:
-                atomic_write(path, data)
-                _verify_written(path, data, public)
-            result.files.append(path.name)
-            result.records += seq_to - seq_from + 1
-            if progress:
-                progress(result.records, total)
-            first = seq_to + 1
+        # Each bundle is sealed, written, synced and read back on a thread of its own while the next one
+        # is read from the store (compression, encryption and the stick's fsync do not hold the GIL);
+        # files are finished in order, and the first failure stops the export.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="usb-export") as pool:
+            writing = None
+
+            def finish(done) -> None:
+                name, skipped, count = done.result()
+                result.skipped += skipped
+                result.files.append(name)
+                result.records += count
+                if progress:
+                    progress(result.records, total)
+            try:
+                while first is not None and first <= last:
+                    parts, seq_from, seq_to = client.prepare_bundle(session, peer, first=first, max_bytes=max_bytes)
+                    if writing is not None:
+                        finish(writing)
+                        writing = None
+                    writing = pool.submit(_write_bundle, folder, session.station_code, parts, seq_from, seq_to, public, max_mb)
+                    first = seq_to + 1
+                if writing is not None:
+                    finish(writing)
+                    writing = None
+            finally:
+                if writing is not None:  # stopped by a failure here: let the file being written finish or fail
+                    writing.exception()
         if not result.files:
             # Nothing new to send: still leave a request for the township's answers (an empty
             # bundle, as a network sync pulls), or its decisions would wait for the next record.
@@ -121,6 +134,21 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
     with session.store.transaction() as db:
         audit.record(db, session.user.username, "usb.export", str(folder), {"files": len(result.files), "records": result.records})
     return result
+
+
+def _write_bundle(folder: Path, station_code: str, parts: dict, seq_from: int, seq_to: int, public: bytes,
+                  max_mb: float) -> tuple[str, bool, int]:
+    """Seal one prepared bundle and write it to the stick, atomically, read back and checked (or
+    leave an identical earlier file alone): its file name, whether it was already there, its records."""
+    data = bundle.seal(**parts)
+    if len(data) > max_mb * 1024 * 1024:
+        raise client.SyncFailed(f"第 {seq_from} 号记录(很可能是一份很大的扫描件)超过单个文件上限 {max_mb} MB:请调大上限")
+    path = folder / f"{station_code}-{seq_from:08d}-{seq_to:08d}.vsb"
+    skipped = _same_range(path, data)
+    if not skipped:
+        atomic_write(path, data)
+        _verify_written(path, data, public)
+    return path.name, skipped, seq_to - seq_from + 1
 
 
 def _same_range(path: Path, data: bytes) -> bool:

@@ -28,7 +28,7 @@ from station.fileio import OWNER_ONLY, atomic_write
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
-from sync.bundle import BundleRejected, b64, canonical, open_bundle, public_bytes, seal, x25519_key_ok
+from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal, x25519_key_ok
 from sync.hub import enrolment, restore, staff, staff_policy
 from sync.hub.store import HubStore, SQLiteHubStore
 
@@ -41,8 +41,10 @@ class ItemInvalid(Exception):
 
 
 def _canonical(data: dict) -> bytes:
-    """An item's content as canonical JSON: what its digest is taken of."""
-    return canonical(data)
+    """An item's content as canonical JSON: what its digest is taken of. The standard library's
+    spelling exactly (not orjson's, which writes some floats differently): digests stored by earlier
+    versions must keep matching, or an old replay would count as new content."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 # JSON writes a NUL as the escape \u0000 (never raw); an escape is real when the backslash that opens it
