@@ -94,6 +94,7 @@ class _Known:
         self.owners_asked = {kind: set(keys) for kind, keys in ids.items()}
         self.case_owners, self.case_owners_asked = (store.case_owners(case_ids), set(case_ids)) if case_ids else ({}, set())
         self.number_cases, self.numbers_asked = (store.number_cases(numbers), set(numbers)) if numbers else ({}, set())
+        self.claimed: dict[str, str] = {}  # printed number → case, by intakes written from this bundle
 
     def owner(self, kind: str, record_id: str) -> str | None:
         if record_id in self.owners_asked.get(kind, ()):
@@ -106,16 +107,19 @@ class _Known:
         return self.store.case_owner(case_id)
 
     def number_case(self, number: str) -> str | None:
-        # Case rows are written after the bundle's items (refold), so this never changes within a bundle.
-        if number in self.numbers_asked:
-            return self.number_cases.get(number)
-        return self.store.number_case(number)
+        """The case holding this printed number: in the store, else claimed by an intake earlier in this
+        bundle (case rows are written after the items; without this, two new cases under one number in
+        one bundle failed the whole bundle on the unique number, every time: the station stuck)."""
+        held = self.number_cases.get(number) if number in self.numbers_asked else self.store.number_case(number)
+        return held if held is not None else self.claimed.get(number)
 
     def wrote(self, kind: str, data: dict, owner: str | None) -> None:
         """About to write this item (``owner``: its id's owner before): a new id is this station's from
         now on, and a new intake event makes its case this station's while the case has no row."""
         if kind not in policy.RESTORE_KINDS or owner is not None:
             return
+        if kind == "event" and data["type"] == EventType.RECEIVED.value:
+            self.claimed.setdefault(str(data["payload"].get("number", "")), data["case_id"])
         self.owners.setdefault(kind, {})[data["id"]] = self.station
         self.owners_asked.setdefault(kind, set()).add(data["id"])
         if kind == "event" and data["type"] == EventType.RECEIVED.value and data["case_id"] in self.case_owners_asked:

@@ -273,3 +273,20 @@ def test_a_pc_clock_days_off_is_said_on_the_today_line(hub, station):
     client.sync_once(station, Local(hub))  # clock right again (the hub's own reply): the warning goes
     assert "时钟" not in syncstate.describe(syncstate.status(station))
     assert client.clock_problem("not a time") is None
+
+
+def test_two_new_cases_under_one_number_in_one_bundle_the_second_is_set_aside(hub, station):
+    """Found by an outside review: both intakes passed the number check (neither case had a row yet),
+    and the second case's row then broke the unique number, failing the whole bundle every time."""
+    first, second = intake(station, 2)
+    with station.store.transaction() as db:  # a tampered or damaged station: the second intake under the first's number
+        row = db.execute("SELECT e.id, e.payload FROM events e JOIN cases c ON c.id = e.case_id "
+                         "WHERE c.number = ? AND e.type = 'received'", (second,)).fetchone()
+        payload = json.loads(row[1])
+        payload["number"] = first
+        db.execute("UPDATE events SET payload = ? WHERE id = ?", (json.dumps(payload, ensure_ascii=False), row[0]))
+    client.sync_once(station, Local(hub))
+    assert client.pending(station) == 0 and hub.store.counts()["cases"] == 1
+    assert hub.store.case(first)["id"] == station.store.scalar("SELECT id FROM cases WHERE number = ?", (first,))
+    reasons = [q["reason"] for q in hub.store.quarantined("XX0101")]
+    assert reasons and "已被本站另一件使用" in reasons[0], reasons
