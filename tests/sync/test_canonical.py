@@ -76,3 +76,17 @@ def test_the_hubs_item_digest_keeps_the_standard_librarys_spelling():
     from sync.hub.service import _canonical
     for doc in ({"area": 5e-05, "rate": 1e-07}, {"x": float("nan")}, {"名": "张三", "n": [1, 2.5, None]}):
         assert _canonical(doc) == _stdlib(doc)
+
+
+@settings(max_examples=500, derandomize=True)
+@given(JSON_TEXT)
+def test_taking_strings_out_by_splitting_on_quotes_is_the_regex(text):
+    """json_depth's fast path (no backslash: split on quotes) leaves what the string regex leaves, for
+    every text json.loads accepts — the only texts whose depth decides anything."""
+    from sync.bundle import _STRING, _without_strings
+    raw = text.encode("utf-8", "surrogatepass")
+    try:
+        json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return
+    assert _without_strings(raw) == _STRING.sub(b"", raw)
