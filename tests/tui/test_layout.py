@@ -11,7 +11,7 @@ from station.tui.screens.case_detail import ACTIONS, CaseDetailScreen
 from station.tui.screens.help import HelpScreen
 from station.tui.screens.intake import IntakeScreen
 from tests.tui import walker
-from tests.tui.conftest import app_for, settle
+from tests.tui.conftest import app_for, intake_with_item, settle
 from tests.tui.test_walker import _prepare
 
 
@@ -58,23 +58,8 @@ async def test_case_at_80x24_footer_starts_with_f1_and_body_lists_the_steps(stat
 async def test_notice_after_saving_an_intake_does_not_cover_the_result(station_dir):
     app = app_for(station_dir)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
-        screen = app.screen
+        screen = await intake_with_item(pilot)
         assert isinstance(screen, IntakeScreen)
-        some = cases.list_cases(app.session, limit=1)[0]["resident_name"]
-        field = screen.query_one("#resident-search")
-        field.value = some
-        await settle(pilot)
-        field.focus()
-        await pilot.press("enter")
-        await settle(pilot)
-        screen.query_one("#item-search").value = "dbsq"
-        await settle(pilot)
-        screen.query_one("#item-search").focus()
-        await pilot.press("enter")
-        await settle(pilot)
         screen.query_one("#materials", SelectionList).select("申请人居民身份证")
         await pilot.press("ctrl+s")
         await settle(pilot)
