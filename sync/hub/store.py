@@ -29,8 +29,6 @@ class HubStore(Protocol):
     def stations(self) -> list[dict]: ...
     def add_station(self, row: dict) -> None: ...
     def update_station(self, code: str, **fields) -> None: ...
-    def mark_received(self, station: str, seq: int, kind: str, ref: str, digest: str | None = None) -> bool: ...
-    def received_ref(self, station: str, seq: int) -> tuple[str, str, str | None] | None: ...
     def seen_content(self, station: str, seq: int, digest: str) -> bool: ...
     def insert_event(self, station: str, event: dict) -> bool: ...
     def case_events(self, case_id: str) -> list[dict]: ...
@@ -330,17 +328,9 @@ class SQLiteHubStore:
         sets = ", ".join(f"{k} = ?" for k in fields)
         self._x(f"UPDATE stations SET {sets} WHERE code = ?", (*fields.values(), code))
 
-    def mark_received(self, station, seq, kind, ref, digest=None):
-        return self._x("INSERT OR IGNORE INTO received (station, seq, kind, ref, digest) VALUES (?,?,?,?,?)",
-                       (station, seq, kind, ref, digest)).rowcount == 1
-
     def seen_content(self, station, seq, digest):
         """Whether this content was already applied under this number; records it if not."""
         return self._x("INSERT OR IGNORE INTO received_more (station, seq, digest) VALUES (?,?,?)", (station, seq, digest)).rowcount == 0
-
-    def received_ref(self, station, seq):
-        row = self.s.conn.execute("SELECT kind, ref, digest FROM received WHERE station = ? AND seq = ?", (station, seq)).fetchone()
-        return (row[0], row[1], row[2]) if row else None
 
     def insert_event(self, station, e):
         return self._x("INSERT OR IGNORE INTO events (id, case_id, station, type, stamp, node, user, payload) VALUES (?,?,?,?,?,?,?,?)",
