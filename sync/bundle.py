@@ -85,6 +85,29 @@ def _depth(skeleton: bytes) -> int:
     return max(itertools.accumulate(1 if b == 1 else -1 for b in brackets), default=0)
 
 
+class ReadFloat(float):
+    """A number read from a bundle with a fraction or an exponent (or NaN, Infinity): a float in every
+    way, but orjson refuses to write it, so whatever must spell it as the standard library does falls
+    back to the standard library (``exact_json``) exactly when an item holds one."""
+
+    __slots__ = ()
+
+
+def _read_constant(name: str) -> ReadFloat:
+    return ReadFloat(name)
+
+
+def exact_json(obj, sort_keys: bool = True) -> bytes:
+    """Compact UTF-8 JSON spelt exactly as the standard library spells it (``ensure_ascii=False``):
+    by orjson, which writes the same bytes for strings, integers, lists and objects
+    (tests/sync/test_canonical.py) and refuses what it would spell differently when that was read
+    from a bundle (``ReadFloat``); by the standard library for that and whatever else orjson refuses."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+    except TypeError:
+        return json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":")).encode("utf-8")
+
+
 def loads_bounded(raw: bytes, max_depth: int):
     """``json.loads`` that refuses (``ValueError``) what would exhaust the parser: nesting deeper than
     ``max_depth`` (a RecursionError otherwise) and integers too long to convert (CPython's limit).
@@ -93,7 +116,7 @@ def loads_bounded(raw: bytes, max_depth: int):
     if json_depth(raw) > max_depth:
         raise ValueError("JSON nested too deep")
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), parse_float=ReadFloat, parse_constant=_read_constant)
     except RecursionError:  # the scan and the parser disagree only on broken text; refuse it anyway
         raise ValueError("JSON nested too deep") from None
 

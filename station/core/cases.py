@@ -374,17 +374,23 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
     # A shallow copy with fresh lists: states are never mutated after they are returned.
     s = state.model_copy(update={"materials_received": list(state.materials_received),
                                  "conflicts": list(state.conflicts), "paper": list(state.paper)})
-    s.event_count += 1
-    s.updated_stamp = event.stamp
+    _advance(s, event)
+    return s
+
+
+def _advance(s: CaseState, event: CaseEvent) -> None:
+    """``apply`` in place, on a state nobody else holds (``fold``'s own, or ``apply``'s fresh copy)."""
     p = event.payload
-    problems = check(state if state.status else None, event.type, p)
-    if event.type == EventType.APPEAL_DECIDED and state.number and event.node == state.number.split("-")[0]:
+    problems = check(s if s.status else None, event.type, p)
+    if event.type == EventType.APPEAL_DECIDED and s.number and event.node == s.number.split("-")[0]:
         # the case's own station wrote it (sync.policy refuses it too): both sides set it aside alike
         problems = [FieldError("node", "township_only", "申诉复核决定只能由乡镇作出")]
+    s.event_count += 1
+    s.updated_stamp = event.stamp
     if problems:
         s.conflicts.append({"event_id": event.id, "type": event.type.value,
                             "reason": "; ".join(e.message for e in problems)})
-        return s
+        return
     if event.type == EventType.RECEIVED:
         s.status = Status.RECEIVED
         s.number = p["number"]
@@ -402,7 +408,7 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
         s.gap_promise = date.fromisoformat(p["gap_promise"]) if p.get("gap_promise") else None
         s.proxy = p.get("proxy")
         s.home_visit = bool(p.get("home_visit"))
-        return s
+        return
     _, to = _MOVES[event.type]
     if event.type in TOWNSHIP_EVENTS:
         if is_transcribed(p):
@@ -451,7 +457,6 @@ def apply(state: CaseState, event: CaseEvent) -> CaseState:
         s.appeal, s.appeal_reason = p["outcome"], p["reason"]
     elif event.type == EventType.WITHDRAWN:
         s.withdrawn_reason = p["reason"]
-    return s
 
 
 def sort_key(event: CaseEvent) -> tuple[str, str]:
@@ -461,7 +466,7 @@ def sort_key(event: CaseEvent) -> tuple[str, str]:
 def fold(case_id: str, events: list[CaseEvent]) -> CaseState:
     state = CaseState(id=case_id)
     for event in sorted(events, key=sort_key):
-        state = apply(state, event)
+        _advance(state, event)
     return state
 
 

@@ -28,7 +28,7 @@ from station.fileio import OWNER_ONLY, atomic_write
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
-from sync.bundle import BundleRejected, b64, open_bundle, public_bytes, seal, x25519_key_ok
+from sync.bundle import BundleRejected, b64, exact_json, open_bundle, public_bytes, seal, x25519_key_ok
 from sync.hub import enrolment, restore, staff, staff_policy
 from sync.hub.store import HubStore, SQLiteHubStore
 
@@ -40,11 +40,15 @@ class ItemInvalid(Exception):
     pass
 
 
-def _canonical(data: dict) -> bytes:
+def _canonical(data: dict, kind: str = "") -> bytes:
     """An item's content as canonical JSON: what its digest is taken of. The standard library's
-    spelling exactly (not orjson's, which writes some floats differently): digests stored by earlier
-    versions must keep matching, or an old replay would count as new content."""
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    spelling exactly (``exact_json``; a float read from a bundle is not spelt by orjson): digests
+    stored by earlier versions must keep matching, or an old replay would count as new content.
+    A scan (hundreds of KB) by the standard library: orjson reserves about ten times a text that
+    size while writing it, and a stick is imported in bounded memory (tests/sync/test_usb_hostile.py)."""
+    if kind == "attachment":
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return exact_json(data)
 
 
 # JSON writes a NUL as the escape \u0000 (never raw); an escape is real when the backslash that opens it
@@ -93,6 +97,10 @@ class _Known:
         self.owners = {kind: store.owners(kind, keys) for kind, keys in ids.items()}
         self.owners_asked = {kind: set(keys) for kind, keys in ids.items()}
         self.case_owners, self.case_owners_asked = (store.case_owners(case_ids), set(case_ids)) if case_ids else ({}, set())
+        # Cases with no event stored before this bundle: their events are exactly the ones this bundle
+        # writes (``written``), and they are folded from those, not read back.
+        self.new_cases = set(case_ids) - store.cases_with_events(case_ids) if case_ids else set()
+        self.written: dict[str, list[CaseEvent]] = {}
         self.number_cases, self.numbers_asked = (store.number_cases(numbers), set(numbers)) if numbers else ({}, set())
         self.claimed: dict[str, str] = {}  # printed number → case, by intakes written from this bundle
 
@@ -124,6 +132,23 @@ class _Known:
         self.owners_asked.setdefault(kind, set()).add(data["id"])
         if kind == "event" and data["type"] == EventType.RECEIVED.value and data["case_id"] in self.case_owners_asked:
             self.case_owners.setdefault(data["case_id"], self.station)
+
+    def inserted(self, event: CaseEvent, written: bool) -> None:
+        """An event of this bundle was written (``written``), or its id was already there: the case is
+        then read back for its fold, like any case that had events before."""
+        if not written:
+            self.new_cases.discard(event.case_id)
+        elif event.case_id in self.new_cases:
+            self.written.setdefault(event.case_id, []).append(event)
+
+    def events_of(self, case_ids: list[str]) -> dict[str, list[CaseEvent]]:
+        """Every event of these cases: a new case's from this bundle, the others' read back at once."""
+        out = {c: self.written.get(c, []) for c in case_ids if c in self.new_cases}
+        rest = [c for c in case_ids if c not in out]
+        if rest:
+            out.update((c, [CaseEvent.model_validate(e) for e in events])
+                       for c, events in self.store.case_events_of(rest).items())
+        return out
 
 
 class Hub:
@@ -300,7 +325,7 @@ class Hub:
             received = self.store.received_refs(station, seq_from, seq_to) if items else {}
             quarantined, touched, marks = [], set(), []
             for item in items:
-                text = _canonical(item["data"])
+                text = _canonical(item["data"], item["kind"])
                 ref, digest = str(item["data"].get("id", "")).replace("\x00", "\ufffd"), _digest_of(text)
                 seen = received.get(item["seq"])
                 if item["seq"] <= step.skip_through or seen is not None:
@@ -321,7 +346,7 @@ class Hub:
                     self.store.quarantine(station, item["seq"], item["kind"], str(exc), item["data"])
                     quarantined.append({"seq": item["seq"], "reason": str(exc)})
             self.store.mark_received_many(station, marks)
-            self._refold_many(station, touched)
+            self._refold_many(station, touched, known)
             acked = max(st["acked"], protocol.ack_of(payload))
             self.store.update_station(station, hwm=step.new_hwm, acked=acked, last_seen=now_iso(), **({"last_via": via} if via else {}))
             if step.status == "apply" and items:
@@ -349,9 +374,10 @@ class Hub:
             raise ItemInvalid("台账记录格式不对")
         if kind == "event":
             try:
-                data = CaseEvent.model_validate(data).model_dump(mode="json")
+                event = CaseEvent.model_validate(data)
             except ValidationError:
                 raise ItemInvalid("事件格式不对") from None
+            data = event.model_dump(mode="json")
         if kind == "attachment" and not isinstance(data.get("case_id"), str):
             raise ItemInvalid("扫描件格式不对")
         received = kind == "event" and data["type"] == EventType.RECEIVED.value
@@ -386,18 +412,19 @@ class Hub:
         elif kind == "ledger_entry":
             self.store.put_ledger_entry(station, data)
         elif kind == "event":
-            self.store.insert_event(station, data)
+            known.inserted(event, self.store.insert_event(station, data))
             self.clock.observe(data["stamp"])
             return {data["case_id"]}
         else:
             self.store.put_attachment(station, {**data, "data": raw, "size": len(raw)})
         return set()
 
-    def _refold_many(self, station: str, case_ids: set[str]) -> None:
-        """``_refold`` for every case a bundle touched: their events read at once, their rows written at once."""
+    def _refold_many(self, station: str, case_ids: set[str], known: _Known) -> None:
+        """``_refold`` for every case a bundle touched: their events read at once (a new case's are the
+        bundle's own), their rows written at once."""
         rows = []
-        for case_id, events in self.store.case_events_of(sorted(case_ids)).items():
-            state = fold(case_id, [CaseEvent.model_validate(e) for e in events])
+        for case_id, events in known.events_of(sorted(case_ids)).items():
+            state = fold(case_id, events)
             if state.status is not None:
                 rows.append(_case_row(station, case_id, state))
         self.store.put_cases(rows)

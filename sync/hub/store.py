@@ -15,6 +15,12 @@ import sqlite_utils
 
 from station.services import audit
 from station.store.db import Store, open_store
+from sync.bundle import exact_json
+
+
+def _text(record: dict) -> str:
+    """A record as the JSON text a column keeps (read back with ``json.loads``)."""
+    return exact_json(record, sort_keys=False).decode("utf-8")
 
 
 class HubStore(Protocol):
@@ -45,6 +51,7 @@ class HubStore(Protocol):
     def number_cases(self, numbers: list[str]) -> dict[str, str]: ...
     def case_owners(self, case_ids: list[str]) -> dict[str, str]: ...
     def case_events_of(self, case_ids: list[str]) -> dict[str, list[dict]]: ...
+    def cases_with_events(self, case_ids: list[str]) -> set[str]: ...
     def put_cases(self, rows: list[dict]) -> None: ...
     def station_records(self, station: str) -> list[tuple[str, str]]: ...
     def record(self, kind: str, record_id: str) -> dict | None: ...
@@ -335,7 +342,7 @@ class SQLiteHubStore:
     def insert_event(self, station, e):
         return self._x("INSERT OR IGNORE INTO events (id, case_id, station, type, stamp, node, user, payload) VALUES (?,?,?,?,?,?,?,?)",
                        (e["id"], e["case_id"], station, e["type"], e["stamp"], e["node"], e.get("user"),
-                        json.dumps(e["payload"], ensure_ascii=False))).rowcount == 1
+                        _text(e["payload"]))).rowcount == 1
 
     def case_events(self, case_id):
         rows = self.s.query("SELECT id, case_id, type, stamp, node, user, payload FROM events WHERE case_id = ? ORDER BY stamp, id", (case_id,))
@@ -408,6 +415,10 @@ class SQLiteHubStore:
                               "payload": json.loads(r[6])})
         return out
 
+    def cases_with_events(self, case_ids):
+        """Which of these cases have any event stored (the rest are new)."""
+        return {r[0] for r in self._keyed("SELECT DISTINCT case_id FROM events WHERE case_id IN ({keys})", case_ids)}
+
     def put_cases(self, rows):
         self.s.conn.executemany(
             "INSERT INTO cases (id, station, number, status, item_name, resident_id, received_on, due_on, updated_stamp) "
@@ -473,7 +484,7 @@ class SQLiteHubStore:
 
     def put_resident(self, station, resident):
         self._x("INSERT INTO residents (id, station, data) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-                (resident["id"], station, json.dumps(resident, ensure_ascii=False)))
+                (resident["id"], station, _text(resident)))
 
     def put_attachment(self, station, a):
         self._x("INSERT OR IGNORE INTO attachments (id, station, case_id, name, size, sha256, data) VALUES (?,?,?,?,?,?,?)",
@@ -481,19 +492,19 @@ class SQLiteHubStore:
 
     def put_infra_event(self, station, e):
         self._x("INSERT OR IGNORE INTO infra_events (id, station, project_id, data) VALUES (?,?,?,?)",
-                (e["id"], station, e["project_id"], json.dumps(e, ensure_ascii=False)))
+                (e["id"], station, e["project_id"], _text(e)))
 
     def put_board_item(self, station, kind, item):
         if kind == "notice":
             self._x("INSERT INTO notices (id, station, data) VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-                    (item["id"], station, json.dumps(item, ensure_ascii=False)))
+                    (item["id"], station, _text(item)))
         else:
             self._x("INSERT INTO objections (id, station, notice_id, data) VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-                    (item["id"], station, item["notice_id"], json.dumps(item, ensure_ascii=False)))
+                    (item["id"], station, item["notice_id"], _text(item)))
 
     def put_ledger_entry(self, station, e):
         self._x("INSERT OR IGNORE INTO ledger_entries (id, station, ledger, program, period, amount_fen, data) VALUES (?,?,?,?,?,?,?)",
-                (e["id"], station, e["ledger"], e["program"], e["period"], e["amount_fen"], json.dumps(e, ensure_ascii=False)))
+                (e["id"], station, e["ledger"], e["program"], e["period"], e["amount_fen"], _text(e)))
 
     def quarantine(self, station, seq, kind, reason, data):
         self._x("INSERT INTO quarantine (station, seq, kind, reason, data, at) VALUES (?,?,?,?,?,?)",

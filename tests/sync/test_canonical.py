@@ -72,10 +72,25 @@ def test_bundles_are_read_as_the_standard_library_reads_them(text):
 
 def test_the_hubs_item_digest_keeps_the_standard_librarys_spelling():
     """Digests stored by a hub before orjson must match the same item sent again after the upgrade
-    (found by an outside review: 1e-07 was spelt 1e-7, so an old replay counted as new content)."""
+    (found by an outside review: 1e-07 was spelt 1e-7, so an old replay counted as new content). The
+    hub digests items as a bundle brings them: read from its text by ``loads_bounded``."""
+    from sync.bundle import ReadFloat, loads_bounded
     from sync.hub.service import _canonical
-    for doc in ({"area": 5e-05, "rate": 1e-07}, {"x": float("nan")}, {"名": "张三", "n": [1, 2.5, None]}):
-        assert _canonical(doc) == _stdlib(doc)
+    for text in ('{"area": 5e-05, "rate": 1e-07}', '{"x": NaN, "y": -Infinity}', '{"名": "张三", "n": [1, 2.5, null]}',
+                 '{"big": 1e16, "tiny": 5e-324, "neg": -0.0, "n": 18446744073709551616}'):
+        doc = loads_bounded(text.encode("utf-8"), 100)
+        assert _canonical(doc) == _stdlib(json.loads(text))
+    assert type(loads_bounded(b"[0.5]", 10)[0]) is ReadFloat and type(loads_bounded(b"[5]", 10)[0]) is int
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.dictionaries(TEXT, VALUES | st.floats() | st.lists(st.floats(), max_size=3), max_size=6))
+def test_every_item_a_bundle_brings_is_digested_in_the_standard_librarys_spelling(doc):
+    """Floats of every kind included (orjson takes the rest: tests above)."""
+    from sync.bundle import loads_bounded
+    from sync.hub.service import _canonical
+    text = json.dumps(doc, ensure_ascii=False)
+    assert _canonical(loads_bounded(text.encode("utf-8"), 100)) == _stdlib(json.loads(text))
 
 
 @settings(max_examples=500, derandomize=True)
