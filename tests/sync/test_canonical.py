@@ -96,12 +96,25 @@ def test_every_item_a_bundle_brings_is_digested_in_the_standard_librarys_spellin
 @settings(max_examples=500, derandomize=True)
 @given(JSON_TEXT)
 def test_taking_strings_out_by_splitting_on_quotes_is_the_regex(text):
-    """json_depth's fast path (no backslash: split on quotes) leaves what the string regex leaves, for
-    every text json.loads accepts — the only texts whose depth decides anything."""
-    from sync.bundle import _STRING, _without_strings
+    """json_depth's fast path (no backslash: split on quotes) leaves the brackets the string regex
+    leaves, for every text json.loads accepts — the only texts whose depth decides anything."""
+    from sync.bundle import _NOT_BRACKET, _STRING, _brackets
     raw = text.encode("utf-8", "surrogatepass")
     try:
         json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         return
-    assert _without_strings(raw) == _STRING.sub(b"", raw)
+    assert _brackets(raw) == _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
+
+
+@settings(max_examples=2000, derandomize=True)
+@given(st.text(alphabet="[]{}", max_size=60) | st.integers(0, 40).map(lambda d: "[" * d + "]" * d))
+def test_peeling_innermost_pairs_is_counting_brackets(brackets):
+    """json_depth's fast count (peel every innermost pair per pass) against the running count, for
+    balanced, unbalanced and mismatched brackets, and nesting past the fast count's passes."""
+    import itertools
+
+    from sync.bundle import _depth
+    raw = brackets.encode()
+    running = max(itertools.accumulate(1 if b in b"[{" else -1 for b in raw), default=0)
+    assert _depth(raw) == running
