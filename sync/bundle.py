@@ -59,7 +59,9 @@ class Opened:
     payload: dict
 
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string literal, escapes included
+# A JSON string literal, escapes included; one never closed runs to the end of the text (so a text of
+# escaped quotes with no closing one is one match, not a rescan from every quote: quadratic before).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _OPEN_CLOSE = bytes.maketrans(b"[{]}", b"\x01\x01\x02\x02")
 _NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
 

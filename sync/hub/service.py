@@ -412,7 +412,8 @@ class Hub:
         elif kind == "ledger_entry":
             self.store.put_ledger_entry(station, data)
         elif kind == "event":
-            known.inserted(event, self.store.insert_event(station, data))
+            # folded as stored: the JSON dump made NaN and infinities null (a read-back fold sees them so)
+            known.inserted(event.model_copy(update={"payload": data["payload"]}), self.store.insert_event(station, data))
             self.clock.observe(data["stamp"])
             return {data["case_id"]}
         else:

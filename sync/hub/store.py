@@ -18,9 +18,11 @@ from station.store.db import Store, open_store
 from sync.bundle import exact_json
 
 
-def _text(record: dict) -> str:
-    """A record as the JSON text a column keeps (read back with ``json.loads``)."""
-    return exact_json(record, sort_keys=False).decode("utf-8")
+def _payload_text(payload: dict) -> str:
+    """An event's payload as its column keeps it (read back with ``json.loads``), written by orjson:
+    the payload is pydantic's JSON dump, in which NaN and the infinities are already null, so what
+    reads back is what was written (orjson spells some floats differently, but as the same number)."""
+    return exact_json(payload, sort_keys=False).decode("utf-8")
 
 
 class HubStore(Protocol):
@@ -342,7 +344,7 @@ class SQLiteHubStore:
     def insert_event(self, station, e):
         return self._x("INSERT OR IGNORE INTO events (id, case_id, station, type, stamp, node, user, payload) VALUES (?,?,?,?,?,?,?,?)",
                        (e["id"], e["case_id"], station, e["type"], e["stamp"], e["node"], e.get("user"),
-                        _text(e["payload"]))).rowcount == 1
+                        _payload_text(e["payload"]))).rowcount == 1
 
     def case_events(self, case_id):
         rows = self.s.query("SELECT id, case_id, type, stamp, node, user, payload FROM events WHERE case_id = ? ORDER BY stamp, id", (case_id,))
@@ -484,7 +486,7 @@ class SQLiteHubStore:
 
     def put_resident(self, station, resident):
         self._x("INSERT INTO residents (id, station, data) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-                (resident["id"], station, _text(resident)))
+                (resident["id"], station, json.dumps(resident, ensure_ascii=False)))
 
     def put_attachment(self, station, a):
         self._x("INSERT OR IGNORE INTO attachments (id, station, case_id, name, size, sha256, data) VALUES (?,?,?,?,?,?,?)",
@@ -492,19 +494,19 @@ class SQLiteHubStore:
 
     def put_infra_event(self, station, e):
         self._x("INSERT OR IGNORE INTO infra_events (id, station, project_id, data) VALUES (?,?,?,?)",
-                (e["id"], station, e["project_id"], _text(e)))
+                (e["id"], station, e["project_id"], json.dumps(e, ensure_ascii=False)))
 
     def put_board_item(self, station, kind, item):
         if kind == "notice":
             self._x("INSERT INTO notices (id, station, data) VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-                    (item["id"], station, _text(item)))
+                    (item["id"], station, json.dumps(item, ensure_ascii=False)))
         else:
             self._x("INSERT INTO objections (id, station, notice_id, data) VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-                    (item["id"], station, item["notice_id"], _text(item)))
+                    (item["id"], station, item["notice_id"], json.dumps(item, ensure_ascii=False)))
 
     def put_ledger_entry(self, station, e):
         self._x("INSERT OR IGNORE INTO ledger_entries (id, station, ledger, program, period, amount_fen, data) VALUES (?,?,?,?,?,?,?)",
-                (e["id"], station, e["ledger"], e["program"], e["period"], e["amount_fen"], _text(e)))
+                (e["id"], station, e["ledger"], e["program"], e["period"], e["amount_fen"], json.dumps(e, ensure_ascii=False)))
 
     def quarantine(self, station, seq, kind, reason, data):
         self._x("INSERT INTO quarantine (station, seq, kind, reason, data, at) VALUES (?,?,?,?,?,?)",

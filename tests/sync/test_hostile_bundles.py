@@ -290,3 +290,39 @@ def test_two_new_cases_under_one_number_in_one_bundle_the_second_is_set_aside(hu
     assert hub.store.case(first)["id"] == station.store.scalar("SELECT id FROM cases WHERE number = ?", (first,))
     reasons = [q["reason"] for q in hub.store.quarantined("XX0101")]
     assert reasons and "已被本站另一件使用" in reasons[0], reasons
+
+
+@pytest.mark.parametrize("odd", ['"item_name":NaN', '"due_on":Infinity', '"gap_promise":-Infinity', '"item_name":1e400',
+                                 '"home_visit":NaN'])
+def test_a_new_case_with_nan_or_infinity_is_projected_as_stored(hub, station, odd):
+    """Found by an outside review: a new case is folded from the bundle's own events, which still held
+    NaN where the stored event (pydantic's JSON dump) has null; the row then broke NOT NULL or date
+    parsing and the whole bundle failed, every time (the station stuck). It is projected as a fold of
+    what was stored, exactly as reading the case back gives."""
+    from station.core.cases import CaseEvent, fold
+    case_id = str(uuid.uuid4())
+    payload = ('{"number":"XX0101-2026-000001","resident_id":"r1","item_code":"SB-001","item_name":"养老","owner":"u",'
+               '"received_on":"2026-01-01","materials_required":["a"],"materials_received":["a"],"due_on":"2026-01-09"}')
+    key = odd.split(":")[0]
+    payload = payload.replace(f',{key}:"养老"', "").replace(f',{key}:"2026-01-09"', "")[:-1] + "," + odd + "}"
+    text = ('{"ack":0,"items":[{"seq":1,"kind":"event","data":{"id":"%s","case_id":"%s","type":"received","stamp":"%s",'
+            '"node":"XX0101","user":"u","payload":%s}}]}') % (uuid.uuid4(), case_id, clock.HybridClock("XX0101").now(), payload)
+    hub.apply("XX0101", 1, 1, bundle.loads_bounded(text.encode(), bundle.MAX_PAYLOAD_DEPTH))
+    assert hub.store.station("XX0101")["hwm"] == 1 and not hub.store.quarantined("XX0101")
+    row = hub.store.case("XX0101-2026-000001")
+    again = fold(case_id, [CaseEvent.model_validate(e) for e in hub.store.case_events(case_id)])
+    assert (row["item_name"], row["due_on"], row["status"]) == \
+        (again.item_name or "", again.due_on.isoformat() if again.due_on else None, again.status.value)
+
+
+def test_json_depth_is_linear_on_escaped_quotes_that_never_close():
+    """Found by an outside review: a header (read before its signature is checked) or a request body of
+    one opening quote and escaped quotes took the string regex back to every quote: 8 s of CPU for 64 KB.
+    Malformed either way; now one pass."""
+    for size in (20_000, 32_700):
+        text = b'"' + b'\\"' * size
+        start = time.process_time()
+        assert bundle.json_depth(text) == 0 and bundle.json_depth(text + b"\\") == 0
+        with pytest.raises(BundleRejected):
+            peek(bundle.MAGIC + struct.pack(">I", len(text)) + text + bytes(68))
+        assert time.process_time() - start < 0.5
