@@ -9,8 +9,10 @@ cost), or derives as usual when nothing matches. Best effort by design: no such 
 directory chosen later, a changed entry — then nothing is taken and nothing is different. On a
 one-core PC the thread simply runs first; the work is the same.
 
-Only the ``station`` command line starts it (``python -m station.cli`` or the console script), and
-only with ``--data-dir`` or ``STATION_HOME`` naming the folder; importing ``station.cli`` does not.
+The ``station`` command line starts it (``python -m station.cli`` or the console script), only with
+``--data-dir`` or ``STATION_HOME`` naming the folder; importing ``station.cli`` does not. The app
+starts it for a login given up front (``station.tui.make_app``), before Textual is loaded, so the
+KDF's 64 MiB is given back before the store's libraries and the screens load.
 """
 from __future__ import annotations
 
@@ -50,10 +52,15 @@ def start_for_command_line(argv: list[str] | None = None) -> None:
     if not passphrase or not user or not _is_command_line():
         return
     folder = _data_dir(sys.argv[1:] if argv is None else argv)
-    if folder is None:
-        return
+    if folder is not None:
+        start_for(folder, user, passphrase)
+
+
+def start_for(folder: Path, user: str, passphrase: str) -> None:
+    """Begin deriving the key of ``user``'s entry in the station folder's key ring under ``passphrase``
+    (nothing when the ring cannot be read: the unlock then says why, as usual)."""
     try:
-        entry = json.loads((folder / "keys.json").read_text("utf-8"))["users"][user]
+        entry = json.loads((Path(folder) / "keys.json").read_text("utf-8"))["users"][user]
         salt, n, r, p = base64.b64decode(entry["salt"]), int(entry["n"]), int(entry["r"]), int(entry["p"])
     except (OSError, ValueError, KeyError, TypeError):
         return

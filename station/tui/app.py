@@ -14,7 +14,7 @@ import gc
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -24,9 +24,9 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from station.errors import AuthFailed, StationError
-from station.store.keys import KeyRing, Unlocked, station_ring
+from station.store.keys import station_ring
 from station.tui.base import StationScreen
-from station.tui.config import AppConfig, PendingUnlock
+from station.tui.config import AppConfig
 from station.tui.keys import promote
 from station.tui.palette import StationCommands
 
@@ -68,11 +68,9 @@ class StationApp(App):
         Binding("ctrl+q", "quit", "退出", id="quit", show=False),
     ]
 
-    def __init__(self, config: AppConfig, pending: PendingUnlock | None = None):
+    def __init__(self, config: AppConfig):
         super().__init__()
         self.config = config
-        # The auto-login's KDF, started by ``make_app`` before Textual loaded (``station.tui.config``).
-        self._pending_unlock = pending
         self._home: StationHome | None = None
         self.session: Session | None = None
         self.locked = False
@@ -96,12 +94,8 @@ class StationApp(App):
         self.set_interval(1.0, self._check_idle)
         self.set_interval(STICK_POLL_S, self.poll_sticks)
         if self.config.user and self.config.passphrase:
-            pending, self._pending_unlock = self._pending_unlock, None
-            try:
-                if pending is None:
-                    self.show_unlocked(self.open_session(self.config.user, self.config.passphrase))
-                else:
-                    self.show_unlocked(self._finish_unlock(pending.username, pending.result))
+            try:  # its KDF was started by ``make_app`` before Textual loaded (station.store.prederive)
+                self.show_unlocked(self.open_session(self.config.user, self.config.passphrase))
                 return
             except StationError as exc:
                 self.notify(exc.title, title="自动登录失败", severity="error")
@@ -115,14 +109,9 @@ class StationApp(App):
 
     def open_session(self, username: str, passphrase: str) -> Session:
         """Unlock the store. Safe to call from a worker thread (the KDF is deliberately slow)."""
-        def kdf() -> tuple[KeyRing, Unlocked]:
-            ring = station_ring(self.config.data_dir)
-            return ring, ring.open(username, passphrase)  # Scrypt's 64 MiB, given back before the rest loads
-        return self._finish_unlock(username, kdf)
-
-    def _finish_unlock(self, username: str, kdf: Callable[[], tuple[KeyRing, Unlocked]]) -> Session:
         try:
-            ring, opened = kdf()
+            ring = station_ring(self.config.data_dir)
+            opened = ring.open(username, passphrase)  # Scrypt's 64 MiB, given back before the rest loads
             return self.home.open_unlocked(ring, username, opened, today=self.config.today)
         except OSError as exc:  # keys.json on a full or read-only disk: said on the unlock screen
             from station.store import failures as storage_failures

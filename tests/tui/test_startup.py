@@ -32,6 +32,12 @@ def spy(self, *a, **k):
     finally:
         seen["after"] = [m for m in HEAVY if m in sys.modules]
 keys.KeyRing.open = spy
+from station.store import prederive
+_start = prederive.start
+def start_spy(*a):
+    seen["kdf started with"] = [m for m in ("textual", *HEAVY) if m in sys.modules]
+    return _start(*a)
+prederive.start = start_spy
 from station.tui import AppConfig, make_app
 seen["station.tui imported"] = [m for m in ("textual", *HEAVY) if m in sys.modules]
 app = make_app(AppConfig(Path(sys.argv[1]), user="daiban", passphrase=sys.argv[2], watch_scans=False, watch_sticks=False,
@@ -43,6 +49,7 @@ async def main():
             if type(app.screen).__name__ == "TodayScreen" and not str(app.screen.query_one("#card-overdue").content).endswith("—"):
                 break
         seen["screen"] = type(app.screen).__name__
+        seen["kdf taken"] = not prederive._pending
         seen["loaded for today"] = [m for m in LATER if m in sys.modules]
         await asyncio.sleep(0.1)
         import gc
@@ -58,6 +65,7 @@ def test_auto_login_runs_the_kdf_before_the_store_and_models_load(station_dir):
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.splitlines()[-1])
     assert seen["station.tui imported"] == []  # not even Textual: make_app starts the KDF first
+    assert seen["kdf started with"] == [] and seen["kdf taken"]  # started before Textual, and the unlock took it
     assert seen["before"] == [] and seen["after"] == []
     assert seen["screen"] == "TodayScreen"
     assert seen["loaded for today"] == []
