@@ -108,7 +108,6 @@ def export_to(session: Session, root: Path, max_mb: float = DEFAULT_MAX_MB,
                     parts, seq_from, seq_to = client.prepare_bundle(session, peer, first=first, max_bytes=max_bytes)
                     if writing is not None:
                         finish(writing)
-                        writing = None
                     writing = pool.submit(_write_bundle, folder, session.station_code, parts, seq_from, seq_to, public, max_mb)
                     first = seq_to + 1
                 if writing is not None:

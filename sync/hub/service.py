@@ -420,9 +420,10 @@ class Hub:
             self.store.put_attachment(station, {**data, "data": raw, "size": len(raw)})
         return set()
 
-    def _refold_many(self, station: str, case_ids: set[str], known: _Known) -> None:
-        """``_refold`` for every case a bundle touched: their events read at once (a new case's are the
-        bundle's own), their rows written at once."""
+    def _refold_many(self, station: str, case_ids: set[str], known: _Known | None = None) -> None:
+        """Each case's row from the fold of its events, read at once (a new case's are the bundle's own,
+        ``known``; without a bundle every case is read back), the rows written at once."""
+        known = known or _Known(self.store, station, [])
         rows = []
         for case_id, events in known.events_of(sorted(case_ids)).items():
             state = fold(case_id, events)
@@ -431,9 +432,7 @@ class Hub:
         self.store.put_cases(rows)
 
     def _refold(self, station: str, case_id: str) -> None:
-        state = fold(case_id, [CaseEvent.model_validate(e) for e in self.store.case_events(case_id)])
-        if state.status is not None:
-            self.store.put_case(_case_row(station, case_id, state))
+        self._refold_many(station, {case_id})
 
     # --- township staff ---------------------------------------------------------------------
     def case_state(self, ref: str):

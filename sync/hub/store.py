@@ -353,9 +353,7 @@ class SQLiteHubStore:
         return rows
 
     def put_case(self, row):
-        self._x("INSERT INTO cases (id, station, number, status, item_name, resident_id, received_on, due_on, updated_stamp) "
-                "VALUES (:id, :station, :number, :status, :item_name, :resident_id, :received_on, :due_on, :updated_stamp) "
-                "ON CONFLICT(id) DO UPDATE SET status = excluded.status, due_on = excluded.due_on, updated_stamp = excluded.updated_stamp", row)
+        self.put_cases([row])
 
     def case(self, ref):
         # A printed number first: an id can never stand in for another station's case number.
