@@ -86,6 +86,10 @@ class HybridClock:
         """Move past a stamp received from elsewhere so our next stamp sorts after it. Callers check
         stamps from other nodes with ``check_received`` first."""
         ms, counter, _ = parse_stamp(stamp)
+        self.observe_parsed(ms, counter)
+
+    def observe_parsed(self, ms: int, counter: int) -> None:
+        """``observe`` of a stamp already parsed (and checked) by the caller."""
         with self._lock:
             if ms > self.last_ms or (ms == self.last_ms and counter > self.counter):
                 self.last_ms, self.counter = ms, counter

@@ -112,6 +112,8 @@ def init(code, name, username, db, out: Out, home: HubHome):
 def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buffered_mb, header_timeout, body_timeout,
           keep_alive, workers, out: Out, home: HubHome):
     """运行同步服务(HTTP 或 HTTPS)。各服务站用 station sync 与之同步。限额说明见 sync/SPEC.md。"""
+    import gc
+
     import uvicorn
 
     from sync.hub.limits import uvicorn_options
@@ -137,11 +139,16 @@ def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buff
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
     if workers > 1:
         hub.store.close()  # each worker opens its own connection after the fork
+        gc.freeze()  # see below; the workers, forked after it, also keep sharing those pages
         multi.serve(lambda: create_app(home.open_hub(user, key), limits), workers, host, port,
                     {**tls, **uvicorn_options(limits)})
         return
     try:
-        uvicorn.run(create_app(hub, limits), host=host, port=port, log_level="warning", access_log=False, **tls,
+        app = create_app(hub, limits)
+        # What is loaded by now (modules, schemas, the app) lives as long as the server: no collection need
+        # walk it again. Full collections walked it a dozen times per 100,000 events synced, 25 ms each.
+        gc.freeze()
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **tls,
                     **uvicorn_options(limits))
     finally:
         hub.store.close()

@@ -204,11 +204,17 @@ class PgConn:
             return PgCursor(cur, self.sealer)
         return self._run(run)
 
-    def executemany(self, sql: str, rows) -> None:
+    def executemany(self, sql: str, rows) -> PgCursor | None:
+        """Every row through one statement; as sqlite3's, the cursor's ``rowcount`` is the rows it changed."""
         rows = [self._params(sql, r) for r in rows]
-        if rows:
-            query = _translated(sql, True)
-            self._run(lambda cur: cur.executemany(query, rows))
+        if not rows:
+            return None
+        query = _translated(sql, True)
+
+        def run(cur):
+            cur.executemany(query, rows)
+            return PgCursor(cur, self.sealer)
+        return self._run(run)
 
     @property
     def in_transaction(self) -> bool:

@@ -34,6 +34,7 @@ from sync.hub.store import HubStore, SQLiteHubStore
 
 # What township staff may record on a case: what the write policy lets the hub author.
 HUB_EVENTS = {t for t, who in policy.EVENT_AUTHORS.items() if policy.HUB in who}
+RECEIVED = EventType.RECEIVED.value  # read once: an enum member's ``.value`` is a Python-level descriptor call
 
 
 class ItemInvalid(Exception):
@@ -91,7 +92,7 @@ class _Known:
                 ids.setdefault(kind, []).append(data["id"])
             if kind in ("event", "attachment") and key(data.get("case_id")):
                 case_ids.append(data["case_id"])
-            if kind == "event" and data.get("type") == EventType.RECEIVED.value and isinstance(data.get("payload"), dict) \
+            if kind == "event" and data.get("type") == RECEIVED and isinstance(data.get("payload"), dict) \
                     and key(str(data["payload"].get("number", ""))):
                 numbers.append(str(data["payload"].get("number", "")))
         self.owners = {kind: store.owners(kind, keys) for kind, keys in ids.items()}
@@ -101,6 +102,7 @@ class _Known:
         # writes (``written``), and they are folded from those, not read back.
         self.new_cases = set(case_ids) - store.cases_with_events(case_ids) if case_ids else set()
         self.written: dict[str, list[CaseEvent]] = {}
+        self.unwritten: list[dict] = []  # new events, written at once by ``flush`` (nothing reads them before)
         self.number_cases, self.numbers_asked = (store.number_cases(numbers), set(numbers)) if numbers else ({}, set())
         self.claimed: dict[str, str] = {}  # printed number → case, by intakes written from this bundle
 
@@ -126,20 +128,31 @@ class _Known:
         now on, and a new intake event makes its case this station's while the case has no row."""
         if kind not in policy.RESTORE_KINDS or owner is not None:
             return
-        if kind == "event" and data["type"] == EventType.RECEIVED.value:
+        if kind == "event" and data["type"] == RECEIVED:
             self.claimed.setdefault(str(data["payload"].get("number", "")), data["case_id"])
         self.owners.setdefault(kind, {})[data["id"]] = self.station
         self.owners_asked.setdefault(kind, set()).add(data["id"])
-        if kind == "event" and data["type"] == EventType.RECEIVED.value and data["case_id"] in self.case_owners_asked:
+        if kind == "event" and data["type"] == RECEIVED and data["case_id"] in self.case_owners_asked:
             self.case_owners.setdefault(data["case_id"], self.station)
 
-    def inserted(self, event: CaseEvent, written: bool) -> None:
-        """An event of this bundle was written (``written``), or its id was already there: the case is
-        then read back for its fold, like any case that had events before."""
-        if not written:
+    def insert(self, event: CaseEvent, data: dict, owner: str | None) -> None:
+        """Write an event of this bundle (its JSON dump ``data``) unless its id is already there
+        (``owner``: that id's owner before; set for an id stored, or written earlier in this bundle).
+        A case that gets an event already there is read back for its fold, like any case that had
+        events before."""
+        if owner is not None:
             self.new_cases.discard(event.case_id)
-        elif event.case_id in self.new_cases:
+            return
+        self.unwritten.append(data)
+        if event.case_id in self.new_cases:
             self.written.setdefault(event.case_id, []).append(event)
+
+    def flush(self) -> None:
+        """Write the events ``insert`` took. Fewer written than taken means another worker wrote one
+        of these ids in between (PostgreSQL): every case is then read back."""
+        if self.unwritten and self.store.insert_events(self.station, self.unwritten) != len(self.unwritten):
+            self.new_cases.clear()
+        self.unwritten = []
 
     def events_of(self, case_ids: list[str]) -> dict[str, list[CaseEvent]]:
         """Every event of these cases: a new case's from this bundle, the others' read back at once."""
@@ -345,6 +358,7 @@ class Hub:
                 except ItemInvalid as exc:
                     self.store.quarantine(station, item["seq"], item["kind"], str(exc), item["data"])
                     quarantined.append({"seq": item["seq"], "reason": str(exc)})
+            known.flush()
             self.store.mark_received_many(station, marks)
             self._refold_many(station, touched, known)
             acked = max(st["acked"], protocol.ack_of(payload))
@@ -358,7 +372,9 @@ class Hub:
     def _apply_item(self, station: str, item: dict, paper_until: int = 0, known: "_Known | None" = None) -> set[str]:
         """Check one item's shape, then ask the write policy whether this station may write it, then
         write it: every refusal (``ItemInvalid``) comes before the one write, so a refused item leaves
-        nothing behind without a savepoint per item. ``known``: the bundle's facts read at once."""
+        nothing behind without a savepoint per item. ``known``: the bundle's facts read at once; its
+        new events are written when the caller flushes it (without it, at once)."""
+        flush = known is None
         known = known or _Known(self.store, station, [])
         kind, data = item["kind"], item["data"]
         if not isinstance(data.get("id"), str):
@@ -380,7 +396,7 @@ class Hub:
             data = event.model_dump(mode="json")
         if kind == "attachment" and not isinstance(data.get("case_id"), str):
             raise ItemInvalid("扫描件格式不对")
-        received = kind == "event" and data["type"] == EventType.RECEIVED.value
+        received = kind == "event" and data["type"] == RECEIVED
         owner = known.owner(kind, data["id"]) if kind in policy.RESTORE_KINDS else None
         facts = policy.Facts(owner=owner,
                              case_owner=known.case_owner(data["case_id"]) if kind in ("event", "attachment") else None,
@@ -391,7 +407,7 @@ class Hub:
             raise ItemInvalid(reason)
         if kind == "event":
             try:  # a wrong PC clock is the sender's problem to fix: set aside, never absorbed into ours
-                check_received(data["stamp"], "服务站")
+                ms, counter, _ = check_received(data["stamp"], "服务站")
             except StampRejected as exc:
                 raise ItemInvalid(exc.title) from None
         if kind == "attachment":
@@ -413,8 +429,12 @@ class Hub:
             self.store.put_ledger_entry(station, data)
         elif kind == "event":
             # folded as stored: the JSON dump made NaN and infinities null (a read-back fold sees them so)
-            known.inserted(event.model_copy(update={"payload": data["payload"]}), self.store.insert_event(station, data))
-            self.clock.observe(data["stamp"])
+            if data["payload"] != event.payload:
+                event = event.model_copy(update={"payload": data["payload"]})
+            known.insert(event, data, owner)
+            if flush:
+                known.flush()
+            self.clock.observe_parsed(ms, counter)
             return {data["case_id"]}
         else:
             self.store.put_attachment(station, {**data, "data": raw, "size": len(raw)})

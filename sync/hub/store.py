@@ -39,6 +39,7 @@ class HubStore(Protocol):
     def update_station(self, code: str, **fields) -> None: ...
     def seen_content(self, station: str, seq: int, digest: str) -> bool: ...
     def insert_event(self, station: str, event: dict) -> bool: ...
+    def insert_events(self, station: str, events: list[dict]) -> int: ...  # how many were new
     def case_events(self, case_id: str) -> list[dict]: ...
     def put_case(self, row: dict) -> None: ...
     def case(self, ref: str) -> dict | None: ...
@@ -275,11 +276,21 @@ def _station_where(station: str | None, township: str | None, lead: str = " WHER
     return (lead + " AND ".join(where) if where else ""), tuple(params)
 
 
+WAL_CHECKPOINT_PAGES = 10_000
+
+
 class SQLiteHubStore:
     """``HubStore`` on an encrypted SQLite file (the station's store layer)."""
 
     def __init__(self, path: Path, key: bytes, create: bool = False):
         self.s: Store = open_store(path, key, create=create)
+        # A bundle's commit dirties a page per new record in each index on random ids (event, case and
+        # resident ids are UUIDs): thousands of pages. At SQLite's default, a checkpoint every 1,000 pages,
+        # they were copied into the file again after nearly every bundle; every 10,000 pages (a WAL of about
+        # 40 MB, cut back to 64 MB at most after a checkpoint), a page several bundles dirty in a row is
+        # copied once: applying bundles is about a tenth faster (tests/bench, sync and usb).
+        self.s.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        self.s.conn.execute(f"PRAGMA journal_size_limit = {64 * 2**20}")
         current = self.s.scalar("PRAGMA user_version")
         for number in range(current + 1, len(HUB_MIGRATIONS) + 1):
             with self.s.transaction() as db:
@@ -341,10 +352,19 @@ class SQLiteHubStore:
         """Whether this content was already applied under this number; records it if not."""
         return self._x("INSERT OR IGNORE INTO received_more (station, seq, digest) VALUES (?,?,?)", (station, seq, digest)).rowcount == 0
 
+    _INSERT_EVENT = "INSERT OR IGNORE INTO events (id, case_id, station, type, stamp, node, user, payload) VALUES (?,?,?,?,?,?,?,?)"
+
+    @staticmethod
+    def _event_row(station, e):
+        return (e["id"], e["case_id"], station, e["type"], e["stamp"], e["node"], e.get("user"), _payload_text(e["payload"]))
+
     def insert_event(self, station, e):
-        return self._x("INSERT OR IGNORE INTO events (id, case_id, station, type, stamp, node, user, payload) VALUES (?,?,?,?,?,?,?,?)",
-                       (e["id"], e["case_id"], station, e["type"], e["stamp"], e["node"], e.get("user"),
-                        _payload_text(e["payload"]))).rowcount == 1
+        return self._x(self._INSERT_EVENT, self._event_row(station, e)).rowcount == 1
+
+    def insert_events(self, station, events):
+        if not events:
+            return 0
+        return self.s.conn.executemany(self._INSERT_EVENT, [self._event_row(station, e) for e in events]).rowcount
 
     def case_events(self, case_id):
         rows = self.s.query("SELECT id, case_id, type, stamp, node, user, payload FROM events WHERE case_id = ? ORDER BY stamp, id", (case_id,))
