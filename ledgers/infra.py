@@ -7,12 +7,12 @@ nothing recorded is edited — a wrong payment is reversed by a new, visible ent
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import InvalidOperation
 
 from ledgers.rules import decimal_of
+from station.core.ids import new_id
 from station.core.money import format_fen, to_fen, yuan
 from station.errors import FieldError, NotFound, ValidationFailed
 from station.services import audit, outbox
@@ -72,7 +72,7 @@ def get(session: Session, project_id: str) -> Project:
 
 
 def _write(session: Session, project_id: str, etype: str, payload: dict) -> str:
-    eid = str(uuid.uuid4())
+    eid = new_id()
     with session.store.transaction() as db:
         db.execute("INSERT INTO infra_events (id, project_id, type, payload, author, created_at) VALUES (?,?,?,?,?,?)",
                    (eid, project_id, etype, json.dumps(payload, ensure_ascii=False), session.user.username, audit.now_iso()))
@@ -106,7 +106,7 @@ def create(session: Session, name: str, funding_source: str, budget: str, contra
                 (("name", "项目名称", name), ("funding_source", "资金来源", funding_source)) if not (v or "").strip()]
     if problems:
         raise ValidationFailed("项目信息不完整", problems)
-    project_id = str(uuid.uuid4())
+    project_id = new_id()
     _write(session, project_id, "created", {"name": name.strip(), "funding_source": funding_source.strip(),
                                             "budget_fen": _money(budget, "budget", "预算"), "contractor": (contractor or "").strip(),
                                             "on": session.today().isoformat()})

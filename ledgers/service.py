@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ledgers import rules, sheets
+from station.core.ids import new_id
 from station.core.masking import mask_bank, mask_id, mask_phone
 from station.core.money import format_fen, from_fen
 from station.errors import FieldError, NotFound, StationError, ValidationFailed
@@ -357,7 +357,7 @@ def _write_entries(db, author: str, ledger: str, program: str, period: str, good
     prev = _chain_tip(db)
     now = audit.now_iso()
     for e in good:
-        prev = _append(db, {**e, "id": str(uuid.uuid4()), "ledger": ledger, "program": program, "period": period,
+        prev = _append(db, {**e, "id": new_id(), "ledger": ledger, "program": program, "period": period,
                             "kind": "original", "author": author, "created_at": now, "source": f"{source}#{digest[:12]}"}, prev)
     db.execute("INSERT INTO ledger_imports (sha256, ledger, program, period, file_name, rows, imported_at, imported_by) "
                "VALUES (?,?,?,?,?,?,?,?)", (digest, ledger, program, period, source, len(good), now, author))
@@ -420,12 +420,12 @@ def correct(session: Session, entry_id: str, reason: str, changes: dict | None =
         prev = _chain_tip(db)
         now = audit.now_iso()
         base = {k: original[k] for k in ("ledger", "program", "period")}
-        reversal = {**original, "id": str(uuid.uuid4()), "amount_fen": -original["amount_fen"], "kind": "reversal",
+        reversal = {**original, "id": new_id(), "amount_fen": -original["amount_fen"], "kind": "reversal",
                     "corrects": entry_id, "reason": reason.strip(), "author": session.user.username, "created_at": now}
         prev = _append(db, reversal, prev)
         ids.append(reversal["id"])
         if new_entry:
-            replacement = {**base, **new_entry, "id": str(uuid.uuid4()), "kind": "supersede", "corrects": entry_id,
+            replacement = {**base, **new_entry, "id": new_id(), "kind": "supersede", "corrects": entry_id,
                            "reason": reason.strip(), "author": session.user.username, "created_at": now}
             _append(db, replacement, prev)
             ids.append(replacement["id"])

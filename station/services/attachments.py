@@ -15,10 +15,10 @@ import hashlib
 import mimetypes
 import os
 import stat
-import uuid
 from pathlib import Path
 
 from station.core.cases import EventType, check
+from station.core.ids import new_id
 from station.errors import FieldError, NotFound, ValidationFailed
 from station.services import audit, cases, outbox
 from station.services.session import Session
@@ -102,7 +102,7 @@ def attach(session: Session, case_ref: str, path: Path, remove_source: bool = Tr
             raise ValidationFailed("不能附加该文件", [FieldError("file", "too_large",
                                                            f"文件 {path.name} 超过 {MAX_BYTES // 1024 // 1024} MB,请降低扫描分辨率")])
         state, events = cases.load(session, case_ref)
-        payload = {"attachment_id": str(uuid.uuid4()), "name": path.name, "size": len(data),
+        payload = {"attachment_id": new_id(), "name": path.name, "size": len(data),
                    "sha256": hashlib.sha256(data).hexdigest(), "mime": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
                    "on": session.today().isoformat()}
         problems = check(state, EventType.ATTACHMENT_ADDED, payload)

@@ -10,11 +10,11 @@ township with the next bundle; the township's own notices come down onto the boa
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date
 
 from station.core.bulletin import DEFAULT_RULES, Facts, checklist
 from station.core.identity import check_phone
+from station.core.ids import new_id
 from station.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
 from station.services import audit, outbox, settings, users
 from station.services.session import Session
@@ -95,7 +95,7 @@ def new_notice(session: Session, kind: str, title: str, body: str, posting: dict
         problems.append(FieldError("body", "required", "内容不能为空"))
     if problems:
         raise ValidationFailed("公示内容不完整", problems)
-    nid = str(uuid.uuid4())
+    nid = new_id()
     with session.store.transaction() as db:
         db.execute("INSERT INTO notices (id, kind, title, body, status, source, posting, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                    (nid, kind, title.strip(), (body or "").strip(), "draft", "station",
@@ -145,7 +145,7 @@ def add_objection(session: Session, notice_id: str, who: str, what: str, on: str
     if n["status"] != "published" or not (n["posting_from"] <= day <= n["posting_to"]):
         raise IllegalTransition("不在公示期内", [FieldError("on", "outside_period",
                                                          f"异议应在公示期 {n['posting_from']} 至 {n['posting_to']} 内提出")])
-    oid = str(uuid.uuid4())
+    oid = new_id()
     # fixed now, from the rules in force: a later change of the rules never moves it
     due = session.rules().objection_due(date.fromisoformat(day), session.calendar()).due.isoformat()
     with session.store.transaction() as db:

@@ -7,7 +7,6 @@ sequence number), the re-folded projection row in ``cases``, and the audit entry
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from station.core.cases import (
     check,
     fold,
 )
+from station.core.ids import new_id
 from station.core.intake import IntakePlan, plan_intake
 from station.core.masking import mask_document
 from station.core.models import CatalogItem
@@ -52,7 +52,7 @@ def _raise(problems: list[FieldError], title: str):
 
 
 def write_event(db: sqlite_utils.Database, session: Session, case_id: str, etype: EventType, payload: dict) -> CaseEvent:
-    event = CaseEvent(id=str(uuid.uuid4()), case_id=case_id, type=etype, stamp=session.clock.now(),
+    event = CaseEvent(id=new_id(), case_id=case_id, type=etype, stamp=session.clock.now(),
                       node=session.station_code, user=session.user.username, payload=payload)
     seq = outbox.add(db, "event", event.id)
     db.execute("INSERT INTO events (id, case_id, type, stamp, node, user, payload, outbox_seq, recorded_at) "
@@ -111,7 +111,7 @@ def intake(session: Session, doc: dict) -> dict:
     if errors:
         raise ValidationFailed("收件信息有误,未保存", errors)
     assert isinstance(plan, IntakePlan) and item and person and info
-    case_id = str(uuid.uuid4())
+    case_id = new_id()
     with session.store.transaction() as db:
         resident_id, resident_entry = residents.write(db, person, info)
         number = _next_number(db, session.station_code, plan.received_on.year)

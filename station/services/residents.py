@@ -6,11 +6,11 @@ means one of the two was typed wrong. Every change goes up through the outbox.
 """
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import TYPE_CHECKING
 
 from station.core.identity import IdentityInfo
+from station.core.ids import new_id
 from station.core.masking import mask_id, mask_phone
 from station.core.models import ResidentInput, check_resident
 from station.core.search import name_grams, reverse_digits
@@ -55,7 +55,7 @@ def write(db: sqlite_utils.Database, person: ResidentInput, info: IdentityInfo) 
                      (person.id_number,)).fetchone()
     now = audit.now_iso()
     if row is None:
-        rid = str(uuid.uuid4())
+        rid = new_id()
         db.execute(f"INSERT INTO residents ({COLUMNS}, id_rev, phone_rev) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                    (rid, person.id_number, person.name, info.sex, info.birth_date.isoformat(), person.phone,
                     person.address, person.village_group, now, now, reverse_digits(person.id_number),

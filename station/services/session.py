@@ -21,6 +21,7 @@ from typing import Callable
 
 from station.catalog import shipped_catalog
 from station.core.clock import HybridClock
+from station.core.ids import new_id
 from station.core.models import Catalog, Role
 from station.core.rules import Rules
 from station.core.workdays import WorkCalendar
@@ -179,7 +180,7 @@ class StationHome:
         store = open_store(self.db_path, db_key, create=True)
         try:
             migrate(store)
-            user = User(str(uuid.uuid4()), username, display_name.strip(), Role.SUPERVISOR)
+            user = User(new_id(), username, display_name.strip(), Role.SUPERVISOR)
             with store.transaction() as db:
                 for key, value in (("station_code", code), ("station_name", name.strip()), ("node_id", str(uuid.uuid4())),
                                    ("created_at", audit.now_iso())):

@@ -11,8 +11,8 @@ copy of ``keys.json`` opens nothing.
 from __future__ import annotations
 
 import json
-import uuid
 
+from station.core.ids import new_id
 from station.core.models import Role
 from station.errors import (
     AlreadyExists,
@@ -67,7 +67,7 @@ def add(session: Session, username: str, display_name: str, role: Role, passphra
         raise ValidationFailed("无法添加用户", errors)
     if session.store.scalar("SELECT 1 FROM users WHERE username = ?", (username,)):
         raise AlreadyExists(f"登录名“{username}”已被使用(已停用的用户可由站长重新启用)")
-    row = {"id": str(uuid.uuid4()), "username": username, "display_name": display_name.strip(),
+    row = {"id": new_id(), "username": username, "display_name": display_name.strip(),
            "role": role.value, "active": 1, "created_at": audit.now_iso()}
     with session.store.transaction() as db:
         db["users"].insert(row)

@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 import threading
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 
 from station.core.cases import CaseEvent, EventType, Status, check, fold
 from station.core.clock import HybridClock, StampRejected, check_received
+from station.core.ids import new_id
 from station.core.models import parse_catalog
 from station.core.rules import DEFAULT_RULES, Rules, parse_rules
 from station.errors import FieldError, IllegalTransition, NotFound, StationError, ValidationFailed
@@ -498,7 +498,7 @@ class Hub:
         if problems:
             cls = IllegalTransition if any(p.code == "illegal_transition" for p in problems) else ValidationFailed
             raise cls(f"{row['number']}:不能{et.label}", problems)
-        event = CaseEvent(id=str(uuid.uuid4()), case_id=row["id"], type=et, stamp=self.clock.now(), node=self.hub_id,
+        event = CaseEvent(id=new_id(), case_id=row["id"], type=et, stamp=self.clock.now(), node=self.hub_id,
                           user=self.user, payload=payload)
         self.store.insert_event(row["station"], event.model_dump(mode="json"))
         self._refold(row["station"], row["id"])
@@ -551,7 +551,7 @@ class Hub:
             problems.append(FieldError("posting_period", "bad_date", "公示期须填写,格式 年-月-日"))
         if problems:
             raise ValidationFailed("公告内容有误", problems)
-        doc = {"id": str(uuid.uuid4()), "kind": kind, "title": title.strip(), "body": body.strip(),
+        doc = {"id": new_id(), "kind": kind, "title": title.strip(), "body": body.strip(),
                "posting_from": posting_from, "posting_to": posting_to}
         with self.store.transaction():
             active = self._targets(stations)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 from station.core.cases import Status
+from station.core.ids import new_id
 from sync.hub import views
 from sync.hub.console import ConsoleConfig, make_app
 from sync.hub.service import HubHome
@@ -35,10 +35,10 @@ def build(hub_dir: Path, stations: int, per_station: int) -> None:
             hub.store.add_station({"code": code, "name": f"第{s + 1}村", "status": "active", "created_at": "2026-01-01T00:00:00",
                                    "last_seen": f"2026-11-{1 + s % 19:02d}T09:00:00"})
             for i in range(per_station):
-                rid = str(uuid.uuid4())
+                rid = new_id()
                 hub.store.put_resident(code, {"id": rid, "name": f"村民{i}", "id_number": make_id(seq=i % 999 + 1)})
                 received = TODAY - timedelta(days=i % 120)
-                hub.store.put_case({"id": str(uuid.uuid4()), "station": code, "number": f"{code}-2026-{i + 1:06d}",
+                hub.store.put_case({"id": new_id(), "station": code, "number": f"{code}-2026-{i + 1:06d}",
                                     "status": STATUSES[i % len(STATUSES)].value, "item_name": ITEMS[i % len(ITEMS)],
                                     "resident_id": rid, "received_on": received.isoformat(),
                                     "due_on": (received + timedelta(days=3 + i % 20)).isoformat(), "updated_stamp": "0"})

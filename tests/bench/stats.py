@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from station.core.clock import HybridClock
+from station.core.ids import new_id
 from sync.hub import stats
 from sync.hub.service import HubHome
 from tests.sync.conftest import HUB_PASS
@@ -33,10 +33,10 @@ def fill(hub, stations: int, per_station: int, seed: int = 1) -> None:
             clock = HybridClock(code)
             planned = []
             for ci in range(per_station):
-                case_id, number = str(uuid.uuid4()), f"{code}-2026-{ci + 1:06d}"
+                case_id, number = new_id(), f"{code}-2026-{ci + 1:06d}"
                 received = date(2026, 1, 5) + timedelta(days=rnd.randrange(320))
                 due = received + timedelta(days=4)
-                steps = [("received", received, {"number": number, "resident_id": str(uuid.uuid4()), "item_code": "SB-001",
+                steps = [("received", received, {"number": number, "resident_id": new_id(), "item_code": "SB-001",
                                                  "item_name": "城乡居民基本养老保险参保登记", "owner": "zhanzhang",
                                                  "received_on": received.isoformat(), "due_on": due.isoformat()}),
                          ("submitted", received, {})]
@@ -59,7 +59,7 @@ def fill(hub, stations: int, per_station: int, seed: int = 1) -> None:
             last: dict[int, tuple[str, str]] = {}
             for on, ci, _, etype, payload in events:
                 stamp = clock.now(_ms(on))
-                hub.store.insert_event(code, {"id": str(uuid.uuid4()), "case_id": planned[ci][0], "type": etype, "stamp": stamp,
+                hub.store.insert_event(code, {"id": new_id(), "case_id": planned[ci][0], "type": etype, "stamp": stamp,
                                               "node": code, "user": "u", "payload": {**payload, "on": on.isoformat()}})
                 status = {"decided": "decided", "result_delivered": "delivered", "rated": "rated", "withdrawn": "withdrawn"}.get(etype)
                 last[ci] = (status or last.get(ci, ("submitted", ""))[0], stamp)

@@ -13,9 +13,9 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
+from station.core.ids import new_id
 from station.services import cases
 from station.services.session import StationHome
 from station.store import keys
@@ -35,7 +35,7 @@ def _bulk_station(home: StationHome, n_cases: int, events_per_case: int = 5):
     conn.execute("BEGIN")
     seq = 0
     for i in range(n_cases):
-        rid, cid = str(uuid.uuid4()), str(uuid.uuid4())
+        rid, cid = new_id(), new_id()
         idn = make_id(seq=i % 999 + 1, birth=f"19{40 + (i // 999) % 60}{1 + i // 59940 % 12:02d}01")
         seq += 1
         conn.execute("INSERT INTO outbox (seq, kind, ref_id, created_at) VALUES (?, 'resident', ?, 'x')", (seq, rid))
@@ -44,7 +44,7 @@ def _bulk_station(home: StationHome, n_cases: int, events_per_case: int = 5):
         number = f"BE0001-2026-{i + 1:06d}"
         for k in range(events_per_case):
             seq += 1
-            eid = str(uuid.uuid4())
+            eid = new_id()
             if k == 0:
                 etype, payload = "received", {"number": number, "resident_id": rid, "item_code": "SB-001",
                                               "item_name": "城乡居民基本养老保险参保登记", "owner": "zhanzhang",
