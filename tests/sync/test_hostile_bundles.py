@@ -326,3 +326,25 @@ def test_json_depth_is_linear_on_escaped_quotes_that_never_close():
         with pytest.raises(BundleRejected):
             peek(bundle.MAGIC + struct.pack(">I", len(text)) + text + bytes(68))
         assert time.process_time() - start < 0.5
+
+
+def test_new_cases_are_folded_from_the_bundle_and_a_case_with_an_event_already_there_is_read_back(hub, station, monkeypatch):
+    """A bundle's new events are written at once (``_Known.flush``): on both stores the count written
+    must match, or every case would be read back for nothing (or, were it too high, a case folded from
+    an event that is not stored). A case whose event id the hub already holds is read back."""
+    read_back: list[str] = []
+    real = hub.store.case_events_of
+    monkeypatch.setattr(hub.store, "case_events_of", lambda ids: read_back.extend(ids) or real(ids))
+    numbers = intake(station, 3)
+    client.sync_once(station, Local(hub))
+    assert read_back == [] and hub.store.counts()["cases"] == 3
+    # The same intake event sent again under a new number (a station restored from an older backup
+    # numbers what it has not sent after the hub's mark): its id is there, nothing is written twice.
+    row = station.store.one("SELECT e.case_id, e.id FROM events e JOIN cases c ON c.id = e.case_id WHERE c.number = ?", (numbers[0],))
+    events_before = hub.store.s.scalar("SELECT count(*) FROM events")
+    data = client._items_data(station, [{"kind": "event", "ref_id": row["id"]}])[("event", row["id"])]
+    top = hub.store.station("XX0101")["hwm"]
+    hub.apply("XX0101", top + 1, top + 1, {"ack": 0, "items": [{"seq": top + 1, "kind": "event", "data": data}]})
+    assert read_back == [row["case_id"]]
+    assert hub.store.s.scalar("SELECT count(*) FROM events") == events_before and not hub.store.quarantined("XX0101")
+    assert hub.store.case(numbers[0])["status"] == "received"
