@@ -284,11 +284,12 @@ class SQLiteHubStore:
 
     def __init__(self, path: Path, key: bytes, create: bool = False):
         self.s: Store = open_store(path, key, create=create)
-        # A bundle's commit dirties a page per new record in each index on random ids (event, case and
-        # resident ids are UUIDs): thousands of pages. At SQLite's default, a checkpoint every 1,000 pages,
-        # they were copied into the file again after nearly every bundle; every 10,000 pages (a WAL of about
-        # 40 MB, cut back to 64 MB at most after a checkpoint), a page several bundles dirty in a row is
-        # copied once: applying bundles is about a tenth faster (tests/bench, sync and usb).
+        # Records made by stations not yet on time-ordered ids (station/core/ids.py; random UUIDs before)
+        # dirty a page per record in each index on ids: thousands per bundle. At SQLite's default, a
+        # checkpoint every 1,000 pages, they were copied into the file again after nearly every bundle;
+        # every 10,000 pages (a WAL of about 40 MB, cut back to 64 MB at most after a checkpoint), a page
+        # several bundles dirty in a row is copied once: about a tenth faster for such bundles, the same
+        # for time-ordered ids (tests/bench, sync).
         self.s.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         self.s.conn.execute(f"PRAGMA journal_size_limit = {64 * 2**20}")
         current = self.s.scalar("PRAGMA user_version")
