@@ -64,7 +64,7 @@ def _events(session: Session, project_id: str) -> list[dict]:
 
 
 def get(session: Session, project_id: str) -> Project:
-    full = session.store.scalar("SELECT project_id FROM infra_events WHERE project_id LIKE ? || '%' LIMIT 1", (project_id,))
+    full = session.store.resolve_id("infra_events", "project_id", project_id)
     events = _events(session, full) if full else []
     if not events:
         raise NotFound("没有找到该项目")

@@ -7,6 +7,7 @@ import sys
 import click
 
 from station.cli import Out, StationHome, common, main, pad, unlock
+from station.core.ids import short
 
 STATUS = {"draft": "草稿", "published": "已发布", "archived": "已归档"}
 
@@ -85,7 +86,7 @@ def notice_new(kind, title, body, from_ledger, program, period, out: Out, home: 
             nid = draft_notice(session, from_ledger, program or "", period or "")
         else:
             nid = bulletin.new_notice(session, kind, title or "", body or "")
-    out.emit({"id": nid}, f"已保存草稿 {nid[:8]}:发布时须填写公示期(station notice publish {nid[:8]} --from … --to …)")
+    out.emit({"id": nid}, f"已保存草稿 {short(nid)}:发布时须填写公示期(station notice publish {short(nid)} --from … --to …)")
 
 
 @notice_group.command("edit")
@@ -123,7 +124,7 @@ def notice_list(out: Out, home: StationHome):
         b = bulletin.board(session)
     labels = {"current": "正在公示", "upcoming": "即将公示", "ended": "已到期(待归档)", "archived": "已归档", "drafts": "草稿"}
     out.emit(b, lambda d: "\n".join(f"{labels[k]}:\n" + "\n".join(
-        f"  {r['id'][:8]}  {r['kind']}  {pad(r['title'], 40)} {r['posting_from'] or ''}~{r['posting_to'] or ''}  "
+        f"  {short(r['id'])}  {r['kind']}  {pad(r['title'], 40)} {r['posting_from'] or ''}~{r['posting_to'] or ''}  "
         f"异议 {r['objections']}(未答复 {r['open_objections'] or 0})" for r in rows) for k, rows in d.items() if rows) or "公示栏是空的")
 
 
@@ -154,7 +155,7 @@ def objection_add(notice_id, who, what, on, out: Out, home: StationHome):
     from station.services import bulletin
     with unlock(home) as session:
         oid = bulletin.add_objection(session, notice_id, who, what, on)
-    out.emit({"id": oid}, f"已登记异议 {oid[:8]}:须答复后公示才能归档")
+    out.emit({"id": oid}, f"已登记异议 {short(oid)}:须答复后公示才能归档")
 
 
 @objection_group.command("answer")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from station.cli import Out, StationHome, common, main, pad, unlock
+from station.core.ids import short
 from station.errors import FieldError, ValidationFailed
 
 LEDGER = click.option("--ledger", type=click.Choice(["subsidy", "relief"]), default="subsidy", show_default=True,
@@ -89,7 +90,7 @@ def ledger_list(ledger, program, period, village_group, limit, out: Out, home: S
         rows = service.entries(session, ledger, program, period, village_group, limit=limit)
     out.emit(rows, lambda rs: "\n".join(f"{pad(r['head_name'], 8)} {r['id_number']}  {pad(r['village_group'] or '', 6)} "
                                         f"{r['amount']:>12}  {r['status']}  {service.KIND_LABELS[r['kind']]}"
-                                        f"{'(' + r['reason'] + ')' if r['reason'] else ''}  {r['id'][:8]}" for r in rs) or "没有记录")
+                                        f"{'(' + r['reason'] + ')' if r['reason'] else ''}  {short(r['id'])}" for r in rs) or "没有记录")
 
 
 @ledger_group.command("totals")
@@ -126,10 +127,10 @@ def ledger_lock(ledger, program, period, out: Out, home: StationHome):
 @click.option("--set", "sets", multiple=True, help="替换为新值:字段=值(可多次),如 amount=812.50;不给则为冲减")
 @common
 def ledger_correct(entry_id, reason, sets, out: Out, home: StationHome):
-    """更正一条台账记录:冲减,或冲减后按新值替换。ENTRY_ID 见 ledger list 末列(可只写前8位)。"""
+    """更正一条台账记录:冲减,或冲减后按新值替换。ENTRY_ID 见 ledger list 末列(可只写末8位)。"""
     from ledgers import service
     with unlock(home) as session:
-        full = session.store.scalar("SELECT id FROM ledger_entries WHERE id LIKE ? || '%'", (entry_id,)) if len(entry_id) >= 8 else None
+        full = session.store.resolve_id("ledger_entries", "id", entry_id)
         ids = service.correct(session, full or entry_id, reason, _mapping(sets) or None)
     out.emit({"entries": ids}, f"已记录更正:{len(ids)} 条新记录(原记录保留)")
 
@@ -170,7 +171,7 @@ def infra_group():
 
 def _show_project(p) -> str:
     d = p.as_dict()
-    return (f"{d['name']}({d['id'][:8]})· {d['status_label']} · 进度 {d['progress']}% · 资金来源 {d['funding_source']} · "
+    return (f"{d['name']}({short(d['id'])})· {d['status_label']} · 进度 {d['progress']}% · 资金来源 {d['funding_source']} · "
             f"施工单位 {d['contractor'] or '—'}\n  预算 {d['budget']} 元,已付 {d['paid']} 元,余 {d['remaining']} 元")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from station.core.ids import short
 from tests.conftest import make_id
 
 PASS = "cli-pass-2026"
@@ -193,13 +194,13 @@ def test_print_and_verify_receipt(station, tmp_path, fake_lp):
 
 def test_notice_commands(station):
     nid = ok(run(station, "notice", "new", "--title", "停水通知", "--body", "明天停水。", "--json"))["id"]
-    ok(run(station, "notice", "edit", nid[:8], "--body", "明天上午停水。"))
-    refused = run(station, "notice", "publish", nid[:8])
+    ok(run(station, "notice", "edit", short(nid), "--body", "明天上午停水。"))
+    refused = run(station, "notice", "publish", short(nid))
     assert refused.returncode == 2 and "公示期" in refused.stderr
-    ok(run(station, "notice", "publish", nid[:8], "--from", "2099-01-01", "--to", "2099-01-07"))
+    ok(run(station, "notice", "publish", short(nid), "--from", "2099-01-01", "--to", "2099-01-07"))
     board = ok(run(station, "notice", "list", "--json"))
     assert [n["title"] for n in board["upcoming"]] == ["停水通知"]
-    edit_after = run(station, "notice", "edit", nid[:8], "--title", "改标题")
+    edit_after = run(station, "notice", "edit", short(nid), "--title", "改标题")
     assert edit_after.returncode == 4 and "不能修改" in edit_after.stderr
 
 

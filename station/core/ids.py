@@ -17,6 +17,7 @@ no id is a secret (receipts carry a signed token, not an id).
 """
 from __future__ import annotations
 
+import re
 import uuid
 
 try:
@@ -28,3 +29,20 @@ except AttributeError:  # earlier: the uuid6 package (RFC 9562's versions 6-8 fo
 def new_id() -> str:
     """A new record id: a version 7 UUID in its usual lower-case text form."""
     return str(_uuid7())
+
+
+SHORT = 8  # characters of an id that listings show and a clerk may type back
+_SHORTENED = re.compile(r"[0-9a-f-]{%d,36}" % SHORT)
+
+
+def short(record_id: str) -> str:
+    """The part of an id a listing shows, to be typed back: its last eight characters, random in every
+    version. (A version 7 id's first eight are its time: the same for everything made in one minute.)"""
+    return record_id[-SHORT:]
+
+
+def shortened(ref: str) -> str | None:
+    """A typed id, or its first or last characters (at least ``SHORT``), normalised for matching; None
+    for anything else (then only an exact match can name a record, and no LIKE pattern is built)."""
+    ref = ref.strip().lower()
+    return ref if _SHORTENED.fullmatch(ref) else None

@@ -69,7 +69,8 @@ def check(session: Session) -> list:
 
 # --- notices ------------------------------------------------------------------------------
 def _notice(session: Session, notice_id: str) -> dict:
-    row = session.store.one("SELECT * FROM notices WHERE id = ? OR id LIKE ? || '%'", (notice_id, notice_id))
+    full = session.store.resolve_id("notices", "id", notice_id)
+    row = session.store.one("SELECT * FROM notices WHERE id = ?", (full,)) if full else None
     if row is None:
         raise NotFound("没有找到该公示或公告")
     return row
@@ -157,7 +158,8 @@ def add_objection(session: Session, notice_id: str, who: str, what: str, on: str
 
 
 def answer_objection(session: Session, objection_id: str, answer: str) -> None:
-    row = session.store.one("SELECT * FROM objections WHERE id = ? OR id LIKE ? || '%'", (objection_id, objection_id))
+    full = session.store.resolve_id("objections", "id", objection_id)
+    row = session.store.one("SELECT * FROM objections WHERE id = ?", (full,)) if full else None
     if row is None:
         raise NotFound("没有找到该异议")
     if row["answer"]:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Iterator
 
 import sqlcipher3
 
-from station.errors import StoreError
+from station.core.ids import shortened
+from station.errors import FieldError, StoreError, ValidationFailed
 from station.fileio import OWNER_ONLY, owner_only
 from station.store import failures
 
@@ -112,6 +113,20 @@ class Store:
     def one(self, sql: str, params: tuple | dict = ()) -> dict | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
+
+    def resolve_id(self, table: str, column: str, ref: str) -> str | None:
+        """The one id in ``table.column`` that a clerk's ``ref`` names: the whole id, or its first or last
+        characters (at least eight; listings show the last, ``station.core.ids.short``). None if none.
+        A ref that fits more than one is refused, never resolved to whichever comes first: a correction
+        or a payment must not land on another record."""
+        part = shortened(ref)
+        if part is None:
+            return self.scalar(f"SELECT {column} FROM {table} WHERE {column} = ? LIMIT 1", (ref,))
+        found = [r[column] for r in self.query(f"SELECT DISTINCT {column} FROM {table} WHERE {column} = ? OR {column} LIKE ? "
+                                               f"OR {column} LIKE ? LIMIT 2", (part, part + "%", "%" + part))]
+        if len(found) > 1 and part not in found:
+            raise ValidationFailed(f"编号“{ref}”对应不止一条记录", [FieldError("id", "ambiguous", "请多输入几位,或输入完整编号")])
+        return part if part in found else (found[0] if found else None)
 
     def scalar(self, sql: str, params: tuple | dict = ()):
         with self.lock:

@@ -2,6 +2,7 @@
 import pytest
 
 from ledgers import infra
+from station.core.ids import short
 from station.core.models import Role
 from station.errors import PermissionDenied, ValidationFailed
 from station.services import users
@@ -20,7 +21,7 @@ def test_project_life(session, home):
     assert p.paid_fen == 7_300_000 and len(p.payments) == 2  # the wrong payment stays, reversed
     with pytest.raises(ValidationFailed, match="未完工"):
         infra.accept(session, pid, "合格")
-    infra.progress(session, pid[:8], 100, "全部完工")  # the short id works too
+    infra.progress(session, short(pid), 100, "全部完工")  # the short id a listing shows works too
     users.add(session, "daiban", "杨光明", Role.CLERK, "clerk-pass-1")
     with home.unlock("daiban", "clerk-pass-1") as clerk:
         with pytest.raises(PermissionDenied):
