@@ -116,6 +116,12 @@ def _read_constant(name: str) -> ReadFloat:
     return ReadFloat(name)
 
 
+def stdlib_json(obj, sort_keys: bool = True) -> bytes:
+    """Compact UTF-8 JSON as the standard library writes it (``ensure_ascii=False``): the spelling
+    digests are compared in, and what the orjson writers fall back to."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":")).encode("utf-8")
+
+
 def exact_json(obj, sort_keys: bool = True) -> bytes:
     """Compact UTF-8 JSON spelt exactly as the standard library spells it (``ensure_ascii=False``):
     by orjson, which writes the same bytes for strings, integers, lists and objects
@@ -124,7 +130,7 @@ def exact_json(obj, sort_keys: bool = True) -> bytes:
     try:
         return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
     except TypeError:
-        return json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":")).encode("utf-8")
+        return stdlib_json(obj, sort_keys)
 
 
 def loads_bounded(raw: bytes, max_depth: int):
@@ -174,7 +180,7 @@ def canonical(obj) -> bytes:
     try:
         return orjson.dumps(obj, option=_ORJSON_CANONICAL)
     except TypeError:
-        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        return stdlib_json(obj)
 
 
 def seal(*, kind: str, sender: str, recipient: str, seq_from: int, seq_to: int, counts: dict, created_at: str,

@@ -124,9 +124,9 @@ class Store:
             return self.scalar(f"SELECT {column} FROM {table} WHERE {column} = ? LIMIT 1", (ref,))
         found = [r[column] for r in self.query(f"SELECT DISTINCT {column} FROM {table} WHERE {column} = ? OR {column} LIKE ? "
                                                f"OR {column} LIKE ? LIMIT 2", (part, part + "%", "%" + part))]
-        if len(found) > 1 and part not in found:
+        if len(found) > 1:  # (a whole id fits itself alone)
             raise ValidationFailed(f"编号“{ref}”对应不止一条记录", [FieldError("id", "ambiguous", "请多输入几位,或输入完整编号")])
-        return part if part in found else (found[0] if found else None)
+        return found[0] if found else None
 
     def scalar(self, sql: str, params: tuple | dict = ()):
         with self.lock:

@@ -3,6 +3,7 @@ cases, publish catalogs and calendars, see what was quarantined, verify the hub'
 the passphrase comes from a prompt or ``TOWNSHIP_PASSPHRASE`` (user ``TOWNSHIP_USER``)."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -89,6 +90,15 @@ def init(code, name, username, db, out: Out, home: HubHome):
              f"乡镇服务器已建立:{home.dir}\n恢复码(只显示这一次,请妥善保管):{recovery}")
 
 
+def _settle() -> None:
+    """Before serving: what is loaded by now (modules, schemas, the app) lives as long as the server, so
+    no collection need walk it again (full collections walked it a dozen times per 100,000 events
+    synced, 25 ms each). Collected first, so start-up's garbage (the unlock's among it) is freed, not
+    kept for good."""
+    gc.collect()
+    gc.freeze()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址;对外服务(如 0.0.0.0)时请同时用 --tls-cert/--tls-key")
 @click.option("--port", default=8470, show_default=True, type=int)
@@ -112,8 +122,6 @@ def init(code, name, username, db, out: Out, home: HubHome):
 def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buffered_mb, header_timeout, body_timeout,
           keep_alive, workers, out: Out, home: HubHome):
     """运行同步服务(HTTP 或 HTTPS)。各服务站用 station sync 与之同步。限额说明见 sync/SPEC.md。"""
-    import gc
-
     import uvicorn
 
     from sync.hub.limits import uvicorn_options
@@ -139,18 +147,13 @@ def serve(host, port, tls_cert, tls_key, max_connections, max_applying, max_buff
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
     if workers > 1:
         hub.store.close()  # each worker opens its own connection after the fork
-        gc.collect()  # see below; the workers, forked after the freeze, also keep sharing those pages
-        gc.freeze()
+        _settle()  # the workers, forked after it, also keep sharing those pages
         multi.serve(lambda: create_app(home.open_hub(user, key), limits), workers, host, port,
                     {**tls, **uvicorn_options(limits)})
         return
     try:
         app = create_app(hub, limits)
-        # What is loaded by now (modules, schemas, the app) lives as long as the server: no collection need
-        # walk it again. Full collections walked it a dozen times per 100,000 events synced, 25 ms each.
-        # Collected first: start-up's garbage (the unlock's among it) is freed, not kept for good.
-        gc.collect()
-        gc.freeze()
+        _settle()
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **tls,
                     **uvicorn_options(limits))
     finally:

@@ -28,7 +28,7 @@ from station.fileio import OWNER_ONLY, atomic_write
 from station.services.audit import now_iso
 from station.store import keys as keyring
 from sync import anchor, policy, protocol
-from sync.bundle import BundleRejected, b64, exact_json, open_bundle, public_bytes, seal, x25519_key_ok
+from sync.bundle import BundleRejected, b64, exact_json, open_bundle, public_bytes, seal, stdlib_json, x25519_key_ok
 from sync.hub import enrolment, restore, staff, staff_policy
 from sync.hub.store import HubStore, SQLiteHubStore
 
@@ -47,9 +47,7 @@ def _canonical(data: dict, kind: str = "") -> bytes:
     stored by earlier versions must keep matching, or an old replay would count as new content.
     A scan (hundreds of KB) by the standard library: orjson reserves about ten times a text that
     size while writing it, and a stick is imported in bounded memory (tests/sync/test_usb_hostile.py)."""
-    if kind == "attachment":
-        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    return exact_json(data)
+    return stdlib_json(data) if kind == "attachment" else exact_json(data)
 
 
 # JSON writes a NUL as the escape \u0000 (never raw); an escape is real when the backslash that opens it
@@ -102,7 +100,7 @@ class _Known:
         # writes (``written``), and they are folded from those, not read back.
         self.new_cases = set(case_ids) - store.cases_with_events(case_ids) if case_ids else set()
         self.written: dict[str, list[CaseEvent]] = {}
-        self.unwritten: list[dict] = []  # new events, written at once by ``flush`` (nothing reads them before)
+        self.pending: list[dict] = []  # new events, written at once by ``flush`` (nothing reads them before)
         self.number_cases, self.numbers_asked = (store.number_cases(numbers), set(numbers)) if numbers else ({}, set())
         self.claimed: dict[str, str] = {}  # printed number → case, by intakes written from this bundle
 
@@ -143,16 +141,16 @@ class _Known:
         if owner is not None:
             self.new_cases.discard(event.case_id)
             return
-        self.unwritten.append(data)
+        self.pending.append(data)
         if event.case_id in self.new_cases:
             self.written.setdefault(event.case_id, []).append(event)
 
     def flush(self) -> None:
         """Write the events ``insert`` took. Fewer written than taken means another worker wrote one
         of these ids in between (PostgreSQL): every case is then read back."""
-        if self.unwritten and self.store.insert_events(self.station, self.unwritten) != len(self.unwritten):
+        if self.pending and self.store.insert_events(self.station, self.pending) != len(self.pending):
             self.new_cases.clear()
-        self.unwritten = []
+        self.pending = []
 
     def events_of(self, case_ids: list[str]) -> dict[str, list[CaseEvent]]:
         """Every event of these cases: a new case's from this bundle, the others' read back at once."""

@@ -360,7 +360,7 @@ class SQLiteHubStore:
         return (e["id"], e["case_id"], station, e["type"], e["stamp"], e["node"], e.get("user"), _payload_text(e["payload"]))
 
     def insert_event(self, station, e):
-        return self._x(self._INSERT_EVENT, self._event_row(station, e)).rowcount == 1
+        return self.insert_events(station, [e]) == 1
 
     def insert_events(self, station, events):
         if not events:
